@@ -1,0 +1,32 @@
+const UNIT_SECONDS: Record<string, number> = {
+  s: 1,
+  m: 60,
+  h: 3600,
+  d: 86400,
+  w: 604800
+}
+
+const DURATION_PATTERN = /^(\d{1,9})\s*([smhdw])$/
+
+/**
+ * Turns a duration into whole seconds.
+ *
+ * Accepts a positive integer number of seconds or a string such as `'90s'`,
+ * `'15m'`, `'12h'`, `'30d'` or `'2w'`. Anything else (zero, negative,
+ * fractional, NaN, an unknown unit) returns `undefined`, so the caller can
+ * raise an error that names the option.
+ *
+ * @example
+ * parseDuration('30d') // 2592000
+ * parseDuration(3600)  // 3600
+ */
+export function parseDuration (value: unknown): number | undefined {
+  if (typeof value === 'number') {
+    return Number.isSafeInteger(value) && value > 0 ? value : undefined
+  }
+  if (typeof value !== 'string') return undefined
+  const match = DURATION_PATTERN.exec(value.trim())
+  if (match === null) return undefined
+  const seconds = Number(match[1]) * (UNIT_SECONDS[match[2] as string] as number)
+  return seconds > 0 ? seconds : undefined
+}

@@ -1,0 +1,52 @@
+import type { FastifyReply, FastifyRequest } from 'fastify'
+import { isAuthenticated, loadCurrentUser } from './current-user.js'
+import { FreshLoginRequiredError, UnauthorizedError } from './errors.js'
+import { loginFresh } from './login.js'
+import type { Settings } from './settings.js'
+import { DEFAULT_LOGIN_MESSAGE, DEFAULT_REFRESH_MESSAGE } from './settings.js'
+import { denyAccess } from './unauthorized.js'
+
+/** A preHandler-compatible guard. */
+export type Guard = (request: FastifyRequest, reply: FastifyReply) => Promise<FastifyReply | undefined>
+
+/*
+ * OPTIONS requests pass every guard, as in Flask-Login: CORS preflights carry
+ * no cookies and must not be redirected to a login page.
+ */
+
+/** The guards, bound to the plugin's settings. */
+export function createGuards (settings: Settings): Record<'loginRequired' | 'freshLoginRequired' | 'verifyLogin' | 'verifyFreshLogin', Guard> {
+  async function loginRequired (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> {
+    if (request.method === 'OPTIONS') return undefined
+    await loadCurrentUser(request, settings)
+    if (isAuthenticated(request)) return undefined
+    return denyAccess('login', request, reply, settings)
+  }
+
+  async function freshLoginRequired (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> {
+    if (request.method === 'OPTIONS') return undefined
+    await loadCurrentUser(request, settings)
+    if (!isAuthenticated(request)) return denyAccess('login', request, reply, settings)
+    if (loginFresh(request, settings)) return undefined
+    return denyAccess('refresh', request, reply, settings)
+  }
+
+  // For @fastify/auth and other composition: only throw, never send or redirect.
+  const loginText = typeof settings.loginMessage === 'string' ? settings.loginMessage : DEFAULT_LOGIN_MESSAGE
+  const refreshText = typeof settings.refreshMessage === 'string' ? settings.refreshMessage : DEFAULT_REFRESH_MESSAGE
+
+  async function verifyLogin (request: FastifyRequest): Promise<undefined> {
+    if (request.method === 'OPTIONS') return undefined
+    await loadCurrentUser(request, settings)
+    if (!isAuthenticated(request)) throw new UnauthorizedError(loginText)
+    return undefined
+  }
+
+  async function verifyFreshLogin (request: FastifyRequest): Promise<undefined> {
+    await verifyLogin(request)
+    if (request.method !== 'OPTIONS' && !loginFresh(request, settings)) throw new FreshLoginRequiredError(refreshText)
+    return undefined
+  }
+
+  return { loginRequired, freshLoginRequired, verifyLogin, verifyFreshLogin }
+}

@@ -1,0 +1,115 @@
+import secureSession from '@fastify/secure-session'
+import type { FastifyInstance, FastifyRequest } from 'fastify'
+import { isAuthenticated, loadCurrentUser } from './current-user.js'
+import { InvalidOptionError } from './errors.js'
+import { createGuards } from './guards.js'
+import { confirmLogin, login, loginFresh, logout } from './login.js'
+import { readRememberCookie, writeRememberCookie } from './remember-cookie.js'
+import { safeNextUrl } from './safe-next.js'
+import { NEXT_KEY, sessionOf } from './session-state.js'
+import { buildSettings, secureSessionOptions, type Settings } from './settings.js'
+import { kAuthenticated, kLoginUrl, kRefreshUrl, kRemember, kSettings, kUserLoad } from './symbols.js'
+import type { FastifyLoginOptions, LoginOptions, LoginUser, LogoutOptions } from './types.js'
+
+/** The plugin body; `index.ts` wraps it with fastify-plugin. */
+export async function fastifyLoginPlugin (fastify: FastifyInstance, options: FastifyLoginOptions): Promise<void> {
+  const settings = buildSettings(options)
+  await registerSession(fastify, options, settings)
+
+  fastify.decorate(kSettings, settings)
+  fastify.decorate(kLoginUrl, undefined)
+  fastify.decorate(kRefreshUrl, undefined)
+  fastify.decorate('loginEvents', settings.events)
+  const guards = createGuards(settings)
+  fastify.decorate('loginRequired', guards.loginRequired)
+  fastify.decorate('freshLoginRequired', guards.freshLoginRequired)
+  fastify.decorate('verifyLogin', guards.verifyLogin)
+  fastify.decorate('verifyFreshLogin', guards.verifyFreshLogin)
+  // Per-scope pages (Flask-Login's blueprint_login_views): the value is an own
+  // property of the encapsulated instance, so it shadows the parent's only there.
+  fastify.decorate('setLoginUrl', function (this: FastifyInstance, url: string) {
+    (this as unknown as Record<symbol, string>)[kLoginUrl] = checkedUrl(url, 'setLoginUrl')
+  })
+  fastify.decorate('setRefreshUrl', function (this: FastifyInstance, url: string) {
+    (this as unknown as Record<symbol, string>)[kRefreshUrl] = checkedUrl(url, 'setRefreshUrl')
+  })
+
+  fastify.decorateRequest('currentUser', null)
+  fastify.decorateRequest(kUserLoad, null)
+  fastify.decorateRequest(kAuthenticated, false)
+  fastify.decorateRequest(kRemember, null)
+  fastify.decorateRequest('loadCurrentUser', function (this: FastifyRequest) {
+    return loadCurrentUser(this, settings)
+  })
+  fastify.decorateRequest('isAuthenticated', function (this: FastifyRequest) {
+    return isAuthenticated(this)
+  })
+  fastify.decorateRequest('loginFresh', function (this: FastifyRequest) {
+    return loginFresh(this, settings)
+  })
+  fastify.decorateRequest('loginRemembered', function (this: FastifyRequest) {
+    return settings.remember !== null && readRememberCookie(this, settings.remember).token !== null
+  })
+  fastify.decorateRequest('nextUrl', function (this: FastifyRequest, fallback = '/') {
+    return nextUrl(this, settings, fallback)
+  })
+  fastify.decorateReply('login', function (this: import('fastify').FastifyReply, user: LoginUser, opts?: LoginOptions) {
+    return login(this, settings, user, opts)
+  })
+  fastify.decorateReply('logout', function (this: import('fastify').FastifyReply, opts?: LogoutOptions) {
+    return logout(this, settings, opts)
+  })
+  fastify.decorateReply('confirmLogin', function (this: import('fastify').FastifyReply) {
+    return confirmLogin(this, settings)
+  })
+
+  fastify.addHook('preHandler', function autoLoadUser (request, _reply, done) {
+    const wanted = request.routeOptions.config.autoLoadUser ?? settings.autoLoadUser
+    if (!wanted) return done()
+    loadCurrentUser(request, settings).then(() => done(), done)
+  })
+
+  const remember = settings.remember
+  if (remember !== null) {
+    fastify.addHook('onSend', function rememberCookieWriter (request, reply, _payload, done) {
+      writeRememberCookie(request, reply, remember)
+      done()
+    })
+  }
+}
+
+async function registerSession (fastify: FastifyInstance, options: FastifyLoginOptions, settings: Settings): Promise<void> {
+  const present = fastify.hasPlugin('@fastify/secure-session')
+  if (options.session === undefined) {
+    if (!present) throw new InvalidOptionError('give `session` options, or register @fastify/secure-session before this plugin')
+    return
+  }
+  if (present) throw new InvalidOptionError('`session` is given but @fastify/secure-session is already registered: drop `session` to use that one')
+  await fastify.register(secureSession, secureSessionOptions(options.session, settings.sessionName) as never)
+}
+
+function checkedUrl (url: unknown, name: string): string {
+  if (typeof url !== 'string' || !(url.startsWith('/') || /^https?:\/\//i.test(url))) {
+    throw new InvalidOptionError(`${name}() needs a path starting with / or an http(s) URL`)
+  }
+  return url
+}
+
+/**
+ * The safe `next` target of a login request: from the session when
+ * `useSessionForNext` is on (and then removed from it), else from the query
+ * string or a form body. Unsafe or missing values give `fallback`.
+ */
+function nextUrl (request: FastifyRequest, settings: Settings, fallback: string): string {
+  let candidate: unknown
+  if (settings.useSessionForNext) {
+    const session = sessionOf(request, settings)
+    candidate = session.get(NEXT_KEY)
+    if (candidate !== undefined) session.set(NEXT_KEY, undefined)
+  } else {
+    const query = request.query as Record<string, unknown> | undefined
+    const body = request.body as Record<string, unknown> | undefined
+    candidate = query?.[settings.nextParam] ?? (body !== null && typeof body === 'object' ? body[settings.nextParam] : undefined)
+  }
+  return safeNextUrl(candidate, { host: request.host }) ?? fallback
+}

@@ -1,0 +1,71 @@
+import type { FastifyReply, FastifyRequest } from 'fastify'
+import { openRememberToken, sealRememberToken, type RememberToken } from './remember-token.js'
+import type { RememberSettings } from './settings.js'
+import { kRemember } from './symbols.js'
+
+/*
+ * The remember cookie is read at most once per request, and written once, in
+ * onSend (like Flask-Login's after-request step): a user load can decide to
+ * set or clear it without holding the reply, and a later decision in the same
+ * request (a logout after a restore) simply replaces an earlier one.
+ */
+
+type PendingWrite = { kind: 'set', userId: string, duration: number } | { kind: 'clear' }
+
+interface RememberState {
+  /** The request carried a cookie of that name (valid or not). */
+  present: boolean
+  /** The valid token it held, if any. */
+  token: RememberToken | null
+  pending: PendingWrite | null
+}
+
+type WithRemember = FastifyRequest & { [kRemember]: RememberState | null }
+
+function stateOf (request: FastifyRequest, remember: RememberSettings): RememberState {
+  const req = request as WithRemember
+  let state = req[kRemember]
+  if (state === null) {
+    const raw = request.cookies?.[remember.cookieName]
+    state = {
+      present: raw !== undefined,
+      token: raw === undefined || raw === '' ? null : openRememberToken(remember.keys, raw),
+      pending: null
+    }
+    req[kRemember] = state
+  }
+  return state
+}
+
+/** The request's remember cookie: whether one was sent, and its token if valid. */
+export function readRememberCookie (request: FastifyRequest, remember: RememberSettings): { present: boolean, token: RememberToken | null } {
+  return stateOf(request, remember)
+}
+
+/** Have the response set a new remember cookie for this user. */
+export function queueRememberSet (request: FastifyRequest, remember: RememberSettings, userId: string, duration: number): void {
+  stateOf(request, remember).pending = { kind: 'set', userId, duration }
+}
+
+/** Have the response delete the remember cookie, if the request carried one. */
+export function queueRememberClear (request: FastifyRequest, remember: RememberSettings): void {
+  const state = stateOf(request, remember)
+  state.pending = state.present ? { kind: 'clear' } : null
+}
+
+/** onSend: write what was queued. Nothing to do on most requests. */
+export function writeRememberCookie (request: FastifyRequest, reply: FastifyReply, remember: RememberSettings): void {
+  const state = (request as WithRemember)[kRemember]
+  const pending = state?.pending
+  if (pending === undefined || pending === null) return
+  if (pending.kind === 'clear') {
+    reply.clearCookie(remember.cookieName, remember.cookie)
+    return
+  }
+  const value = sealRememberToken(remember.keys, pending.userId, pending.duration)
+  reply.setCookie(remember.cookieName, value, {
+    ...remember.cookie,
+    maxAge: pending.duration,
+    expires: new Date(Date.now() + pending.duration * 1000)
+  })
+}

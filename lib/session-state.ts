@@ -1,0 +1,54 @@
+import type { FastifyRequest } from 'fastify'
+import { NoSessionError } from './errors.js'
+import type { Settings } from './settings.js'
+
+/** The login keys this plugin keeps in the session (Flask-Login's names). */
+export const USER_ID_KEY = '_user_id'
+export const FRESH_KEY = '_fresh'
+export const IDENTIFIER_KEY = '_id'
+export const NEXT_KEY = 'next'
+
+/** The part of a @fastify/secure-session session that this plugin uses. */
+export interface SessionLike {
+  get: (key: string) => unknown
+  set: (key: string, value: unknown) => void
+  regenerate: (keep?: string[]) => void
+  delete: () => void
+}
+
+/** The request's session; a missing one is a setup error, said plainly. */
+export function sessionOf (request: FastifyRequest, settings: Settings): SessionLike {
+  const session = (request as unknown as Record<string, SessionLike | null | undefined>)[settings.sessionName]
+  if (session === null || session === undefined) throw new NoSessionError(settings.sessionName)
+  return session
+}
+
+/** The logged-in user id stored in the session, if any. */
+export function storedUserId (session: SessionLike): string | undefined {
+  const id = session.get(USER_ID_KEY)
+  return typeof id === 'string' && id !== '' ? id : undefined
+}
+
+/** Writes a login into the session. */
+export function storeLogin (session: SessionLike, userId: string, fresh: boolean, identifier: string | undefined): void {
+  session.set(USER_ID_KEY, userId)
+  session.set(FRESH_KEY, fresh)
+  if (identifier !== undefined) session.set(IDENTIFIER_KEY, identifier)
+}
+
+/** Removes the login keys and leaves the rest of the session alone. */
+export function clearLogin (session: SessionLike): void {
+  session.set(USER_ID_KEY, undefined)
+  session.set(FRESH_KEY, undefined)
+  session.set(IDENTIFIER_KEY, undefined)
+}
+
+/**
+ * Session fixation defence: before a login is stored, drop everything that
+ * was in the session (a planted cookie's data cannot follow the user into the
+ * logged-in session), except the keys the app chose to keep. The session is
+ * re-encrypted with a fresh nonce when it is written.
+ */
+export function rotateSession (session: SessionLike, keep: string[]): void {
+  session.regenerate(keep)
+}

@@ -1,0 +1,17 @@
+/*
+ * Private state lives behind symbols so that it cannot clash with, or be read
+ * by accident through, the public decorators.
+ */
+
+/** The normalized plugin settings, on the fastify instance. */
+export const kSettings = Symbol('fastify-login.settings')
+/** Per-scope login URL set by `fastify.setLoginUrl()`. */
+export const kLoginUrl = Symbol('fastify-login.loginUrl')
+/** Per-scope refresh URL set by `fastify.setRefreshUrl()`. */
+export const kRefreshUrl = Symbol('fastify-login.refreshUrl')
+/** The pending or settled user load of one request. */
+export const kUserLoad = Symbol('fastify-login.userLoad')
+/** Whether the request carried a remember cookie, and what it held. */
+export const kRemember = Symbol('fastify-login.remember')
+/** Whether the request's current user is a logged-in (not anonymous) one. */
+export const kAuthenticated = Symbol('fastify-login.authenticated')

@@ -1,0 +1,58 @@
+import type { FastifyInstance } from 'fastify'
+import { identifierOf } from './identifier.js'
+import { userIdOf } from './login.js'
+import { sealRememberToken } from './remember-token.js'
+import { FRESH_KEY, IDENTIFIER_KEY, USER_ID_KEY } from './session-state.js'
+import { durationOption, type Settings } from './settings.js'
+import { kSettings } from './symbols.js'
+import type { Duration, LoginUser } from './types.js'
+
+/** Options of {@link loginCookie}. */
+export interface LoginCookieOptions {
+  /** Make the login fresh. Default true. */
+  fresh?: boolean
+  /** The client address the session is bound to. Default `'127.0.0.1'`, as `fastify.inject` uses. */
+  ip?: string
+  /** The User-Agent the session is bound to. Default `'lightMyRequest'`, as `fastify.inject` sends. */
+  userAgent?: string
+}
+
+interface SecureSessionDecorators {
+  createSecureSession: (data?: Record<string, unknown>) => unknown
+  encodeSecureSession: (session: unknown, sessionName?: string) => string
+}
+
+function settingsOf (fastify: FastifyInstance): Settings {
+  const settings = (fastify as unknown as { [kSettings]?: Settings })[kSettings]
+  if (settings === undefined) throw new Error('fastify-login is not registered on this instance (await fastify.ready() first)')
+  return settings
+}
+
+/**
+ * A `Cookie` header value that logs `user` in, for `fastify.inject` in your
+ * own tests (Flask-Login's `FlaskLoginClient`). Call it after `fastify.ready()`.
+ *
+ * @example
+ * const res = await app.inject({ url: '/account', headers: { cookie: loginCookie(app, alice) } })
+ */
+export function loginCookie (fastify: FastifyInstance, user: LoginUser, options: LoginCookieOptions = {}): string {
+  const settings = settingsOf(fastify)
+  const decorators = fastify as unknown as SecureSessionDecorators
+  const session = decorators.createSecureSession({
+    [USER_ID_KEY]: userIdOf(user, settings),
+    [FRESH_KEY]: options.fresh ?? true,
+    [IDENTIFIER_KEY]: identifierOf(options.ip ?? '127.0.0.1', options.userAgent ?? 'lightMyRequest')
+  })
+  return `${settings.sessionCookieName}=${decorators.encodeSecureSession(session, settings.sessionName)}`
+}
+
+/**
+ * A `Cookie` header value holding a valid remember-me cookie for `user`, to test
+ * restores in your own tests.
+ */
+export function rememberCookie (fastify: FastifyInstance, user: LoginUser, options: { duration?: Duration } = {}): string {
+  const settings = settingsOf(fastify)
+  if (settings.remember === null) throw new Error('rememberMe is turned off')
+  const duration = durationOption(options.duration, 'duration', settings.remember.duration)
+  return `${settings.remember.cookieName}=${sealRememberToken(settings.remember.keys, userIdOf(user, settings), duration)}`
+}

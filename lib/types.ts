@@ -1,0 +1,157 @@
+import type { CookieSerializeOptions } from '@fastify/cookie'
+import type { FastifyReply, FastifyRequest } from 'fastify'
+
+/**
+ * Augment this interface to type `request.currentUser` with your own user:
+ *
+ * @example
+ * declare module 'fastify-login' {
+ *   interface FastifyLoginTypes {
+ *     user: { id: number, name: string, isActive: boolean }
+ *     anonymous: null           // optional: what `anonymousUser` returns
+ *   }
+ * }
+ */
+export interface FastifyLoginTypes {}
+
+/** The app's user type (from {@link FastifyLoginTypes}), or a plain object. */
+export type LoginUser = FastifyLoginTypes extends { user: infer U } ? U : Record<string, any>
+/** What `request.currentUser` holds for an anonymous request (null unless augmented). */
+export type AnonymousUser = FastifyLoginTypes extends { anonymous: infer A } ? A : null
+/** The type of `request.currentUser`. */
+export type CurrentUser = LoginUser | AnonymousUser
+
+type MaybePromise<T> = T | Promise<T>
+
+/** A message, or a function that returns one for the request (localization). */
+export type LoginMessage = string | ((request: FastifyRequest) => string)
+
+/** Session-protection modes: see the README. */
+export type SessionProtection = 'basic' | 'strong' | false
+
+/** Duration: seconds as a positive integer, or a string like `'15m'`, `'12h'`, `'30d'`. */
+export type Duration = number | string
+
+/** Key material for @fastify/secure-session: a 32-byte key (Buffer or base64), or a list for rotation. */
+export type SessionKey = string | Buffer | Array<string | Buffer>
+
+/** Options for the session cookie, when the plugin registers @fastify/secure-session itself. */
+export interface SessionOptions {
+  /** 32-byte key (Buffer or base64 string); an array rotates keys: the first encrypts, all decrypt. */
+  key?: SessionKey
+  /** Alternative to `key`: a passphrase of 32+ bytes, stretched with `salt` (16 bytes). */
+  secret?: string | Buffer
+  salt?: string | Buffer
+  /** Cookie name. Default `'session'`. */
+  cookieName?: string
+  /** Cookie attributes. Defaults: `path: '/'`, `httpOnly: true`, `sameSite: 'lax'`, `secure: true`. */
+  cookie?: CookieSerializeOptions
+  /** Server-side lifetime of an unchanged session, in seconds or as a duration string. Default 1 day. */
+  expiry?: Duration
+}
+
+/** Options for the remember-me cookie. */
+export interface RememberMeOptions {
+  /** Cookie name. Default `'remember_token'`. */
+  cookieName?: string
+  /** Lifetime, checked by the server from inside the cookie too. Default 365 days. */
+  duration?: Duration
+  /** Default `'/'`. */
+  path?: string
+  domain?: string
+  /** Default `true`; `false` is an explicit weakening for plain-HTTP deployments. */
+  secure?: boolean
+  /** Default `'lax'`. */
+  sameSite?: 'lax' | 'strict' | 'none'
+  /** Re-issue the cookie, with a new expiry, on every request that carries a valid one. Default false. */
+  refreshEachRequest?: boolean
+  /**
+   * Key(s) for the cookie's encryption: 32+ bytes each; the first encrypts, all decrypt.
+   * Default: derived from the session key(s). Required when the app registers the session itself.
+   */
+  key?: string | Buffer | Array<string | Buffer>
+}
+
+/** What the unauthorized / needs-refresh handlers receive. */
+export type UnauthorizedHandler = (request: FastifyRequest, reply: FastifyReply) => MaybePromise<unknown>
+
+/** Plugin options. Only one of `loadUser` / `loadUserFromRequest` is required. */
+export interface FastifyLoginOptions {
+  /** Loads the user stored in the session or the remember cookie, by id. Null or undefined: anonymous. */
+  loadUser?: (id: string, request: FastifyRequest) => MaybePromise<LoginUser | null | undefined>
+  /** Loads a user from the request itself (API key, custom header). Writes nothing to the session. */
+  loadUserFromRequest?: (request: FastifyRequest) => MaybePromise<LoginUser | null | undefined>
+  /** The id stored for a user. Default `String(user.id)`. */
+  getUserId?: (user: LoginUser) => string
+  /** Whether a user may log in. Default `user.isActive !== false`. */
+  isUserActive?: (user: LoginUser) => boolean
+  /** Builds the value of `currentUser` for anonymous requests. Default: null. */
+  anonymousUser?: (request: FastifyRequest) => AnonymousUser
+  /** Register @fastify/secure-session with these options; omit to reuse one the app registered. */
+  session?: SessionOptions
+  /** Which `request[sessionName]` holds the session. Default `'session'`. */
+  sessionName?: string
+  /** When the app registered the session: its cookie name, for the test helper. Default `'session'`. */
+  sessionCookieName?: string
+  /** Remember-me cookie options, or `false` to turn remember-me off. */
+  rememberMe?: RememberMeOptions | false
+  /** Default `'basic'`. */
+  sessionProtection?: SessionProtection
+  /** Session keys (a cart, a locale) that survive the session rotation done by `reply.login()`. */
+  keepSessionKeys?: string[]
+  /** Load `request.currentUser` before every handler (default true); routes can opt out with `config.autoLoadUser`. */
+  autoLoadUser?: boolean
+  /** Where unauthorized browsers are redirected. Default: none (401). */
+  loginUrl?: string
+  /** Where logged-in but not fresh browsers are redirected. Default: none (401). */
+  refreshUrl?: string
+  /** Keep `next` in the session instead of the login URL's query. Default false. */
+  useSessionForNext?: boolean
+  /** Name of the query parameter that carries `next`. Default `'next'`. */
+  nextParam?: string
+  /** Called instead of the default unauthorized flow. Send a reply or throw. */
+  unauthorized?: UnauthorizedHandler
+  /** Called instead of the default needs-refresh flow. Send a reply or throw. */
+  needsRefresh?: UnauthorizedHandler
+  /** Messages; `false` flashes nothing. */
+  loginMessage?: LoginMessage | false
+  loginMessageCategory?: string
+  refreshMessage?: LoginMessage | false
+  refreshMessageCategory?: string
+}
+
+/** Options of `reply.login()`. */
+export interface LoginOptions {
+  /** Also set the remember-me cookie. Default false. */
+  remember?: boolean
+  /** Remember-me lifetime for this login (overrides `rememberMe.duration`). */
+  duration?: Duration
+  /** Mark the login fresh. Default true. */
+  fresh?: boolean
+  /** Log in even an inactive user. Default false. */
+  force?: boolean
+}
+
+/** Options of `reply.logout()`. */
+export interface LogoutOptions {
+  /** Delete the whole session, not only the login keys. Default false. */
+  destroySession?: boolean
+}
+
+/** Payload of every event on `fastify.loginEvents`. */
+export interface LoginEvent {
+  request: FastifyRequest
+  /** The user concerned; the anonymous value where there is none. */
+  user: CurrentUser
+}
+
+/** Event names on `fastify.loginEvents`, with Flask-Login's signals' meaning. */
+export type LoginEventName =
+  | 'userLoggedIn'
+  | 'userLoggedOut'
+  | 'userLoadedFromCookie'
+  | 'userLoadedFromRequest'
+  | 'userLoginConfirmed'
+  | 'userUnauthorized'
+  | 'userNeedsRefresh'
+  | 'sessionProtected'

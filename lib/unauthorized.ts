@@ -1,0 +1,91 @@
+import type { FastifyReply, FastifyRequest } from 'fastify'
+import { FreshLoginRequiredError, UnauthorizedError } from './errors.js'
+import { emitLoginEvent } from './events.js'
+import { loginUrlWithNext, nextParamFor } from './safe-next.js'
+import { NEXT_KEY, sessionOf } from './session-state.js'
+import type { Settings } from './settings.js'
+import { kLoginUrl, kRefreshUrl } from './symbols.js'
+import type { LoginMessage } from './types.js'
+
+type FlashRequest = FastifyRequest & { flash?: (category: string, message: string) => unknown }
+type ScopedServer = { [kLoginUrl]?: string, [kRefreshUrl]?: string }
+
+/** The two flows differ only in these parts. */
+interface Flow {
+  event: 'userUnauthorized' | 'userNeedsRefresh'
+  handler: Settings['unauthorized']
+  url: string | undefined
+  message: LoginMessage | false
+  category: string
+  error: (message: string) => Error
+}
+
+function messageText (message: LoginMessage, request: FastifyRequest): string {
+  return typeof message === 'function' ? message(request) : message
+}
+
+/**
+ * A redirect to an HTML login page only helps a browser. API clients, which
+ * send an Accept header without HTML or mark themselves as XHR, get the 401.
+ */
+export function wantsHtml (request: FastifyRequest): boolean {
+  if (request.headers['x-requested-with'] === 'XMLHttpRequest') return false
+  const accept = request.headers.accept
+  if (accept === undefined || accept === '' || accept.trim() === '*/*') return true
+  return accept.includes('text/html') || accept.includes('application/xhtml+xml')
+}
+
+function flowFor (kind: 'login' | 'refresh', request: FastifyRequest, settings: Settings): Flow {
+  const scope = request.server as unknown as ScopedServer
+  if (kind === 'login') {
+    return {
+      event: 'userUnauthorized',
+      handler: settings.unauthorized,
+      url: scope[kLoginUrl] ?? settings.loginUrl,
+      message: settings.loginMessage,
+      category: settings.loginMessageCategory,
+      error: (message) => new UnauthorizedError(message)
+    }
+  }
+  return {
+    event: 'userNeedsRefresh',
+    handler: settings.needsRefresh,
+    url: scope[kRefreshUrl] ?? settings.refreshUrl,
+    message: settings.refreshMessage,
+    category: settings.refreshMessageCategory,
+    error: (message) => new FreshLoginRequiredError(message)
+  }
+}
+
+/**
+ * The unauthorized (or needs-refresh) flow: the app's handler if given; else a
+ * 302 to the login page for browsers when one is configured; else a 401 error.
+ * It either returns the reply it sent or throws, so Fastify never sees a
+ * half-sent reply.
+ */
+export async function denyAccess (kind: 'login' | 'refresh', request: FastifyRequest, reply: FastifyReply, settings: Settings): Promise<FastifyReply> {
+  const flow = flowFor(kind, request, settings)
+  emitLoginEvent(settings.events, flow.event, request, request.currentUser)
+
+  const defaultMessage = kind === 'login' ? 'Unauthorized' : 'Fresh login required'
+  const text = flow.message === false ? defaultMessage : messageText(flow.message, request)
+
+  if (flow.handler !== undefined) {
+    const result = await flow.handler(request, reply)
+    if (result === reply || reply.sent) return reply
+    throw flow.error(text)
+  }
+
+  if (flow.url !== undefined && wantsHtml(request)) {
+    const flash = (request as FlashRequest).flash
+    if (flow.message !== false && typeof flash === 'function') flash.call(request, flow.category, text)
+    const next = nextParamFor(flow.url, request.url, `${request.protocol}://${request.host}`)
+    if (settings.useSessionForNext) {
+      sessionOf(request, settings).set(NEXT_KEY, next)
+      return reply.redirect(flow.url, 302)
+    }
+    return reply.redirect(loginUrlWithNext(flow.url, next, settings.nextParam), 302)
+  }
+
+  throw flow.error(text)
+}
