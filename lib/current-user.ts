@@ -60,7 +60,7 @@ interface LoadResult { user: CurrentUser, authenticated: boolean }
  */
 async function resolveUser (request: FastifyRequest, settings: Settings): Promise<LoadResult> {
   const { loadUser } = settings
-  if (loadUser !== undefined) {
+  if (loadUser !== undefined && settings.sessionEnabled) {
     const session = sessionOf(request, settings)
     const fromSession = await userFromSession(request, session, settings, loadUser)
     if (fromSession !== null && fromSession !== DROPPED) return { user: fromSession, authenticated: true }

@@ -7,14 +7,17 @@ const UNIT_SECONDS: Record<string, number> = {
 }
 
 const DURATION_PATTERN = /^(\d{1,9})\s*([smhdw])$/
+// 100 years. Longer values are mistakes, and past about 270,000 years the
+// cookie's Expires date no longer exists, so logins would fail with a 500.
+const MAX_SECONDS = 100 * 365 * 86400
 
 /**
  * Turns a duration into whole seconds.
  *
  * Accepts a positive integer number of seconds or a string such as `'90s'`,
- * `'15m'`, `'12h'`, `'30d'` or `'2w'`. Anything else (zero, negative,
- * fractional, NaN, an unknown unit) returns `undefined`, so the caller can
- * raise an error that names the option.
+ * `'15m'`, `'12h'`, `'30d'` or `'2w'`, up to 100 years. Anything else (zero,
+ * negative, fractional, NaN, an unknown unit, too long) returns `undefined`, so
+ * the caller can raise an error that names the option.
  *
  * @example
  * parseDuration('30d') // 2592000
@@ -22,11 +25,11 @@ const DURATION_PATTERN = /^(\d{1,9})\s*([smhdw])$/
  */
 export function parseDuration (value: unknown): number | undefined {
   if (typeof value === 'number') {
-    return Number.isSafeInteger(value) && value > 0 ? value : undefined
+    return Number.isSafeInteger(value) && value > 0 && value <= MAX_SECONDS ? value : undefined
   }
   if (typeof value !== 'string') return undefined
   const match = DURATION_PATTERN.exec(value.trim())
   if (match === null) return undefined
   const seconds = Number(match[1]) * (UNIT_SECONDS[match[2] as string] as number)
-  return seconds > 0 ? seconds : undefined
+  return seconds > 0 && seconds <= MAX_SECONDS ? seconds : undefined
 }

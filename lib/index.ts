@@ -4,6 +4,7 @@ import type { EventEmitter } from 'node:events'
 import type { Guard } from './guards.js'
 import { fastifyLoginPlugin } from './plugin.js'
 import type { CurrentUser, FastifyLoginOptions, LoginOptions, LoginUser, LogoutOptions } from './types.js'
+import type { AccessTokenOptions, JwtClaims, JwtGuard, JwtTokens, RevocationStore } from './jwt/types.js'
 
 /**
  * fastify-login: session login, remember-me, fresh logins, session protection
@@ -29,6 +30,21 @@ export { loginCookie, rememberCookie, type LoginCookieOptions } from './testing.
 export { parseDuration } from './duration.js'
 export { UnauthorizedError, FreshLoginRequiredError, InvalidOptionError, InvalidUserError, NoSessionError } from './errors.js'
 export type { Guard } from './guards.js'
+export { MemoryRevocationStore } from './jwt/revocation.js'
+export { defaultJwtMessages, type JwtErrorCode } from './jwt/errors.js'
+export type {
+  AccessTokenOptions,
+  JwtAlgorithm,
+  JwtClaims,
+  JwtCookieOptions,
+  JwtGuard,
+  JwtKeyOptions,
+  JwtLocation,
+  JwtOptions,
+  JwtTokenResponse,
+  JwtTokens,
+  RevocationStore
+} from './jwt/types.js'
 export type {
   AnonymousUser,
   CurrentUser,
@@ -64,6 +80,24 @@ declare module 'fastify' {
     setLoginUrl: (url: string) => void
     /** The re-authentication page for routes of this encapsulated scope. */
     setRefreshUrl: (url: string) => void
+    /** (jwt) preHandler: a valid access token; sets `currentUser` and `jwtClaims`. Throws 401s only. */
+    jwtRequired: JwtGuard
+    /** (jwt) preHandler: like `jwtRequired`, but no token means anonymous; a bad token is still refused. */
+    jwtOptional: JwtGuard
+    /** (jwt) preHandler: a fresh access token (from the token endpoint, not a refresh). */
+    freshJwtRequired: JwtGuard
+    /** (jwt) preHandler: a refresh token, and only a refresh token. */
+    refreshJwtRequired: JwtGuard
+    /** (jwt) Signs an access token for `user` (not fresh unless asked). */
+    createAccessToken: (user: LoginUser, options?: AccessTokenOptions) => Promise<string>
+    /** (jwt) Signs a refresh token for `user`. */
+    createRefreshToken: (user: LoginUser, options?: Omit<AccessTokenOptions, 'fresh'>) => Promise<string>
+    /** (jwt) Revokes one token until it would have expired. */
+    revokeToken: (claims: JwtClaims) => Promise<void>
+    /** (jwt) Logout everywhere: refuses every token of `userId` issued up to now. */
+    revokeAllTokens: (userId: string) => Promise<void>
+    /** (jwt) The revocation store in use. */
+    jwtRevocationStore: RevocationStore
   }
   interface FastifyRequest {
     /** The logged-in user, or the anonymous value; set once the user is loaded. */
@@ -78,6 +112,8 @@ declare module 'fastify' {
     loginRemembered: () => boolean
     /** The safe `next` target for the login route to redirect to, or `fallback` (default `/`). */
     nextUrl: (fallback?: string) => string
+    /** (jwt) The verified claims of the request's token, or null. */
+    jwtClaims: JwtClaims | null
   }
   interface FastifyReply {
     /** Logs the user in; false (nothing stored) for an inactive user unless `force`. */
@@ -86,6 +122,12 @@ declare module 'fastify' {
     logout: (options?: LogoutOptions) => Promise<void>
     /** Marks the login fresh again after re-authentication; false without a login. */
     confirmLogin: () => boolean
+    /** (jwt, cookies location) Sets the token cookies and their CSRF cookies. */
+    setJwtCookies: (tokens: JwtTokens) => void
+    /** (jwt, cookies location) Deletes the token and CSRF cookies. */
+    clearJwtCookies: () => void
+    /** (jwt) Revokes the request's access token (and the refresh token sent in the body or cookie), clears cookies. */
+    jwtLogout: () => Promise<void>
   }
   interface FastifyContextConfig {
     /** Load `request.currentUser` before the handler of this route (overrides the plugin's `autoLoadUser`). */

@@ -67,6 +67,7 @@ export function confirmLogin (reply: FastifyReply, settings: Settings): boolean 
 
 /** `request.loginFresh()`: logged in through the session, and fresh. */
 export function loginFresh (request: FastifyRequest, settings: Settings): boolean {
+  if (!settings.sessionEnabled) return false
   const session = sessionOf(request, settings)
   return isAuthenticated(request) && storedUserId(session) !== undefined && session.get(FRESH_KEY) === true
 }

@@ -3,6 +3,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { isAuthenticated, loadCurrentUser } from './current-user.js'
 import { InvalidOptionError } from './errors.js'
 import { createGuards } from './guards.js'
+import { setupJwt } from './jwt/setup.js'
 import { confirmLogin, login, loginFresh, logout } from './login.js'
 import { readRememberCookie, writeRememberCookie } from './remember-cookie.js'
 import { safeNextUrl } from './safe-next.js'
@@ -15,6 +16,7 @@ import type { FastifyLoginOptions, LoginOptions, LoginUser, LogoutOptions } from
 export async function fastifyLoginPlugin (fastify: FastifyInstance, options: FastifyLoginOptions): Promise<void> {
   const settings = buildSettings(options)
   await registerSession(fastify, options, settings)
+  if (options.jwt !== undefined) await setupJwt(fastify, settings, options.jwt)
 
   fastify.decorate(kSettings, settings)
   fastify.decorate(kLoginUrl, undefined)
@@ -79,6 +81,7 @@ export async function fastifyLoginPlugin (fastify: FastifyInstance, options: Fas
 }
 
 async function registerSession (fastify: FastifyInstance, options: FastifyLoginOptions, settings: Settings): Promise<void> {
+  if (options.session === false) return
   const present = fastify.hasPlugin('@fastify/secure-session')
   if (options.session === undefined) {
     if (!present) throw new InvalidOptionError('give `session` options, or register @fastify/secure-session before this plugin')

@@ -75,8 +75,15 @@ function pathOf (path: string, origin: string): string | null {
   }
   if (url.origin !== origin) return null
   const result = url.pathname + url.search + url.hash
-  // The WHATWG parser may collapse `/./` segments into a leading `//`.
-  return result.startsWith('//') ? null : result
+  // The WHATWG parser decodes `%2e` and collapses dot segments, so `/%2e/%2F%2Fevil`
+  // becomes `/%2F%2Fevil`: check the result as strictly as the input.
+  let decoded: string
+  try {
+    decoded = decodeURIComponent(result)
+  } catch {
+    return null
+  }
+  return result.startsWith('//') || decoded.startsWith('//') || FORBIDDEN_CHARS.test(decoded) ? null : result
 }
 
 /**

@@ -31,6 +31,8 @@ export interface Settings {
   getUserId: (user: LoginUser) => string
   isUserActive: (user: LoginUser) => boolean
   anonymousUser: (request: FastifyRequest) => AnonymousUser
+  /** False when `session: false`: JWT-only, no cookie session. */
+  sessionEnabled: boolean
   sessionName: string
   /** The session cookie's name, for the test helper. */
   sessionCookieName: string
@@ -175,11 +177,14 @@ export function buildSettings (options: FastifyLoginOptions): Settings {
   if (options === null || typeof options !== 'object') fail('options must be an object')
   const loadUser = optionalFunction(options.loadUser, 'loadUser')
   const loadUserFromRequest = optionalFunction(options.loadUserFromRequest, 'loadUserFromRequest')
-  if (loadUser === undefined && loadUserFromRequest === undefined) {
+  if (loadUser === undefined && loadUserFromRequest === undefined && options.jwt?.loadUserFromClaims === undefined) {
     fail('give loadUser(id, request) or loadUserFromRequest(request): without a loader no user can be loaded')
   }
   if (options.rememberMe !== false && options.rememberMe !== undefined && loadUser === undefined) {
     fail('rememberMe needs loadUser')
+  }
+  if (options.rememberMe !== false && options.rememberMe !== undefined && options.session === false) {
+    fail('rememberMe needs a session (session is false)')
   }
   const protection = options.sessionProtection ?? 'basic'
   if (protection !== 'basic' && protection !== 'strong' && protection !== false) {
@@ -195,10 +200,13 @@ export function buildSettings (options: FastifyLoginOptions): Settings {
     getUserId: optionalFunction(options.getUserId, 'getUserId') ?? ((user) => String((user as { id?: unknown }).id ?? '')),
     isUserActive: optionalFunction(options.isUserActive, 'isUserActive') ?? ((user) => (user as { isActive?: unknown }).isActive !== false),
     anonymousUser,
+    sessionEnabled: options.session !== false,
     sessionName: optionalString(options.sessionName, 'sessionName') ?? 'session',
-    sessionCookieName: options.session?.cookieName ?? optionalString(options.sessionCookieName, 'sessionCookieName') ?? 'session',
+    sessionCookieName: (options.session === false ? undefined : options.session?.cookieName) ?? optionalString(options.sessionCookieName, 'sessionCookieName') ?? 'session',
     // Remember-me is on by default only when a user loader can restore logins from it.
-    remember: loadUser === undefined && options.rememberMe === undefined ? null : rememberSettings(options.rememberMe, options.session),
+    remember: (loadUser === undefined || options.session === false) && options.rememberMe === undefined
+      ? null
+      : rememberSettings(options.rememberMe, options.session === false ? undefined : options.session),
     sessionProtection: protection,
     keepSessionKeys: keep,
     autoLoadUser: boolOption(options.autoLoadUser, 'autoLoadUser', true),

@@ -43,7 +43,8 @@ export function loginCookie (fastify: FastifyInstance, user: LoginUser, options:
     [FRESH_KEY]: options.fresh ?? true,
     [IDENTIFIER_KEY]: identifierOf(options.ip ?? '127.0.0.1', options.userAgent ?? 'lightMyRequest')
   })
-  return `${settings.sessionCookieName}=${decorators.encodeSecureSession(session, settings.sessionName)}`
+  // The value holds ';', '+', '/' and '=': URL-encode it as @fastify/cookie does, or the header splits at the ';'.
+  return `${settings.sessionCookieName}=${encodeURIComponent(decorators.encodeSecureSession(session, settings.sessionName))}`
 }
 
 /**

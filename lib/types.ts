@@ -1,5 +1,6 @@
 import type { CookieSerializeOptions } from '@fastify/cookie'
 import type { FastifyReply, FastifyRequest } from 'fastify'
+import type { JwtOptions } from './jwt/types.js'
 
 /**
  * Augment this interface to type `request.currentUser` with your own user:
@@ -87,8 +88,11 @@ export interface FastifyLoginOptions {
   isUserActive?: (user: LoginUser) => boolean
   /** Builds the value of `currentUser` for anonymous requests. Default: null. */
   anonymousUser?: (request: FastifyRequest) => AnonymousUser
-  /** Register @fastify/secure-session with these options; omit to reuse one the app registered. */
-  session?: SessionOptions
+  /**
+   * Register @fastify/secure-session with these options; omit to reuse one the app registered;
+   * `false` for JWT-only APIs without any session (then `reply.login()` and remember-me are unavailable).
+   */
+  session?: SessionOptions | false
   /** Which `request[sessionName]` holds the session. Default `'session'`. */
   sessionName?: string
   /** When the app registered the session: its cookie name, for the test helper. Default `'session'`. */
@@ -118,6 +122,8 @@ export interface FastifyLoginOptions {
   loginMessageCategory?: string
   refreshMessage?: LoginMessage | false
   refreshMessageCategory?: string
+  /** JWT authentication for API clients; see the README's JWT section. Off unless given. */
+  jwt?: JwtOptions
 }
 
 /** Options of `reply.login()`. */

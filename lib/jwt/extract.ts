@@ -1,0 +1,60 @@
+import { createHash, timingSafeEqual } from 'node:crypto'
+import type { FastifyRequest } from 'fastify'
+import type { JwtErrorCode } from './errors.js'
+import type { JwtSettings } from './settings.js'
+import type { JwtClaims, JwtLocation } from './types.js'
+
+/** A token found in the request, and where. */
+export interface FoundToken {
+  token: string
+  location: JwtLocation
+}
+
+/** What the search gives: a token, nothing, or an error code for a malformed header. */
+export type Lookup = FoundToken | null | JwtErrorCode
+
+const UNSAFE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE'])
+
+/**
+ * Looks for a token in the configured locations, in order. An Authorization
+ * header that is there but is not exactly `<scheme> <token>` is an error
+ * rather than "no token": the client meant to authenticate and got it wrong.
+ */
+export function findToken (request: FastifyRequest, jwt: JwtSettings, type: 'access' | 'refresh'): Lookup {
+  for (const location of jwt.locations) {
+    if (location === 'headers') {
+      const header = request.headers.authorization
+      if (header === undefined) continue
+      const parts = header.split(' ')
+      if (parts.length !== 2 || parts[0]?.toLowerCase() !== jwt.scheme.toLowerCase() || parts[1] === '') return 'FST_LOGIN_JWT_MALFORMED'
+      return { token: parts[1] as string, location }
+    }
+    if (location === 'cookies' && jwt.cookies !== null) {
+      const token = request.cookies?.[type === 'access' ? jwt.cookies.access : jwt.cookies.refresh]
+      if (token !== undefined && token !== '') return { token, location }
+      continue
+    }
+    if (location === 'query') {
+      const token = (request.query as Record<string, unknown> | undefined)?.[jwt.queryParam]
+      if (typeof token === 'string' && token !== '') return { token, location }
+    }
+  }
+  return null
+}
+
+function digest (value: string): Buffer {
+  return createHash('sha256').update(value).digest()
+}
+
+/**
+ * CSRF double submit for tokens sent as cookies: on unsafe methods the
+ * X-CSRF-Token header must equal the token's own `csrf` claim, which a
+ * cross-site form cannot read. Compared in constant time (as hashes, so the
+ * lengths do not leak either).
+ */
+export function csrfOk (request: FastifyRequest, jwt: JwtSettings, claims: JwtClaims): boolean {
+  if (jwt.cookies === null || !jwt.cookies.csrf || !UNSAFE_METHODS.has(request.method)) return true
+  const sent = request.headers[jwt.cookies.csrfHeader]
+  if (typeof sent !== 'string' || typeof claims.csrf !== 'string') return false
+  return timingSafeEqual(digest(sent), digest(claims.csrf))
+}

@@ -1,0 +1,93 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import type { Settings } from '../settings.js'
+import type { LoginUser } from '../types.js'
+import { setJwtCookies } from './cookies.js'
+import type { JwtSettings } from './settings.js'
+import type { TokenIssuer } from './tokens.js'
+import type { JwtGuard, JwtTokenResponse } from './types.js'
+
+const MAX_FIELD_LENGTH = 1024
+
+interface RouteDeps {
+  jwt: JwtSettings
+  core: Settings
+  issue: TokenIssuer
+  fail: (code: 'FST_LOGIN_JWT_BAD_CREDENTIALS') => Error
+  refreshJwtRequired: JwtGuard
+  jwtRequired: JwtGuard
+  logout: (reply: FastifyReply) => Promise<void>
+}
+
+// RFC 6749 §5.1: token responses must not be cached.
+function noStore (reply: FastifyReply): void {
+  reply.header('cache-control', 'no-store').header('pragma', 'no-cache')
+}
+
+async function respond (request: FastifyRequest, reply: FastifyReply, deps: RouteDeps, user: LoginUser, body: JwtTokenResponse): Promise<unknown> {
+  noStore(reply)
+  return deps.jwt.authResponse === undefined ? body : await deps.jwt.authResponse(body, user, request)
+}
+
+/** The token, refresh and logout endpoints, as configured. */
+export function registerJwtRoutes (fastify: FastifyInstance, deps: RouteDeps): void {
+  const { jwt, core, issue } = deps
+  const useCookies = jwt.cookies !== null
+
+  if (jwt.authPath !== false) {
+    const authenticate = jwt.authenticate as NonNullable<JwtSettings['authenticate']>
+    // The schema turns malformed bodies into 400s before any handler code runs,
+    // and documents the endpoint for @fastify/swagger.
+    const field = { type: 'string', minLength: 1, maxLength: MAX_FIELD_LENGTH }
+    fastify.post(jwt.authPath, {
+      schema: {
+        body: {
+          type: 'object',
+          required: [jwt.usernameField, jwt.passwordField],
+          properties: { [jwt.usernameField]: field, [jwt.passwordField]: field }
+        }
+      },
+      config: { autoLoadUser: false }
+    }, async function tokenEndpoint (request, reply) {
+      const body = request.body as Record<string, string>
+      const user = await authenticate(body[jwt.usernameField] as string, body[jwt.passwordField] as string, request)
+      // One answer for unknown users, wrong passwords and inactive accounts.
+      if (user === null || user === undefined || !core.isUserActive(user)) throw deps.fail('FST_LOGIN_JWT_BAD_CREDENTIALS')
+      const access = await issue(user, 'access', { fresh: true }, request)
+      const refresh = await issue(user, 'refresh', {}, request)
+      if (useCookies) setJwtCookies(reply, jwt, { accessToken: access.token, refreshToken: refresh.token })
+      return respond(request, reply, deps, user, {
+        access_token: access.token,
+        token_type: jwt.scheme,
+        expires_in: access.claims.exp - access.claims.iat,
+        refresh_token: refresh.token
+      })
+    })
+  }
+
+  if (jwt.refreshPath !== false) {
+    fastify.post(jwt.refreshPath, {
+      preHandler: deps.refreshJwtRequired,
+      config: { autoLoadUser: false }
+    }, async function refreshEndpoint (request, reply) {
+      const user = request.currentUser as LoginUser
+      // A refreshed access token is never fresh: no password was given for it.
+      const access = await issue(user, 'access', { fresh: false, csrf: request.jwtClaims?.csrf }, request)
+      if (useCookies) setJwtCookies(reply, jwt, { accessToken: access.token })
+      return respond(request, reply, deps, user, {
+        access_token: access.token,
+        token_type: jwt.scheme,
+        expires_in: access.claims.exp - access.claims.iat
+      })
+    })
+  }
+
+  if (jwt.logoutPath !== false) {
+    fastify.post(jwt.logoutPath, {
+      preHandler: deps.jwtRequired,
+      config: { autoLoadUser: false }
+    }, async function logoutEndpoint (_request, reply) {
+      await deps.logout(reply)
+      return reply.code(204).send()
+    })
+  }
+}

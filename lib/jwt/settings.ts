@@ -1,0 +1,244 @@
+import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto'
+import { InvalidOptionError } from '../errors.js'
+import { durationOption } from '../settings.js'
+import { defaultJwtMessages, type JwtErrorCode } from './errors.js'
+import { MemoryRevocationStore } from './revocation.js'
+import type { JwtAlgorithm, JwtKeyOptions, JwtLocation, JwtOptions, RevocationStore } from './types.js'
+
+/** One key after validation. */
+export interface JwtKey {
+  kid: string | undefined
+  algorithm: JwtAlgorithm
+  /** HS*: the secret; else the PEM text. */
+  signingKey: string | Buffer | undefined
+  verifyKey: string | Buffer
+}
+
+export interface JwtCookieSettings {
+  access: string
+  refresh: string
+  accessCsrf: string
+  refreshCsrf: string
+  csrf: boolean
+  csrfHeader: string
+  attributes: { secure: boolean, sameSite: 'lax' | 'strict' | 'none', path: string, domain: string | undefined }
+}
+
+/** The `jwt` options after validation and defaults. */
+export interface JwtSettings {
+  keys: JwtKey[]
+  accessSeconds: number
+  refreshSeconds: number
+  notBefore: number
+  leeway: number
+  issuer: string | undefined
+  audience: string | string[] | undefined
+  scheme: string
+  locations: JwtLocation[]
+  queryParam: string
+  cookies: JwtCookieSettings | null
+  realm: string
+  authPath: string | false
+  refreshPath: string | false
+  logoutPath: string | false
+  usernameField: string
+  passwordField: string
+  authenticate: JwtOptions['authenticate']
+  loadUserFromClaims: JwtOptions['loadUserFromClaims']
+  additionalClaims: JwtOptions['additionalClaims']
+  authResponse: JwtOptions['authResponse']
+  isRevoked: JwtOptions['isRevoked']
+  store: RevocationStore
+  cache: boolean | number
+  messages: Record<JwtErrorCode, string>
+}
+
+const HMAC_MIN_BYTES: Record<string, number> = { HS256: 32, HS384: 48, HS512: 64 }
+const ALGORITHMS = new Set<string>(['HS256', 'HS384', 'HS512', 'RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'])
+const EC_CURVES: Record<string, string> = { ES256: 'prime256v1', ES384: 'secp384r1', ES512: 'secp521r1' }
+const LOCATIONS = new Set<string>(['headers', 'cookies', 'query'])
+const SCHEME = /^[A-Za-z][A-Za-z0-9!#$%&'*+.^_`|~-]*$/
+const TOKEN_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
+
+function fail (message: string): never {
+  throw new InvalidOptionError(`jwt.${message}`)
+}
+
+function pathOption (value: unknown, name: string, fallback: string): string | false {
+  if (value === false) return false
+  if (value === undefined) return fallback
+  if (typeof value !== 'string' || !value.startsWith('/')) fail(`${name} must be a path starting with / or false`)
+  return value
+}
+
+function nameOption (value: unknown, name: string, fallback: string): string {
+  if (value === undefined) return fallback
+  if (typeof value !== 'string' || !TOKEN_NAME.test(value)) fail(`${name} must be a cookie, header or field name`)
+  return value
+}
+
+function fieldOption (value: unknown, name: string, fallback: string): string {
+  if (value === undefined) return fallback
+  if (typeof value !== 'string' || value === '' || value.length > 100) fail(`${name} must be a non-empty string`)
+  return value
+}
+
+function secondsOption (value: unknown, name: string): number {
+  if (value === undefined) return 0
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) fail(`${name} must be a whole number of seconds (0 or more)`)
+  return value
+}
+
+function fnOption<T> (value: T | undefined, name: string): T | undefined {
+  if (value !== undefined && typeof value !== 'function') fail(`${name} must be a function`)
+  return value
+}
+
+/** Checks that a PEM key parses and suits the algorithm, so a wrong key fails at startup, not per request. */
+function checkAsymmetricKey (pem: string | Buffer, algorithm: JwtAlgorithm, which: 'privateKey' | 'publicKey', index: number): void {
+  let key: KeyObject
+  try {
+    key = which === 'privateKey' ? createPrivateKey(pem) : createPublicKey(pem)
+  } catch {
+    fail(`keys[${index}].${which} is not a valid PEM key`)
+  }
+  if (!keySuits(key, algorithm)) fail(`keys[${index}].${which} does not suit ${algorithm}`)
+}
+
+function keySuits (key: KeyObject, algorithm: JwtAlgorithm): boolean {
+  const type = key.asymmetricKeyType
+  switch (algorithm.slice(0, 2)) {
+    case 'RS': return type === 'rsa'
+    case 'PS': return type === 'rsa' || type === 'rsa-pss'
+    case 'ES': return type === 'ec' && key.asymmetricKeyDetails?.namedCurve === EC_CURVES[algorithm]
+    default: return type === 'ed25519' || type === 'ed448'
+  }
+}
+
+function keyOf (options: JwtKeyOptions, index: number): JwtKey {
+  if (options === null || typeof options !== 'object') fail(`keys[${index}] must be an object`)
+  const algorithm = options.algorithm ?? (options.secret !== undefined ? 'HS256' : undefined)
+  if (algorithm === undefined) fail(`keys[${index}].algorithm is required with a key pair`)
+  if (!ALGORITHMS.has(algorithm)) fail(`keys[${index}].algorithm ${String(algorithm)} is not supported`)
+  if (options.kid !== undefined && (typeof options.kid !== 'string' || options.kid === '')) fail(`keys[${index}].kid must be a non-empty string`)
+
+  if (algorithm.startsWith('HS')) {
+    if (options.privateKey !== undefined || options.publicKey !== undefined) fail(`keys[${index}]: ${algorithm} takes a secret, not a key pair`)
+    const secret = options.secret
+    if (typeof secret !== 'string' && !Buffer.isBuffer(secret)) fail(`keys[${index}].secret is required for ${algorithm}`)
+    const min = HMAC_MIN_BYTES[algorithm] as number
+    if (Buffer.byteLength(secret) < min) fail(`keys[${index}].secret is too short for ${algorithm}: at least ${min} bytes`)
+    return { kid: options.kid, algorithm, signingKey: secret, verifyKey: secret }
+  }
+
+  if (options.secret !== undefined) fail(`keys[${index}]: ${algorithm} takes a key pair, not a secret`)
+  if (options.publicKey === undefined) fail(`keys[${index}].publicKey is required for ${algorithm}`)
+  checkAsymmetricKey(options.publicKey, algorithm, 'publicKey', index)
+  if (options.privateKey !== undefined) checkAsymmetricKey(options.privateKey, algorithm, 'privateKey', index)
+  return { kid: options.kid, algorithm, signingKey: options.privateKey, verifyKey: options.publicKey }
+}
+
+function keysOf (options: JwtOptions): JwtKey[] {
+  const single = options.secret !== undefined || options.privateKey !== undefined || options.publicKey !== undefined
+  if (options.keys !== undefined && single) fail('keys: give either keys or secret/privateKey/publicKey, not both')
+  const list = options.keys ?? (single
+    ? [{ kid: options.kid, algorithm: options.algorithm, secret: options.secret, privateKey: options.privateKey, publicKey: options.publicKey }]
+    : fail('secret (HS*) or publicKey/privateKey is required'))
+  if (!Array.isArray(list) || list.length === 0) fail('keys must be a non-empty array')
+  const keys = list.map(keyOf)
+  if (keys[0]?.signingKey === undefined) fail('keys[0] signs new tokens: it needs a secret or a privateKey')
+  if (keys.length > 1) {
+    const kids = keys.map((key) => key.kid)
+    if (kids.some((kid) => kid === undefined)) fail('keys: every key needs a kid when there are several')
+    if (new Set(kids).size !== kids.length) fail('keys: kids must be unique')
+  }
+  return keys
+}
+
+function cookieSettings (options: JwtOptions, locations: JwtLocation[]): JwtCookieSettings | null {
+  if (!locations.includes('cookies')) {
+    if (options.cookies !== undefined) fail("cookies is set but locations does not include 'cookies'")
+    return null
+  }
+  const c = options.cookies ?? {}
+  const sameSite = c.sameSite ?? 'lax'
+  if (!['lax', 'strict', 'none'].includes(sameSite)) fail("cookies.sameSite must be 'lax', 'strict' or 'none'")
+  const secure = c.secure ?? true
+  if (typeof secure !== 'boolean') fail('cookies.secure must be a boolean')
+  if (sameSite === 'none' && !secure) fail("cookies.sameSite 'none' needs cookies.secure")
+  const csrf = c.csrf ?? true
+  if (typeof csrf !== 'boolean') fail('cookies.csrf must be a boolean')
+  if (c.path !== undefined && (typeof c.path !== 'string' || !c.path.startsWith('/'))) fail('cookies.path must start with /')
+  if (c.domain !== undefined && (typeof c.domain !== 'string' || c.domain === '')) fail('cookies.domain must be a non-empty string')
+  return {
+    access: nameOption(c.accessCookieName, 'cookies.accessCookieName', 'access_token_cookie'),
+    refresh: nameOption(c.refreshCookieName, 'cookies.refreshCookieName', 'refresh_token_cookie'),
+    accessCsrf: nameOption(c.accessCsrfCookieName, 'cookies.accessCsrfCookieName', 'csrf_access_token'),
+    refreshCsrf: nameOption(c.refreshCsrfCookieName, 'cookies.refreshCsrfCookieName', 'csrf_refresh_token'),
+    csrf,
+    csrfHeader: nameOption(c.csrfHeader, 'cookies.csrfHeader', 'x-csrf-token').toLowerCase(),
+    attributes: { secure, sameSite, path: c.path ?? '/', domain: c.domain }
+  }
+}
+
+/** Validates the `jwt` options; throws FST_LOGIN_INVALID_OPTION naming the bad one. */
+export function buildJwtSettings (options: JwtOptions, hasUserLoader: boolean): JwtSettings {
+  if (options === null || typeof options !== 'object') fail('options must be an object')
+  const locations = options.locations ?? ['headers']
+  if (!Array.isArray(locations) || locations.length === 0 || !locations.every((l) => LOCATIONS.has(l))) {
+    fail("locations must be a non-empty array of 'headers', 'cookies', 'query'")
+  }
+  const scheme = options.headerScheme ?? 'Bearer'
+  if (typeof scheme !== 'string' || !SCHEME.test(scheme)) fail('headerScheme must be a single word like Bearer')
+  const loadUserFromClaims = fnOption(options.loadUserFromClaims, 'loadUserFromClaims')
+  if (loadUserFromClaims === undefined && !hasUserLoader) fail('loadUserFromClaims is required when the plugin has no loadUser')
+  const authenticate = fnOption(options.authenticate, 'authenticate')
+  const authPath = pathOption(options.authPath, 'authPath', '/auth')
+  if (authPath !== false && authenticate === undefined) fail('authenticate(username, password, request) is required for the token endpoint (or set authPath: false)')
+  const audience = options.audience
+  if (audience !== undefined && typeof audience !== 'string' && !(Array.isArray(audience) && audience.every((a) => typeof a === 'string'))) {
+    fail('audience must be a string or an array of strings')
+  }
+  if (options.issuer !== undefined && (typeof options.issuer !== 'string' || options.issuer === '')) fail('issuer must be a non-empty string')
+  const cache = options.cache ?? false
+  if (typeof cache !== 'boolean' && !(Number.isSafeInteger(cache) && cache > 0)) fail('cache must be a boolean or a positive size')
+  const messages = { ...defaultJwtMessages }
+  for (const [code, text] of Object.entries(options.messages ?? {})) {
+    if (!(code in messages) || typeof text !== 'string') fail(`messages.${code} is not a known error code with a string message`)
+    messages[code as JwtErrorCode] = text
+  }
+  const store = options.revocationStore ?? new MemoryRevocationStore()
+  for (const method of ['revoke', 'isRevoked', 'setUserCutoff', 'getUserCutoff'] as const) {
+    if (typeof store[method] !== 'function') fail(`revocationStore.${method} must be a function`)
+  }
+  const realm = options.realm ?? 'api'
+  if (typeof realm !== 'string' || realm === '') fail('realm must be a non-empty string')
+
+  return {
+    keys: keysOf(options),
+    accessSeconds: durationOption(options.accessTokenExpires, 'jwt.accessTokenExpires', 15 * 60),
+    refreshSeconds: durationOption(options.refreshTokenExpires, 'jwt.refreshTokenExpires', 30 * 86400),
+    notBefore: secondsOption(options.notBefore, 'notBefore'),
+    leeway: secondsOption(options.leeway, 'leeway'),
+    issuer: options.issuer,
+    audience,
+    scheme,
+    locations,
+    queryParam: nameOption(options.queryParam, 'queryParam', 'jwt'),
+    cookies: cookieSettings(options, locations),
+    realm,
+    authPath,
+    refreshPath: pathOption(options.refreshPath, 'refreshPath', '/auth/refresh'),
+    logoutPath: pathOption(options.logoutPath, 'logoutPath', '/auth/logout'),
+    usernameField: fieldOption(options.usernameField, 'usernameField', 'username'),
+    passwordField: fieldOption(options.passwordField, 'passwordField', 'password'),
+    authenticate,
+    loadUserFromClaims,
+    additionalClaims: fnOption(options.additionalClaims, 'additionalClaims'),
+    authResponse: fnOption(options.authResponse, 'authResponse'),
+    isRevoked: fnOption(options.isRevoked, 'isRevoked'),
+    store,
+    cache,
+    messages
+  }
+}

@@ -1,0 +1,55 @@
+import { randomBytes } from 'node:crypto'
+import type { FastifyRequest } from 'fastify'
+import { userIdOf } from '../login.js'
+import { durationOption, type Settings } from '../settings.js'
+import type { LoginUser } from '../types.js'
+import type { TokenEngine } from './engine.js'
+import type { JwtSettings } from './settings.js'
+import type { AccessTokenOptions, JwtClaims } from './types.js'
+
+/** A token and the claims it carries. */
+export interface IssuedToken {
+  token: string
+  claims: JwtClaims
+}
+
+function randomId (): string {
+  return randomBytes(16).toString('base64url')
+}
+
+/**
+ * Makes access and refresh tokens. App claims go in first so that the
+ * plugin's own claims (sub, type, fresh, exp, ...) always win over them.
+ */
+export function createTokenIssuer (engine: TokenEngine, jwt: JwtSettings, core: Settings) {
+  return async function issue (
+    user: LoginUser,
+    type: 'access' | 'refresh',
+    options: AccessTokenOptions,
+    request: FastifyRequest | undefined
+  ): Promise<IssuedToken> {
+    const sub = userIdOf(user, core)
+    const extra = jwt.additionalClaims === undefined ? {} : await jwt.additionalClaims(user, request)
+    const lifetime = options.expiresIn === undefined
+      ? (type === 'access' ? jwt.accessSeconds : jwt.refreshSeconds)
+      : durationOption(options.expiresIn, 'expiresIn', 1)
+    const now = Math.floor(Date.now() / 1000)
+    const claims: JwtClaims = {
+      ...extra,
+      ...options.claims,
+      sub,
+      iat: now,
+      nbf: now + jwt.notBefore,
+      exp: now + lifetime,
+      jti: randomId(),
+      type,
+      fresh: type === 'access' && options.fresh === true
+    }
+    if (jwt.cookies !== null) claims.csrf = options.csrf ?? randomId()
+    if (jwt.issuer !== undefined) claims.iss = jwt.issuer
+    if (jwt.audience !== undefined) claims.aud = jwt.audience
+    return { token: engine.sign(claims), claims }
+  }
+}
+
+export type TokenIssuer = ReturnType<typeof createTokenIssuer>

@@ -1,0 +1,165 @@
+import type { FastifyReply, FastifyRequest } from 'fastify'
+import type { Duration, LoginUser } from '../types.js'
+import type { JwtErrorCode } from './errors.js'
+
+type MaybePromise<T> = T | Promise<T>
+
+/** Signature algorithms accepted for JWTs. `none` is never accepted. */
+export type JwtAlgorithm =
+  | 'HS256' | 'HS384' | 'HS512'
+  | 'RS256' | 'RS384' | 'RS512'
+  | 'PS256' | 'PS384' | 'PS512'
+  | 'ES256' | 'ES384' | 'ES512'
+  | 'EdDSA'
+
+/** Where guards look for a token, in this order. */
+export type JwtLocation = 'headers' | 'cookies' | 'query'
+
+/** One signing or verification key. The first key of `keys` signs new tokens. */
+export interface JwtKeyOptions {
+  /** Key id, written in the token header and used to pick the key when verifying. Required with several keys. */
+  kid?: string
+  /** Default `'HS256'` with `secret`; required with a key pair. */
+  algorithm?: JwtAlgorithm
+  /** Shared secret for HS256/384/512: at least 32/48/64 bytes. */
+  secret?: string | Buffer
+  /** PEM private key (only the signing key needs one). */
+  privateKey?: string | Buffer
+  /** PEM public key, for RS*, PS*, ES*, EdDSA. */
+  publicKey?: string | Buffer
+}
+
+/** The claims of a token issued by this plugin. */
+export interface JwtClaims {
+  /** The user id (same rule as sessions). */
+  sub: string
+  iat: number
+  nbf: number
+  exp: number
+  jti: string
+  type: 'access' | 'refresh'
+  /** Access tokens: made by a real authentication (not a refresh). */
+  fresh: boolean
+  /** With cookie locations: the double-submit CSRF value. */
+  csrf?: string
+  iss?: string
+  aud?: string | string[]
+  [claim: string]: unknown
+}
+
+/** Revocation storage: the in-memory one is the default; use Redis or a database across processes. */
+export interface RevocationStore {
+  /** Remember that token `jti` is revoked until `expiresAt` (seconds since the epoch). */
+  revoke: (jti: string, expiresAt: number) => MaybePromise<void>
+  isRevoked: (jti: string) => MaybePromise<boolean>
+  /** Refuse every token of `userId` issued at or before `cutoff` (seconds since the epoch). */
+  setUserCutoff: (userId: string, cutoff: number) => MaybePromise<void>
+  getUserCutoff: (userId: string) => MaybePromise<number | undefined>
+}
+
+/** Cookie names and attributes for the `cookies` token location. */
+export interface JwtCookieOptions {
+  /** Default `'access_token_cookie'`. */
+  accessCookieName?: string
+  /** Default `'refresh_token_cookie'`. */
+  refreshCookieName?: string
+  /** Default `'csrf_access_token'` (readable by scripts, by design). */
+  accessCsrfCookieName?: string
+  /** Default `'csrf_refresh_token'`. */
+  refreshCsrfCookieName?: string
+  /** Check the CSRF double submit on POST, PUT, PATCH and DELETE. Default true. */
+  csrf?: boolean
+  /** Default `'x-csrf-token'`. */
+  csrfHeader?: string
+  /** Default true. */
+  secure?: boolean
+  /** Default `'lax'`. */
+  sameSite?: 'lax' | 'strict' | 'none'
+  /** Default `'/'`. */
+  path?: string
+  domain?: string
+}
+
+/** The token response of the token and refresh endpoints (OAuth 2.0 shape). */
+export interface JwtTokenResponse {
+  access_token: string
+  token_type: string
+  /** Seconds until the access token expires. */
+  expires_in: number
+  refresh_token?: string
+  [field: string]: unknown
+}
+
+/** The `jwt` plugin options. */
+export interface JwtOptions {
+  /** Shortcut for a single key: see {@link JwtKeyOptions}. */
+  secret?: string | Buffer
+  privateKey?: string | Buffer
+  publicKey?: string | Buffer
+  algorithm?: JwtAlgorithm
+  kid?: string
+  /** Several keys for rotation: the first signs, all verify (picked by `kid`). */
+  keys?: JwtKeyOptions[]
+  /** Default `'15m'`. */
+  accessTokenExpires?: Duration
+  /** Default `'30d'`. */
+  refreshTokenExpires?: Duration
+  /** Seconds after issue before a token is valid. Default 0. */
+  notBefore?: number
+  /** Clock skew allowed on `exp` and `nbf`, in seconds. Default 0. */
+  leeway?: number
+  issuer?: string
+  audience?: string | string[]
+  /** Default `'Bearer'` (`'JWT'` for Flask-JWT clients). */
+  headerScheme?: string
+  /** Default `['headers']`. */
+  locations?: JwtLocation[]
+  /** Query-string parameter for the `query` location. Default `'jwt'`. */
+  queryParam?: string
+  cookies?: JwtCookieOptions
+  /** `realm` of WWW-Authenticate. Default `'api'`. */
+  realm?: string
+  /** Token endpoint path. Default `'/auth'`; `false` disables it. */
+  authPath?: string | false
+  /** Refresh endpoint path. Default `'/auth/refresh'`; `false` disables it. */
+  refreshPath?: string | false
+  /** Logout endpoint path (revokes the tokens). Default `'/auth/logout'`; `false` disables it. */
+  logoutPath?: string | false
+  /** Body field names of the token endpoint. Defaults `'username'`, `'password'`. */
+  usernameField?: string
+  passwordField?: string
+  /** Checks credentials for the token endpoint: the user, or null. */
+  authenticate?: (username: string, password: string, request: FastifyRequest) => MaybePromise<LoginUser | null | undefined>
+  /** The user of a verified token. Default: the plugin's `loadUser(claims.sub, request)`. */
+  loadUserFromClaims?: (claims: JwtClaims, request: FastifyRequest) => MaybePromise<LoginUser | null | undefined>
+  /** Extra claims for new tokens; the plugin's own claims cannot be overridden. */
+  additionalClaims?: (user: LoginUser, request: FastifyRequest | undefined) => MaybePromise<Record<string, unknown>>
+  /** Shapes the body of the token and refresh endpoints. */
+  authResponse?: (body: JwtTokenResponse, user: LoginUser, request: FastifyRequest) => MaybePromise<unknown>
+  /** Extra revocation check on every guarded request. */
+  isRevoked?: (claims: JwtClaims, request: FastifyRequest) => MaybePromise<boolean>
+  /** Where revoked tokens and user cut-offs are kept. Default: in memory (one process). */
+  revocationStore?: RevocationStore
+  /** Cache verified tokens (fast-jwt's cache): `true` or a size. Revocation is still checked. Default off. */
+  cache?: boolean | number
+  /** Replace error messages, by code (e.g. `{ FST_LOGIN_JWT_EXPIRED: 'Please sign in again' }`). */
+  messages?: Partial<Record<JwtErrorCode, string>>
+}
+
+/** Options of `fastify.createAccessToken()`. */
+export interface AccessTokenOptions {
+  /** Default false for tokens made by app code. */
+  fresh?: boolean
+  claims?: Record<string, unknown>
+  expiresIn?: Duration
+  /** Give the CSRF value to use (cookies location); one is made otherwise. */
+  csrf?: string
+}
+
+/** A pair of tokens, as `reply.setJwtCookies()` takes them. */
+export interface JwtTokens {
+  accessToken?: string
+  refreshToken?: string
+}
+
+export type JwtGuard = (request: FastifyRequest, reply: FastifyReply) => Promise<void>
