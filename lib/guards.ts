@@ -3,8 +3,7 @@ import { isAuthenticated, loadCurrentUser } from './current-user.js'
 import { FreshLoginRequiredError, UnauthorizedError } from './errors.js'
 import { loginFresh } from './login.js'
 import type { Settings } from './settings.js'
-import { DEFAULT_LOGIN_MESSAGE, DEFAULT_REFRESH_MESSAGE } from './settings.js'
-import { denyAccess } from './unauthorized.js'
+import { denialMessage, denyAccess } from './unauthorized.js'
 
 /** A preHandler-compatible guard. */
 export type Guard = (request: FastifyRequest, reply: FastifyReply) => Promise<FastifyReply | undefined>
@@ -32,19 +31,16 @@ export function createGuards (settings: Settings): Record<'loginRequired' | 'fre
   }
 
   // For @fastify/auth and other composition: only throw, never send or redirect.
-  const loginText = typeof settings.loginMessage === 'string' ? settings.loginMessage : DEFAULT_LOGIN_MESSAGE
-  const refreshText = typeof settings.refreshMessage === 'string' ? settings.refreshMessage : DEFAULT_REFRESH_MESSAGE
-
   async function verifyLogin (request: FastifyRequest): Promise<undefined> {
     if (request.method === 'OPTIONS') return undefined
     await loadCurrentUser(request, settings)
-    if (!isAuthenticated(request)) throw new UnauthorizedError(loginText)
+    if (!isAuthenticated(request)) throw new UnauthorizedError(denialMessage('login', request, settings))
     return undefined
   }
 
   async function verifyFreshLogin (request: FastifyRequest): Promise<undefined> {
     await verifyLogin(request)
-    if (request.method !== 'OPTIONS' && !loginFresh(request, settings)) throw new FreshLoginRequiredError(refreshText)
+    if (request.method !== 'OPTIONS' && !loginFresh(request, settings)) throw new FreshLoginRequiredError(denialMessage('refresh', request, settings))
     return undefined
   }
 

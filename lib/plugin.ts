@@ -8,7 +8,7 @@ import { confirmLogin, login, loginFresh, logout } from './login.js'
 import { readRememberCookie, writeRememberCookie } from './remember-cookie.js'
 import { safeNextUrl } from './safe-next.js'
 import { NEXT_KEY, sessionOf } from './session-state.js'
-import { buildSettings, secureSessionOptions, type Settings } from './settings.js'
+import { buildSettings, redirectUrlOption, secureSessionOptions, type Settings } from './settings.js'
 import { kAuthenticated, kLoginUrl, kRefreshUrl, kRemember, kSettings, kUserLoad } from './symbols.js'
 import type { FastifyLoginOptions, LoginOptions, LoginUser, LogoutOptions } from './types.js'
 
@@ -30,10 +30,10 @@ export async function fastifyLoginPlugin (fastify: FastifyInstance, options: Fas
   // Per-scope pages (Flask-Login's blueprint_login_views): the value is an own
   // property of the encapsulated instance, so it shadows the parent's only there.
   fastify.decorate('setLoginUrl', function (this: FastifyInstance, url: string) {
-    (this as unknown as Record<symbol, string>)[kLoginUrl] = checkedUrl(url, 'setLoginUrl')
+    (this as unknown as Record<symbol, string>)[kLoginUrl] = redirectUrlOption(url, 'setLoginUrl()')
   })
   fastify.decorate('setRefreshUrl', function (this: FastifyInstance, url: string) {
-    (this as unknown as Record<symbol, string>)[kRefreshUrl] = checkedUrl(url, 'setRefreshUrl')
+    (this as unknown as Record<symbol, string>)[kRefreshUrl] = redirectUrlOption(url, 'setRefreshUrl()')
   })
 
   fastify.decorateRequest('currentUser', null)
@@ -89,13 +89,6 @@ async function registerSession (fastify: FastifyInstance, options: FastifyLoginO
   }
   if (present) throw new InvalidOptionError('`session` is given but @fastify/secure-session is already registered: drop `session` to use that one')
   await fastify.register(secureSession, secureSessionOptions(options.session, settings.sessionName) as never)
-}
-
-function checkedUrl (url: unknown, name: string): string {
-  if (typeof url !== 'string' || !(url.startsWith('/') || /^https?:\/\//i.test(url))) {
-    throw new InvalidOptionError(`${name}() needs a path starting with / or an http(s) URL`)
-  }
-  return url
 }
 
 /**

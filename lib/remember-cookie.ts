@@ -51,6 +51,9 @@ export function queueRememberSet (request: FastifyRequest, remember: RememberSet
 export function queueRememberClear (request: FastifyRequest, remember: RememberSettings): void {
   const state = stateOf(request, remember)
   state.pending = state.present ? { kind: 'clear' } : null
+  // A cookie being cleared (refused, logged out, dropped by protection) no longer
+  // counts as a remembered login (Flask-Login: `_remember == 'clear'`).
+  state.token = null
 }
 
 /** onSend: write what was queued. Nothing to do on most requests. */

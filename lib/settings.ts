@@ -86,12 +86,24 @@ function messageOption (value: unknown, name: string, fallback: string): LoginMe
   fail(`${name} must be a string, a function or false`)
 }
 
-function urlOption (value: unknown, name: string): string | undefined {
-  const url = optionalString(value, name)
-  if (url !== undefined && !url.startsWith('/') && !/^https?:\/\//i.test(url)) {
+/**
+ * A login or refresh page URL: a path (not `//host`) or an http(s) URL. It
+ * ends up in a Location header, so control characters and spaces are refused
+ * here rather than failing every redirect later; non-ASCII characters are
+ * percent-encoded.
+ */
+export function redirectUrlOption (value: unknown, name: string): string {
+  if (typeof value !== 'string' || value === '') fail(`${name} must be a non-empty string`)
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u0020\u007f\\]/.test(value)) fail(`${name} must not contain spaces, control characters or backslashes`)
+  if (!(value.startsWith('/') && !value.startsWith('//')) && !/^https?:\/\/[^/]/i.test(value)) {
     fail(`${name} must be a path starting with / or an http(s) URL`)
   }
-  return url
+  return value.replace(/[^\u0020-\u007e]+/g, encodeURIComponent)
+}
+
+function urlOption (value: unknown, name: string): string | undefined {
+  return value === undefined ? undefined : redirectUrlOption(value, name)
 }
 
 function cookieNameOption (value: unknown, name: string, fallback: string): string {

@@ -3,7 +3,7 @@ import { FreshLoginRequiredError, UnauthorizedError } from './errors.js'
 import { emitLoginEvent } from './events.js'
 import { loginUrlWithNext, nextParamFor } from './safe-next.js'
 import { NEXT_KEY, sessionOf } from './session-state.js'
-import type { Settings } from './settings.js'
+import { DEFAULT_LOGIN_MESSAGE, DEFAULT_REFRESH_MESSAGE, type Settings } from './settings.js'
 import { kLoginUrl, kRefreshUrl } from './symbols.js'
 import type { LoginMessage } from './types.js'
 
@@ -20,7 +20,13 @@ interface Flow {
   error: (message: string) => Error
 }
 
-function messageText (message: LoginMessage, request: FastifyRequest): string {
+/**
+ * The text of a refusal: the configured message (or its localized form);
+ * with `false` (nothing to flash) the default text still explains the 401.
+ */
+export function denialMessage (kind: 'login' | 'refresh', request: FastifyRequest, settings: Settings): string {
+  const message: LoginMessage | false = kind === 'login' ? settings.loginMessage : settings.refreshMessage
+  if (message === false) return kind === 'login' ? DEFAULT_LOGIN_MESSAGE : DEFAULT_REFRESH_MESSAGE
   return typeof message === 'function' ? message(request) : message
 }
 
@@ -67,8 +73,7 @@ export async function denyAccess (kind: 'login' | 'refresh', request: FastifyReq
   const flow = flowFor(kind, request, settings)
   emitLoginEvent(settings.events, flow.event, request, request.currentUser)
 
-  const defaultMessage = kind === 'login' ? 'Unauthorized' : 'Fresh login required'
-  const text = flow.message === false ? defaultMessage : messageText(flow.message, request)
+  const text = denialMessage(kind, request, settings)
 
   if (flow.handler !== undefined) {
     const result = await flow.handler(request, reply)
