@@ -3,6 +3,7 @@ import { emitLoginEvent } from './events.js'
 import { sessionIdentifier } from './identifier.js'
 import { queueRememberClear, queueRememberSet, readRememberCookie } from './remember-cookie.js'
 import {
+  FORCED_KEY,
   FRESH_KEY,
   IDENTIFIER_KEY,
   clearLogin,
@@ -94,7 +95,7 @@ async function userFromSession (request: FastifyRequest, session: SessionLike, s
   }
 
   const user = await loadUser(userId, request) as LoginUser | null | undefined
-  if (user === null || user === undefined || !settings.isUserActive(user)) {
+  if (user === null || user === undefined || (session.get(FORCED_KEY) !== true && !settings.isUserActive(user))) {
     // The user is gone or deactivated: forget the stale login.
     clearLogin(session)
     return null

@@ -27,11 +27,14 @@ export async function login (reply: FastifyReply, settings: Settings, user: Logi
     ? durationOption(options.duration, 'login duration', settings.remember.duration)
     : 0
   const id = userIdOf(user, settings)
-  if (!force && !settings.isUserActive(user)) return false
+  const active = settings.isUserActive(user)
+  if (!force && !active) return false
 
   const session = sessionOf(request, settings)
   rotateSession(session, settings.keepSessionKeys)
-  storeLogin(session, id, fresh, settings.sessionProtection === false ? undefined : sessionIdentifier(request))
+  // A forced login of an inactive user is marked, so that later loads keep it
+  // (they refuse inactive users otherwise).
+  storeLogin(session, id, fresh, settings.sessionProtection === false ? undefined : sessionIdentifier(request), !active)
   if (settings.remember !== null) {
     // Without remember, an older remember cookie (maybe another user's) must not outlive this login.
     if (remember) queueRememberSet(request, settings.remember, id, duration)

@@ -7,7 +7,7 @@ import { setupJwt } from './jwt/setup.js'
 import { confirmLogin, login, loginFresh, logout } from './login.js'
 import { readRememberCookie, writeRememberCookie } from './remember-cookie.js'
 import { safeNextUrl } from './safe-next.js'
-import { NEXT_KEY, sessionOf } from './session-state.js'
+import { NEXT_KEY, sessionOf, storedUserId } from './session-state.js'
 import { buildSettings, redirectUrlOption, secureSessionOptions, type Settings } from './settings.js'
 import { kAuthenticated, kLoginUrl, kRefreshUrl, kRemember, kSettings, kUserLoad } from './symbols.js'
 import type { FastifyLoginOptions, LoginOptions, LoginUser, LogoutOptions } from './types.js'
@@ -50,7 +50,10 @@ export async function fastifyLoginPlugin (fastify: FastifyInstance, options: Fas
     return loginFresh(this, settings)
   })
   fastify.decorateRequest('loginRemembered', function (this: FastifyRequest) {
-    return settings.remember !== null && readRememberCookie(this, settings.remember).token !== null
+    if (settings.remember === null) return false
+    // Remembered: the request carries a valid cookie for the user who is logged in.
+    const { token } = readRememberCookie(this, settings.remember)
+    return token !== null && isAuthenticated(this) && token.userId === storedUserId(sessionOf(this, settings))
   })
   fastify.decorateRequest('nextUrl', function (this: FastifyRequest, fallback = '/') {
     return nextUrl(this, settings, fallback)

@@ -6,6 +6,8 @@ import type { Settings } from './settings.js'
 export const USER_ID_KEY = '_user_id'
 export const FRESH_KEY = '_fresh'
 export const IDENTIFIER_KEY = '_id'
+/** Set when `reply.login(user, { force: true })` logged in a user who is not active. */
+export const FORCED_KEY = '_forced'
 export const NEXT_KEY = 'next'
 
 /** The part of a @fastify/secure-session session that this plugin uses. */
@@ -30,10 +32,11 @@ export function storedUserId (session: SessionLike): string | undefined {
 }
 
 /** Writes a login into the session. */
-export function storeLogin (session: SessionLike, userId: string, fresh: boolean, identifier: string | undefined): void {
+export function storeLogin (session: SessionLike, userId: string, fresh: boolean, identifier: string | undefined, forced = false): void {
   session.set(USER_ID_KEY, userId)
   session.set(FRESH_KEY, fresh)
   if (identifier !== undefined) session.set(IDENTIFIER_KEY, identifier)
+  if (forced) session.set(FORCED_KEY, true)
 }
 
 /** Removes the login keys and leaves the rest of the session alone. */
@@ -41,6 +44,7 @@ export function clearLogin (session: SessionLike): void {
   session.set(USER_ID_KEY, undefined)
   session.set(FRESH_KEY, undefined)
   session.set(IDENTIFIER_KEY, undefined)
+  session.set(FORCED_KEY, undefined)
 }
 
 /**

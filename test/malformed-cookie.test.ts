@@ -1,0 +1,192 @@
+import t from 'tap'
+import { createCipheriv, hkdfSync, randomBytes } from 'node:crypto'
+import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
+import { loginCookie, rememberCookie } from '../lib/index.js'
+import { buildApp, setCookie, TEST_KEY, type TestUser } from './helpers.js'
+
+const ANONYMOUS = { user: null, authenticated: false, fresh: false, remembered: false }
+
+/** GET /me and GET /private with this Cookie header: 200 anonymous and 401, never a 500. */
+async function assertAnonymous (t: tap.Test, app: FastifyInstance, cookie: string, label: string): Promise<LightMyRequestResponse> {
+  const me = await app.inject({ url: '/me', headers: { cookie } })
+  t.equal(me.statusCode, 200, `${label}: /me answers 200`)
+  t.same(me.json(), ANONYMOUS, `${label}: anonymous`)
+  const priv = await app.inject({ url: '/private', headers: { cookie } })
+  t.equal(priv.statusCode, 401, `${label}: /private answers 401`)
+  t.equal(priv.json().code, 'FST_LOGIN_UNAUTHORIZED', `${label}: with the unauthorized error`)
+  return me
+}
+
+function assertRememberCleared (t: tap.Test, res: LightMyRequestResponse, label: string): void {
+  const cookie = setCookie(res, 'remember_token')
+  t.equal(cookie?.maxAge, 0, `${label}: remember_token cleared`)
+  t.equal(cookie?.value, '', `${label}: with an empty value`)
+}
+
+/** The raw (base64url) value of a real remember token for alice. */
+function realToken (app: FastifyInstance, alice: TestUser): string {
+  return rememberCookie(app, alice).slice('remember_token='.length)
+}
+
+/**
+ * Seals any plaintext the way a remember token is sealed for an app whose
+ * session key is TEST_KEY, to feed the server well-encrypted but wrong payloads.
+ * The test 'a token sealed here with a valid payload restores' keeps this honest.
+ */
+function sealPayload (plain: string): string {
+  const key = Buffer.from(hkdfSync('sha256', TEST_KEY, Buffer.alloc(0), 'fastify-login remember-me v1', 32))
+  const iv = randomBytes(12)
+  const cipher = createCipheriv('aes-256-gcm', key, iv)
+  cipher.setAAD(Buffer.from('fastify-login:remember:v1'))
+  const body = Buffer.concat([cipher.update(plain, 'utf8'), cipher.final()])
+  return Buffer.concat([iv, body, cipher.getAuthTag()]).toString('base64url')
+}
+
+t.test('garbage session cookies give an anonymous request, never a 500', async (t) => {
+  const { app, users } = await buildApp()
+  t.teardown(() => app.close())
+  const other = await buildApp({ session: { key: Buffer.alloc(32, 9) } })
+  t.teardown(() => other.app.close())
+  const alice = users.get('1') as TestUser
+
+  const valid = loginCookie(app, alice)
+  const control = await app.inject({ url: '/me', headers: { cookie: valid } })
+  t.equal(control.json().authenticated, true, 'control: a real session cookie logs in')
+
+  const cases: Array<[string, string]> = [
+    ['short value', 'session=abc'],
+    ['empty value and stray separators', 'session=;;;'],
+    ['10 KB value', `session=${'A'.repeat(10 * 1024)}`],
+    ['10 KB with a separator', `session=${encodeURIComponent('A'.repeat(5 * 1024) + ';' + 'B'.repeat(5 * 1024))}`],
+    ['not base64', `session=${encodeURIComponent('!!!*&^;@@@ ~~~')}`],
+    ['only a separator', `session=${encodeURIComponent(';')}`],
+    ['random bytes of the right shape', `session=${encodeURIComponent(randomBytes(80).toString('base64') + ';' + randomBytes(24).toString('base64'))}`],
+    ['right shape, wrong key', loginCookie(other.app, alice)],
+    ['truncated real cookie', valid.slice(0, -12)],
+    ['real cookie in the wrong name', valid.replace(/^session=/, 'sessionx=')]
+  ]
+  for (const [label, cookie] of cases) await assertAnonymous(t, app, cookie, label)
+})
+
+t.test('a decryptable session with a non-string or unknown user id is anonymous', async (t) => {
+  const { app } = await buildApp()
+  t.teardown(() => app.close())
+  const cookieWith = (data: Record<string, unknown>): string =>
+    `session=${encodeURIComponent(app.encodeSecureSession(app.createSecureSession(data)))}`
+
+  const control = await app.inject({ url: '/me', headers: { cookie: cookieWith({ _user_id: '1', _fresh: true }) } })
+  t.equal(control.json().authenticated, true, 'control: a string id of a known user logs in')
+
+  const ids: Array<[string, unknown]> = [
+    ['number id', 1],
+    ['array id', ['1']],
+    ['object id', { $ne: null }],
+    ['empty id', ''],
+    ['unknown id', '999'],
+    ['__proto__ id', '__proto__'],
+    ['null id', null]
+  ]
+  for (const [label, id] of ids) await assertAnonymous(t, app, cookieWith({ _user_id: id, _fresh: true }), label)
+})
+
+t.test('garbage remember cookies give an anonymous request and are cleared', async (t) => {
+  const { app, users } = await buildApp()
+  t.teardown(() => app.close())
+  const alice = users.get('1') as TestUser
+  const token = realToken(app, alice)
+
+  const control = await app.inject({ url: '/me', headers: { cookie: `remember_token=${token}` } })
+  t.equal(control.json().authenticated, true, 'control: the real token restores the login')
+
+  const sessionValue = loginCookie(app, alice).slice('session='.length)
+  const cases: Array<[string, string]> = [
+    ['empty value', ''],
+    ['not base64url', encodeURIComponent('not base64url!*')],
+    ['standard base64 characters', encodeURIComponent(Buffer.from(token, 'base64url').toString('base64'))],
+    ['too short to hold a tag', 'AAAAAAAAAAAAAAAAAAAA'],
+    ['truncated real token', token.slice(0, -6)],
+    ['real token with a character dropped in the middle', token.slice(0, 20) + token.slice(21)],
+    ['real token, doubled', token + token],
+    ['5 KB value', 'A'.repeat(5 * 1024)],
+    ['a valid session cookie value', sessionValue],
+    ['unicode', encodeURIComponent('トークン✓')]
+  ]
+  for (const [label, value] of cases) {
+    const res = await assertAnonymous(t, app, `remember_token=${value}`, label)
+    assertRememberCleared(t, res, label)
+  }
+})
+
+t.test('a real remember token with one bit flipped is refused', async (t) => {
+  const { app, users } = await buildApp()
+  t.teardown(() => app.close())
+  const token = realToken(app, users.get('1') as TestUser)
+  const raw = Buffer.from(token, 'base64url')
+
+  // First IV byte, a ciphertext byte, the last tag byte, and the lowest and highest bits.
+  const positions: Array<[number, number]> = [[0, 0], [12, 3], [raw.length - 17, 7], [raw.length - 1, 0], [raw.length - 1, 7]]
+  for (const [index, bit] of positions) {
+    const flipped = Buffer.from(raw)
+    flipped[index] = (flipped[index] as number) ^ (1 << bit)
+    const value = flipped.toString('base64url')
+    t.not(value, token)
+    const label = `byte ${index}, bit ${bit}`
+    const res = await assertAnonymous(t, app, `remember_token=${value}`, label)
+    assertRememberCleared(t, res, label)
+  }
+})
+
+t.test('well-encrypted remember tokens with bad payloads are refused', async (t) => {
+  const { app } = await buildApp()
+  t.teardown(() => app.close())
+  const future = Math.floor(Date.now() / 1000) + 3600
+
+  const good = await app.inject({ url: '/me', headers: { cookie: `remember_token=${sealPayload(JSON.stringify({ u: '1', x: future, d: 3600 }))}` } })
+  t.equal(good.json().authenticated, true, 'control: a token sealed here with a valid payload restores')
+
+  const payloads: Array<[string, string]> = [
+    ['not JSON', 'alice'],
+    ['JSON null', 'null'],
+    ['JSON string', '"1"'],
+    ['number user id', JSON.stringify({ u: 1, x: future, d: 3600 })],
+    ['empty user id', JSON.stringify({ u: '', x: future, d: 3600 })],
+    ['unknown user id', JSON.stringify({ u: '999', x: future, d: 3600 })],
+    ['__proto__ user id', JSON.stringify({ u: '__proto__', x: future, d: 3600 })],
+    ['expiry as a string', JSON.stringify({ u: '1', x: String(future), d: 3600 })],
+    ['fractional expiry', JSON.stringify({ u: '1', x: future + 0.5, d: 3600 })],
+    ['huge expiry', '{"u":"1","x":1e300,"d":3600}'],
+    ['missing expiry', JSON.stringify({ u: '1', d: 3600 })],
+    ['expired', JSON.stringify({ u: '1', x: future - 7200, d: 3600 })],
+    ['missing duration', JSON.stringify({ u: '1', x: future })]
+  ]
+  for (const [label, plain] of payloads) {
+    const res = await assertAnonymous(t, app, `remember_token=${sealPayload(plain)}`, label)
+    assertRememberCleared(t, res, label)
+  }
+})
+
+t.test('malformed Cookie headers never give a 500', async (t) => {
+  const { app, users } = await buildApp()
+  t.teardown(() => app.close())
+  const token = realToken(app, users.get('1') as TestUser)
+
+  const headers: Array<[string, string]> = [
+    ['percent signs', '%%%'],
+    ['broken percent-encoding', 'session=%E0%A4%A; remember_token=%ZZ'],
+    ['only separators', ';;;;'],
+    ['empty names', '=x'],
+    ['empty names and values', '=; =; ='],
+    ['no equals signs', 'session; remember_token'],
+    ['unicode', 'session=日本語; remember_token=ключ'],
+    ['quoted values', 'session="abc"; remember_token="def"'],
+    ['control characters', 'session=a\tb; remember_token=c\u0001d']
+  ]
+  for (const [label, cookie] of headers) await assertAnonymous(t, app, cookie, label)
+
+  const emptyName = await app.inject({ url: '/me', headers: { cookie: '=x' } })
+  t.equal(setCookie(emptyName, 'remember_token'), undefined, 'no remember cookie was sent, so none is cleared')
+
+  const duplicate = await app.inject({ url: '/me', headers: { cookie: `remember_token=garbage; remember_token=${token}` } })
+  t.equal(duplicate.statusCode, 200, 'duplicate remember cookies: 200')
+  t.equal(duplicate.json().authenticated, false, 'the first (garbage) one counts')
+})

@@ -1,0 +1,226 @@
+import t from 'tap'
+import type { FastifyInstance, FastifyServerOptions, InjectOptions, LightMyRequestResponse } from 'fastify'
+import { rememberCookie, type FastifyLoginOptions, type LoginEvent } from '../lib/index.js'
+import { buildApp, CookieJar, setCookie, type TestUser } from './helpers.js'
+
+interface MeBody {
+  user: TestUser | null
+  authenticated: boolean
+  fresh: boolean
+  remembered: boolean
+}
+
+interface Client {
+  headers?: Record<string, string>
+  remoteAddress?: string
+}
+
+const OTHER_BROWSER = { headers: { 'user-agent': 'Mozilla/5.0 (X11; Linux x86_64) Other/1.0' } }
+
+/** The session as an untyped key/value store (its typed keys belong to other plugins). */
+interface AnySession {
+  get: (key: string) => unknown
+  set: (key: string, value: unknown) => void
+}
+
+/** Adds POST /cart (stores body.item in the session) and GET /cart (reads it back). */
+function cartRoutes (app: FastifyInstance): void {
+  app.post<{ Body: { item: string } }>('/cart', async (request) => {
+    (request.session as unknown as AnySession).set('cart', request.body.item)
+    return { ok: true }
+  })
+  app.get('/cart', async (request) => ({ cart: (request.session as unknown as AnySession).get('cart') ?? null, user: request.currentUser }))
+}
+
+/** An app plus a record of its sessionProtected events. */
+async function protectedApp (options: Partial<FastifyLoginOptions> = {}, serverOptions: FastifyServerOptions = {}) {
+  const built = await buildApp(options, cartRoutes, serverOptions)
+  const events: LoginEvent[] = []
+  built.app.loginEvents.on('sessionProtected', (event: LoginEvent) => events.push(event))
+  return { ...built, events }
+}
+
+function inject (app: FastifyInstance, jar: CookieJar, options: InjectOptions, client: Client = {}): Promise<LightMyRequestResponse> {
+  return app.inject({
+    ...options,
+    ...(client.remoteAddress === undefined ? {} : { remoteAddress: client.remoteAddress }),
+    headers: { ...client.headers, ...options.headers, cookie: jar.header() }
+  })
+}
+
+/** Logs user `id` in from `client` and returns the jar. */
+async function loggedIn (app: FastifyInstance, id: string, body: Record<string, unknown> = {}, client: Client = {}): Promise<CookieJar> {
+  const jar = new CookieJar()
+  const res = await inject(app, jar, { method: 'POST', url: `/login/${id}`, payload: body }, client)
+  if (res.statusCode !== 200) throw new Error(`login failed: ${res.statusCode} ${res.body}`)
+  return jar.store(res)
+}
+
+/** GET /me from `client` with the jar's cookies; stores what the response sets. */
+async function me (app: FastifyInstance, jar: CookieJar, client: Client = {}): Promise<{ res: LightMyRequestResponse, body: MeBody }> {
+  const res = await inject(app, jar, { url: '/me' }, client)
+  jar.store(res)
+  return { res, body: res.json<MeBody>() }
+}
+
+t.test('successive requests from the same client keep the fresh login', async (t) => {
+  const { app, events } = await protectedApp({ sessionProtection: 'strong' })
+  t.teardown(() => app.close())
+  const jar = await loggedIn(app, '1', { remember: true })
+
+  for (let i = 1; i <= 3; i++) {
+    const { res, body } = await me(app, jar)
+    t.same(body, { user: { id: '1', name: 'alice' }, authenticated: true, fresh: true, remembered: true }, `request ${i}`)
+    t.equal(setCookie(res, 'remember_token'), undefined, `request ${i}: remember cookie left alone`)
+  }
+  const fresh = await inject(app, jar, { url: '/fresh' })
+  t.equal(fresh.statusCode, 200)
+  t.equal(events.length, 0, 'no sessionProtected event')
+})
+
+t.test('basic (default): a User-Agent change keeps the user but ends freshness', async (t) => {
+  const { app, events } = await protectedApp()
+  t.teardown(() => app.close())
+  const jar = await loggedIn(app, '1')
+
+  const changed = await me(app, jar, OTHER_BROWSER)
+  t.same(changed.body, { user: { id: '1', name: 'alice' }, authenticated: true, fresh: false, remembered: false })
+  t.equal(events.length, 1, 'sessionProtected fired')
+  t.same(events[0]?.user, { id: '1', name: 'alice' }, 'with the user')
+  t.equal(events[0]?.request.headers['user-agent'], OTHER_BROWSER.headers['user-agent'], 'and the request')
+
+  for (let i = 1; i <= 2; i++) {
+    const later = await me(app, jar, OTHER_BROWSER)
+    t.equal(later.body.authenticated, true, `later request ${i}: still logged in`)
+    t.equal(later.body.fresh, false, `later request ${i}: still not fresh`)
+  }
+  t.equal(events.length, 1, 'the event fired once, not on every later request')
+
+  const fresh = await inject(app, jar, { url: '/fresh' }, OTHER_BROWSER)
+  t.equal(fresh.statusCode, 401, 'freshLoginRequired refuses the changed client')
+  const priv = await inject(app, jar, { url: '/private' }, OTHER_BROWSER)
+  t.equal(priv.statusCode, 200, 'loginRequired still passes')
+})
+
+t.test('strong: a User-Agent change drops the login and the remember cookie, keeps other session data', async (t) => {
+  const { app, events } = await protectedApp({ sessionProtection: 'strong' })
+  t.teardown(() => app.close())
+  const jar = await loggedIn(app, '1', { remember: true })
+  const cart = await inject(app, jar, { method: 'POST', url: '/cart', payload: { item: 'apples' } })
+  t.equal(cart.statusCode, 200)
+  jar.store(cart)
+  t.ok(jar.cookies.has('remember_token'))
+
+  const changed = await me(app, jar, OTHER_BROWSER)
+  t.equal(changed.res.statusCode, 200)
+  t.same(changed.body, { user: null, authenticated: false, fresh: false, remembered: false },
+    'anonymous, though the request carried a valid remember cookie')
+  const cleared = setCookie(changed.res, 'remember_token')
+  t.equal(cleared?.maxAge, 0, 'the remember cookie is cleared (Max-Age=0)')
+  t.equal(cleared?.value, '')
+  t.equal(events.length, 1, 'sessionProtected fired')
+  t.equal(events[0]?.user, null, 'with the anonymous user')
+  t.notOk(jar.cookies.has('remember_token'), 'the browser drops the remember cookie')
+
+  const after = await inject(app, jar, { url: '/cart' }, OTHER_BROWSER)
+  t.same(after.json(), { cart: 'apples', user: null }, 'the cart survives, the login does not')
+  const back = await me(app, jar)
+  t.equal(back.body.authenticated, false, 'returning to the first browser does not bring the login back')
+  const priv = await inject(app, jar, { url: '/private' })
+  t.equal(priv.statusCode, 401)
+})
+
+t.test('strong: a login restored from the remember cookie survives its next request (Flask-Login #685)', async (t) => {
+  const { app, users, events } = await protectedApp({ sessionProtection: 'strong' })
+  t.teardown(() => app.close())
+  const phone: Client = { headers: { 'user-agent': 'Phone/2.0' }, remoteAddress: '192.0.2.10' }
+  const jar = new CookieJar()
+  const [name, value] = rememberCookie(app, users.get('1') as TestUser).split('=') as [string, string]
+  jar.cookies.set(name, value)
+
+  const restored = await me(app, jar, phone)
+  t.equal(restored.body.authenticated, true, 'restored')
+  t.equal(restored.body.fresh, false)
+  t.ok(jar.cookies.has('session'), 'a session cookie was set')
+
+  for (let i = 1; i <= 2; i++) {
+    const next = await me(app, jar, phone)
+    t.equal(next.body.authenticated, true, `next request ${i}: still logged in`)
+    t.equal(setCookie(next.res, 'remember_token'), undefined, `next request ${i}: remember cookie kept`)
+  }
+  t.equal(events.length, 0, 'protection did not trigger')
+
+  const elsewhere = await me(app, jar, OTHER_BROWSER)
+  t.equal(elsewhere.body.authenticated, false, 'control: another client still loses the login')
+  t.equal(events.length, 1)
+})
+
+t.test('sessionProtection: false ignores client changes', async (t) => {
+  const { app, events } = await protectedApp({ sessionProtection: false })
+  t.teardown(() => app.close())
+  const jar = await loggedIn(app, '1', { remember: true })
+
+  const ua = await me(app, jar, OTHER_BROWSER)
+  t.same(ua.body, { user: { id: '1', name: 'alice' }, authenticated: true, fresh: true, remembered: true }, 'User-Agent change')
+  t.equal(setCookie(ua.res, 'remember_token'), undefined)
+  const ip = await me(app, jar, { remoteAddress: '198.51.100.20' })
+  t.equal(ip.body.authenticated, true, 'address change')
+  t.equal(ip.body.fresh, true)
+  t.equal(events.length, 0)
+})
+
+t.test('an address change (remoteAddress) is a client change', async (t) => {
+  t.test('basic: not fresh any more', async (t) => {
+    const { app, events } = await protectedApp()
+    t.teardown(() => app.close())
+    const jar = await loggedIn(app, '1')
+
+    const same = await me(app, jar)
+    t.equal(same.body.fresh, true, 'control: same address stays fresh')
+    const moved = await me(app, jar, { remoteAddress: '198.51.100.20' })
+    t.equal(moved.body.authenticated, true)
+    t.equal(moved.body.fresh, false)
+    t.equal(events.length, 1)
+  })
+
+  t.test('strong: logged out', async (t) => {
+    const { app, events } = await protectedApp({ sessionProtection: 'strong' })
+    t.teardown(() => app.close())
+    const jar = await loggedIn(app, '1', { remember: true })
+
+    const moved = await me(app, jar, { remoteAddress: '198.51.100.20' })
+    t.equal(moved.body.authenticated, false)
+    t.equal(setCookie(moved.res, 'remember_token')?.maxAge, 0)
+    t.equal(events.length, 1)
+  })
+})
+
+t.test('X-Forwarded-For counts only when Fastify trusts the proxy', async (t) => {
+  const proxyA: Client = { headers: { 'x-forwarded-for': '203.0.113.7' } }
+  const proxyB: Client = { headers: { 'x-forwarded-for': '198.51.100.99' } }
+
+  t.test('trustProxy: false: a spoofed header does not change the identifier', async (t) => {
+    const { app, events } = await protectedApp({ sessionProtection: 'strong' }, { trustProxy: false })
+    t.teardown(() => app.close())
+    const jar = await loggedIn(app, '1', {}, proxyA)
+
+    const spoofed = await me(app, jar, proxyB)
+    t.same(spoofed.body, { user: { id: '1', name: 'alice' }, authenticated: true, fresh: true, remembered: false })
+    const none = await me(app, jar)
+    t.equal(none.body.authenticated, true, 'nor does dropping it')
+    t.equal(events.length, 0, 'no protection triggered')
+  })
+
+  t.test('trustProxy: true: the forwarded address is the client address', async (t) => {
+    const { app, events } = await protectedApp({ sessionProtection: 'strong' }, { trustProxy: true })
+    t.teardown(() => app.close())
+    const jar = await loggedIn(app, '1', {}, proxyA)
+
+    const same = await me(app, jar, proxyA)
+    t.equal(same.body.authenticated, true, 'control: the same forwarded address keeps the login')
+    t.equal(events.length, 0)
+    const moved = await me(app, jar, proxyB)
+    t.equal(moved.body.authenticated, false, 'another forwarded address drops it')
+    t.equal(events.length, 1)
+  })
+})

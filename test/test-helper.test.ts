@@ -1,0 +1,127 @@
+import t from 'tap'
+import Fastify from 'fastify'
+import fastifyLogin, { loginCookie, rememberCookie } from '../lib/index.js'
+import { buildApp, makeUsers, setCookie, TEST_KEY, type TestUser } from './helpers.js'
+
+const users = makeUsers()
+const alice = users.get('1') as TestUser
+const bob = users.get('2') as TestUser
+
+t.test('loginCookie(app, user) logs the user in for inject', async (t) => {
+  const { app } = await buildApp()
+  t.teardown(() => app.close())
+  const cookie = loginCookie(app, alice)
+  t.match(cookie, /^session=[^;\s]+$/, 'a single name=value pair for the Cookie header')
+
+  const res = await app.inject({ url: '/me', headers: { cookie } })
+  t.same(res.json(), { user: { id: '1', name: 'alice' }, authenticated: true, fresh: true, remembered: false }, 'logged in and fresh by default')
+  const fresh = await app.inject({ url: '/fresh', headers: { cookie } })
+  t.equal(fresh.statusCode, 200)
+  t.same(fresh.json(), { name: 'alice' })
+
+  const other = await app.inject({ url: '/private', headers: { cookie: loginCookie(app, bob) } })
+  t.same(other.json(), { name: 'bob' }, 'one cookie per user')
+})
+
+t.test('loginCookie(app, user, { fresh: false }) is a login that is not fresh', async (t) => {
+  const { app } = await buildApp()
+  t.teardown(() => app.close())
+  const cookie = loginCookie(app, alice, { fresh: false })
+
+  t.same((await app.inject({ url: '/me', headers: { cookie } })).json(), { user: { id: '1', name: 'alice' }, authenticated: true, fresh: false, remembered: false })
+  t.equal((await app.inject({ url: '/private', headers: { cookie } })).statusCode, 200)
+  const fresh = await app.inject({ url: '/fresh', headers: { cookie } })
+  t.equal(fresh.statusCode, 401)
+  t.equal(fresh.json().code, 'FST_LOGIN_FRESH_REQUIRED')
+})
+
+t.test('the session is bound to the userAgent and ip options', async (t) => {
+  t.test('another userAgent: basic protection keeps the login but not its freshness', async (t) => {
+    const { app } = await buildApp()
+    t.teardown(() => app.close())
+    const cookie = loginCookie(app, alice, { userAgent: 'SomeBrowser/1.0' })
+
+    const res = await app.inject({ url: '/me', headers: { cookie } })
+    t.match(res.json(), { user: { name: 'alice' }, authenticated: true, fresh: false }, 'inject sends another User-Agent')
+
+    const same = await app.inject({ url: '/me', headers: { cookie, 'user-agent': 'SomeBrowser/1.0' } })
+    t.match(same.json(), { user: { name: 'alice' }, authenticated: true, fresh: true }, 'with the matching User-Agent it is fresh')
+  })
+
+  t.test('another userAgent: strong protection drops the login', async (t) => {
+    const { app } = await buildApp({ sessionProtection: 'strong' })
+    t.teardown(() => app.close())
+    const cookie = loginCookie(app, alice, { userAgent: 'SomeBrowser/1.0' })
+
+    const res = await app.inject({ url: '/me', headers: { cookie } })
+    t.match(res.json(), { user: null, authenticated: false })
+    const same = await app.inject({ url: '/private', headers: { cookie, 'user-agent': 'SomeBrowser/1.0' } })
+    t.equal(same.statusCode, 200, 'the matching User-Agent is logged in')
+  })
+
+  t.test('the ip option matches inject remoteAddress', async (t) => {
+    const { app } = await buildApp()
+    t.teardown(() => app.close())
+    const cookie = loginCookie(app, alice, { ip: '203.0.113.9' })
+
+    const there = await app.inject({ url: '/me', headers: { cookie }, remoteAddress: '203.0.113.9' })
+    t.match(there.json(), { authenticated: true, fresh: true })
+    const elsewhere = await app.inject({ url: '/me', headers: { cookie } })
+    t.match(elsewhere.json(), { authenticated: true, fresh: false }, 'from the default address it is not fresh')
+  })
+})
+
+t.test('loginCookie follows a custom session cookie name', async (t) => {
+  const { app } = await buildApp({ session: { key: TEST_KEY, cookieName: 'sid' } })
+  t.teardown(() => app.close())
+  const cookie = loginCookie(app, bob)
+  t.match(cookie, /^sid=/)
+  t.match((await app.inject({ url: '/me', headers: { cookie } })).json(), { user: { name: 'bob' }, authenticated: true, fresh: true })
+})
+
+t.test('rememberCookie(app, user) restores a login that is not fresh', async (t) => {
+  const { app } = await buildApp()
+  t.teardown(() => app.close())
+  const cookie = rememberCookie(app, alice)
+  t.match(cookie, /^remember_token=[A-Za-z0-9_-]+$/)
+
+  const res = await app.inject({ url: '/me', headers: { cookie } })
+  t.same(res.json(), { user: { id: '1', name: 'alice' }, authenticated: true, fresh: false, remembered: true })
+  t.ok(setCookie(res, 'session'), 'the restore starts a session')
+  t.equal((await app.inject({ url: '/fresh', headers: { cookie } })).statusCode, 401, 'not fresh')
+
+  const short = rememberCookie(app, bob, { duration: '1h' })
+  t.match((await app.inject({ url: '/me', headers: { cookie: short } })).json(), { user: { name: 'bob' }, remembered: true }, 'with a duration')
+  t.throws(() => rememberCookie(app, bob, { duration: 'soon' }), { code: 'FST_LOGIN_INVALID_OPTION' }, 'a bad duration is refused')
+})
+
+t.test('the helpers refuse what they cannot do, with a clear error', async (t) => {
+  t.test('before fastify-login is registered', async (t) => {
+    const bare = Fastify()
+    t.teardown(() => bare.close())
+    t.throws(() => loginCookie(bare, alice), /fastify-login is not registered/)
+    t.throws(() => rememberCookie(bare, alice), /fastify-login is not registered/)
+  })
+
+  t.test('registered but not ready yet', async (t) => {
+    const app = Fastify()
+    t.teardown(() => app.close())
+    app.register(fastifyLogin, { session: { key: TEST_KEY }, loadUser: (id) => users.get(id) ?? null })
+    t.throws(() => loginCookie(app, alice), /await fastify.ready\(\) first/)
+    await app.ready()
+    t.match(loginCookie(app, alice), /^session=/, 'works once ready')
+  })
+
+  t.test('rememberCookie with rememberMe: false', async (t) => {
+    const { app } = await buildApp({ rememberMe: false })
+    t.teardown(() => app.close())
+    t.throws(() => rememberCookie(app, alice), /rememberMe is turned off/)
+  })
+
+  t.test('a user without an id', async (t) => {
+    const { app } = await buildApp()
+    t.teardown(() => app.close())
+    t.throws(() => loginCookie(app, { name: 'nobody' }), { code: 'FST_LOGIN_INVALID_USER' })
+    t.throws(() => rememberCookie(app, { id: '' }), { code: 'FST_LOGIN_INVALID_USER' })
+  })
+})
