@@ -1,0 +1,19 @@
+// Types of demo/app.mjs, for test/demo.test.ts.
+import type { FastifyInstance, FastifyServerOptions } from 'fastify'
+
+export interface DemoAppOptions {
+  /** Passed to Fastify; default false. */
+  logger?: FastifyServerOptions['logger']
+}
+
+export interface DemoCredential {
+  readonly username: string
+  readonly password: string
+  readonly note: string
+}
+
+/** The demo accounts and their passwords (the app itself keeps only hashes). */
+export declare const DEMO_CREDENTIALS: readonly DemoCredential[]
+
+/** Builds the demo app, not listening. */
+export declare function buildDemoApp (options?: DemoAppOptions): Promise<FastifyInstance>

@@ -1,0 +1,410 @@
+// The fastify-login demo: a small site with a login form, remember-me, a page
+// that needs a fresh login, re-authentication, logout and a JSON route.
+// Run it with `npm start` and open http://localhost:3000/.
+//
+// It imports the built package by name, as an app would (`npm run build`
+// first; `npm start` does that). Everything is in memory and resets on restart.
+
+import { randomBytes, scrypt as scryptCallback, timingSafeEqual } from 'node:crypto'
+import { promisify } from 'node:util'
+import Fastify from 'fastify'
+import formbody from '@fastify/formbody'
+import flash from '@fastify/flash'
+import fastifyLogin from 'fastify-login'
+
+const scrypt = promisify(scryptCallback)
+
+// =====================================================================
+//  DEVELOPMENT ONLY session key. It is public (it is in this file), so
+//  anyone can forge sessions for an app that uses it. Never deploy it:
+//  set SESSION_KEY to your own key, made with
+//    node -e "console.log(require('node:crypto').randomBytes(32).toString('base64'))"
+// =====================================================================
+const DEVELOPMENT_ONLY_SESSION_KEY = 'aTGtCmUosMPr1HXXBT39hFXvGtDz9IOk4H4AZ0BB9II='
+
+/** The demo accounts. Only scrypt hashes of these passwords are kept in the app. */
+export const DEMO_CREDENTIALS = Object.freeze([
+  Object.freeze({ username: 'alice', password: 'wonderland', note: 'active' }),
+  Object.freeze({ username: 'bob', password: 'builder', note: 'active' }),
+  Object.freeze({ username: 'carol', password: 'disabled', note: 'inactive: her login is refused' })
+])
+
+const DEMO_PROFILES = {
+  alice: { id: '1', name: 'Alice Liddell', isActive: true },
+  bob: { id: '2', name: 'Bob Marsh', isActive: true },
+  carol: { id: '3', name: 'Carol Reyes', isActive: false }
+}
+
+const KEY_LENGTH = 64
+const MAX_FIELD_LENGTH = 1024
+
+/** scrypt with a per-user random salt. */
+async function hashPassword (password, salt = randomBytes(16)) {
+  return { salt, hash: await scrypt(password, salt, KEY_LENGTH) }
+}
+
+/**
+ * The password hashes, computed once per process (scrypt is slow on purpose,
+ * and the test suite builds many apps). Unknown usernames are checked against
+ * the decoy, so they take as long as known ones.
+ */
+let hashing = null
+function credentialHashes () {
+  hashing ??= (async () => {
+    const credentials = new Map()
+    for (const { username, password } of DEMO_CREDENTIALS) {
+      credentials.set(username, { id: DEMO_PROFILES[username].id, ...await hashPassword(password) })
+    }
+    return { credentials, decoy: await hashPassword(randomBytes(16).toString('hex')) }
+  })()
+  return hashing
+}
+
+/**
+ * The in-memory user store of one app. `users` holds what the app shows (and
+ * what `request.currentUser` is); the salts and hashes are kept apart, so
+ * that no page or JSON route can leak them by accident.
+ */
+async function createUserStore () {
+  const { credentials, decoy } = await credentialHashes()
+  const users = new Map()
+  for (const { username } of DEMO_CREDENTIALS) {
+    const profile = DEMO_PROFILES[username]
+    users.set(profile.id, { id: profile.id, username, name: profile.name, isActive: profile.isActive })
+  }
+
+  /** The user whose password this is, or null. Same work and same answer shape whatever fails. */
+  async function verify (username, password) {
+    const record = credentials.get(username)
+    const target = record ?? decoy
+    const derived = await scrypt(password, target.salt, KEY_LENGTH)
+    const matches = timingSafeEqual(derived, target.hash)
+    return matches && record !== undefined ? users.get(record.id) ?? null : null
+  }
+
+  return { users, verify }
+}
+
+// ---------------------------------------------------------------------------
+// HTML
+// ---------------------------------------------------------------------------
+
+const HTML_ESCAPES = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' }
+
+/** Every dynamic value goes through this before it reaches a page. */
+function escapeHtml (value) {
+  return String(value).replace(/[&<>"']/g, (char) => HTML_ESCAPES[char])
+}
+
+const STYLE = `
+  body { font: 16px/1.5 system-ui, sans-serif; max-width: 42rem; margin: 2rem auto; padding: 0 1rem; color: #1d2433; }
+  nav { display: flex; gap: 1rem; align-items: center; border-bottom: 1px solid #d8dce5; padding-bottom: .75rem; flex-wrap: wrap; }
+  nav .who { margin-left: auto; color: #566; }
+  nav form { margin: 0; }
+  label { display: block; margin: .75rem 0 .25rem; }
+  label.inline { display: inline; margin: 0; }
+  input[type=text], input[type=password] { width: 100%; max-width: 20rem; padding: .4rem; font: inherit; }
+  button { font: inherit; padding: .35rem .9rem; cursor: pointer; }
+  .message { background: #eef4ff; border: 1px solid #b7cdf5; padding: .5rem .75rem; border-radius: 4px; }
+  .error { background: #fff0f0; border: 1px solid #f0b7b7; padding: .5rem .75rem; border-radius: 4px; }
+  code, pre { background: #f3f4f7; padding: 0 .25rem; border-radius: 3px; }
+  pre { padding: .5rem; overflow-x: auto; }
+  table { border-collapse: collapse; }
+  td, th { text-align: left; padding: .2rem 1rem .2rem 0; }
+`
+
+function navigation (user) {
+  const links = '<a href="/">Home</a> <a href="/account">Account</a> <a href="/settings">Settings</a> <a href="/api/me">/api/me</a>'
+  const who = user === null
+    ? '<span class="who">Not logged in</span> <a href="/login">Log in</a>'
+    : `<span class="who">Logged in as <strong>${escapeHtml(user.name)}</strong></span>
+       <form method="post" action="/logout"><button type="submit">Log out</button></form>`
+  return `<nav>${links} ${who}</nav>`
+}
+
+function layout (title, user, body) {
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${escapeHtml(title)} · fastify-login demo</title>
+<style>${STYLE}</style>
+</head>
+<body>
+${navigation(user)}
+<h1>${escapeHtml(title)}</h1>
+${body}
+</body>
+</html>
+`
+}
+
+function messageList (messages, cssClass = 'message') {
+  return messages.map((text) => `<p class="${cssClass}">${escapeHtml(text)}</p>`).join('\n')
+}
+
+function sendPage (reply, statusCode, title, user, body) {
+  return reply
+    .code(statusCode)
+    .type('text/html; charset=utf-8')
+    // Pages show who is logged in: keep them out of shared and back-button caches.
+    .header('cache-control', 'no-store')
+    .send(layout(title, user, body))
+}
+
+function loginForm ({ username = '', next = '', error = null, messages = [] }) {
+  return `${messageList(messages)}
+${error === null ? '' : `<p class="error">${escapeHtml(error)}</p>`}
+<form method="post" action="/login">
+  <input type="hidden" name="next" value="${escapeHtml(next)}">
+  <label for="username">Username</label>
+  <input type="text" id="username" name="username" value="${escapeHtml(username)}" autocomplete="username" required autofocus>
+  <label for="password">Password</label>
+  <input type="password" id="password" name="password" autocomplete="current-password" required>
+  <p><input type="checkbox" id="remember" name="remember" value="yes"> <label class="inline" for="remember">Remember me on this browser</label></p>
+  <button type="submit">Log in</button>
+</form>
+<h2>Demo accounts</h2>
+<table>
+  <tr><th>Username</th><th>Password</th><th></th></tr>
+  ${DEMO_CREDENTIALS.map((c) => `<tr><td><code>${escapeHtml(c.username)}</code></td><td><code>${escapeHtml(c.password)}</code></td><td>${escapeHtml(c.note)}</td></tr>`).join('\n  ')}
+</table>`
+}
+
+function reauthForm ({ user, next = '', error = null, messages = [] }) {
+  return `${messageList(messages)}
+${error === null ? '' : `<p class="error">${escapeHtml(error)}</p>`}
+<p>The page you asked for needs a fresh login: one made with your password in this session.
+Yours was restored from the remember-me cookie, or its session changed address or browser.
+Please confirm your password, ${escapeHtml(user.name)}.</p>
+<form method="post" action="/reauth">
+  <input type="hidden" name="next" value="${escapeHtml(next)}">
+  <input type="text" name="username" value="${escapeHtml(user.username)}" autocomplete="username" hidden>
+  <label for="password">Password</label>
+  <input type="password" id="password" name="password" autocomplete="current-password" required autofocus>
+  <p><button type="submit">Confirm</button></p>
+</form>`
+}
+
+// ---------------------------------------------------------------------------
+// Request helpers
+// ---------------------------------------------------------------------------
+
+/** A form or query field as a string; missing, repeated or oversized fields count as empty. */
+function field (source, name) {
+  const value = source !== null && typeof source === 'object' ? source[name] : undefined
+  return typeof value === 'string' && value.length <= MAX_FIELD_LENGTH ? value : ''
+}
+
+/** The logged-in user, or null for an anonymous request. */
+function userOf (request) {
+  return request.isAuthenticated() ? request.currentUser : null
+}
+
+/** Flashed messages (from the guards' redirects and from this app), taken out of the session. */
+function takeMessages (request, reply) {
+  const pending = request.session.get('flash')
+  if (pending === undefined || pending === null || Object.keys(pending).length === 0) return []
+  return Object.values(reply.flash()).flat()
+}
+
+/**
+ * CSRF defence for the POST forms.
+ *
+ * The session and remember cookies are SameSite=Lax, so browsers leave them
+ * off cross-site POSTs: another site cannot post to /logout, /settings or
+ * /reauth as the user. SameSite does not cover login CSRF, though (a
+ * cross-site POST to /login needs no cookie and would log the victim into the
+ * attacker's account), so every POST is also refused when the browser says it
+ * comes from another site (Sec-Fetch-Site) or another origin (Origin).
+ * Clients that send neither header, such as curl, are let through. A larger
+ * app would add CSRF tokens, for example with @fastify/csrf-protection.
+ */
+function crossSitePost (request) {
+  const site = request.headers['sec-fetch-site']
+  if (site === 'cross-site' || site === 'same-site') return true
+  const origin = request.headers.origin
+  if (origin === undefined) return false
+  try {
+    return new URL(origin).host !== new URL(`${request.protocol}://${request.host}`).host
+  } catch {
+    return true // "null" or garbage
+  }
+}
+
+// ---------------------------------------------------------------------------
+// The app
+// ---------------------------------------------------------------------------
+
+/**
+ * Builds the demo app (not listening). `logger` is passed to Fastify.
+ * Set SESSION_KEY (32 bytes, base64) to replace the development-only key.
+ */
+export async function buildDemoApp ({ logger } = {}) {
+  const app = Fastify({ logger: logger ?? false })
+  const store = await createUserStore()
+
+  const sessionKey = process.env.SESSION_KEY || DEVELOPMENT_ONLY_SESSION_KEY
+  if (sessionKey === DEVELOPMENT_ONLY_SESSION_KEY) {
+    app.log.warn('DEVELOPMENT ONLY session key in use: anyone can forge sessions. Set SESSION_KEY before deploying anything.')
+  }
+
+  // HTML forms post application/x-www-form-urlencoded.
+  await app.register(formbody)
+
+  await app.register(fastifyLogin, {
+    // Cookies: the plugin's defaults are kept on purpose (Secure, HttpOnly,
+    // SameSite=Lax, for the session and the remember-me cookie alike). This
+    // demo runs over plain http://localhost, and that still works because
+    // browsers treat http://localhost and http://127.0.0.1 as secure
+    // contexts and accept and send Secure cookies there (Chrome since 89,
+    // Firefox since 75, Edge; curl since 7.79). Safari does not yet: use
+    // another browser, or HTTPS, with it. On any other host, plain HTTP
+    // would drop these cookies: serve the app over HTTPS rather than turning
+    // Secure off.
+    session: { key: sessionKey },
+    loadUser: (id) => store.users.get(id) ?? null,
+    // The default rule (isActive !== false) would do; spelled out for the reader.
+    isUserActive: (user) => user.isActive === true,
+    loginUrl: '/login',
+    refreshUrl: '/reauth'
+    // sessionProtection stays 'basic': if the address or browser of a
+    // session changes, the login stays but is no longer fresh.
+  })
+
+  // Registered after fastify-login, so its redirects flash "Please log in..."
+  // and "Please reauthenticate..." for the login and re-auth pages to show.
+  await app.register(flash)
+
+  app.addHook('onRequest', async (request, reply) => {
+    if (request.method === 'POST' && crossSitePost(request)) {
+      return sendPage(reply, 403, 'Forbidden', null, '<p class="error">Cross-site form posts are refused.</p>')
+    }
+  })
+
+  app.addHook('onSend', async (_request, reply, payload) => {
+    reply.header('x-content-type-options', 'nosniff')
+    reply.header('referrer-policy', 'same-origin')
+    reply.header('content-security-policy', "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+    return payload
+  })
+
+  app.get('/', async (request, reply) => {
+    const user = userOf(request)
+    const status = user === null
+      ? '<p>You are not logged in. <a href="/login">Log in</a> with one of the demo accounts.</p>'
+      : `<p>Hello, <strong>${escapeHtml(user.name)}</strong> (<code>${escapeHtml(user.username)}</code>).
+         Your login is <strong>${request.loginFresh() ? 'fresh' : 'not fresh'}</strong>${request.loginRemembered() ? ', and this browser has a remember-me cookie' : ''}.</p>`
+    return sendPage(reply, 200, 'fastify-login demo', user, `${messageList(takeMessages(request, reply))}
+${status}
+<h2>Things to try</h2>
+<ul>
+  <li><a href="/account">/account</a> needs a login (<code>loginRequired</code>). Logged out, you are sent to the login page, and back here afterwards.</li>
+  <li><a href="/settings">/settings</a> needs a <em>fresh</em> login (<code>freshLoginRequired</code>). Log in with “Remember me”,
+      then delete the <code>session</code> cookie in your browser's developer tools (or wait for it to expire):
+      you stay logged in through the remember-me cookie, but /settings asks for your password again.</li>
+  <li><a href="/api/me">/api/me</a> is a JSON route with the same guard. A browser that is not logged in is redirected to the login page;
+      an API client that asks for JSON gets a 401 JSON error instead:
+      <pre>curl -H 'Accept: application/json' http://localhost:3000/api/me</pre></li>
+  <li><code>carol</code> is an inactive account: her password is right, but her login is refused with the same message as a wrong password.</li>
+</ul>
+<p>The cookies are <code>Secure</code>. Chrome, Firefox and Edge accept such cookies on <code>http://localhost</code>; Safari does not, so use another browser for this demo.</p>`)
+  })
+
+  app.get('/login', async (request, reply) => {
+    return sendPage(reply, 200, 'Log in', userOf(request), loginForm({
+      next: field(request.query, 'next'),
+      messages: takeMessages(request, reply)
+    }))
+  })
+
+  app.post('/login', async (request, reply) => {
+    const username = field(request.body, 'username')
+    const password = field(request.body, 'password')
+    const remember = field(request.body, 'remember') === 'yes'
+    const user = await store.verify(username, password)
+    // reply.login() refuses an inactive user (it returns false), and that case
+    // gets the same answer as a wrong password: the page does not tell which
+    // usernames exist or which accounts are disabled.
+    if (user !== null && await reply.login(user, { remember })) {
+      // nextUrl() takes `next` from the query or the form and returns it only
+      // when it is a path on this site; anything else (//evil.com,
+      // https://evil.com, /\evil.com, javascript:...) gives the fallback '/'.
+      return reply.redirect(request.nextUrl('/'), 302)
+    }
+    return sendPage(reply, 401, 'Log in', userOf(request), loginForm({
+      username,
+      next: field(request.body, 'next'),
+      error: 'Invalid username or password.'
+    }))
+  })
+
+  app.post('/logout', async (_request, reply) => {
+    await reply.logout()
+    return reply.redirect('/', 302)
+  })
+
+  app.get('/account', { preHandler: app.loginRequired }, async (request, reply) => {
+    const user = request.currentUser
+    return sendPage(reply, 200, 'Your account', user, `${messageList(takeMessages(request, reply))}
+<table>
+  <tr><th>Name</th><td>${escapeHtml(user.name)}</td></tr>
+  <tr><th>Username</th><td><code>${escapeHtml(user.username)}</code></td></tr>
+  <tr><th>Fresh login</th><td>${request.loginFresh() ? 'yes' : 'no (restored from the remember-me cookie, or the session moved)'}</td></tr>
+  <tr><th>Remember-me cookie</th><td>${request.loginRemembered() ? 'yes' : 'no'}</td></tr>
+</table>`)
+  })
+
+  app.get('/settings', { preHandler: app.freshLoginRequired }, async (request, reply) => {
+    const user = request.currentUser
+    return sendPage(reply, 200, 'Settings', user, `${messageList(takeMessages(request, reply))}
+<p>A sensitive page: it needs a fresh login, so a stolen remember-me cookie alone cannot reach it.</p>
+<form method="post" action="/settings">
+  <label for="name">Display name</label>
+  <input type="text" id="name" name="name" value="${escapeHtml(user.name)}" maxlength="60" required>
+  <p><button type="submit">Save</button></p>
+</form>`)
+  })
+
+  app.post('/settings', { preHandler: app.freshLoginRequired }, async (request, reply) => {
+    const user = request.currentUser
+    const name = field(request.body, 'name').trim()
+    if (name === '' || name.length > 60) {
+      return sendPage(reply, 400, 'Settings', user, '<p class="error">The display name must have 1 to 60 characters.</p><p><a href="/settings">Back</a></p>')
+    }
+    user.name = name
+    request.flash('message', 'Display name saved.')
+    return reply.redirect('/settings', 302)
+  })
+
+  app.get('/reauth', { preHandler: app.loginRequired }, async (request, reply) => {
+    return sendPage(reply, 200, 'Confirm your password', request.currentUser, reauthForm({
+      user: request.currentUser,
+      next: field(request.query, 'next'),
+      messages: takeMessages(request, reply)
+    }))
+  })
+
+  app.post('/reauth', { preHandler: app.loginRequired }, async (request, reply) => {
+    const user = request.currentUser
+    const confirmed = await store.verify(user.username, field(request.body, 'password'))
+    if (confirmed !== null && confirmed.id === user.id && reply.confirmLogin()) {
+      return reply.redirect(request.nextUrl('/'), 302) // same safe-`next` rule as the login
+    }
+    return sendPage(reply, 401, 'Confirm your password', user, reauthForm({
+      user,
+      next: field(request.body, 'next'),
+      error: 'Wrong password.'
+    }))
+  })
+
+  // JSON for API clients. Not logged in: a browser (Accept: text/html) is
+  // redirected to /login; a client asking for JSON gets 401 JSON.
+  app.get('/api/me', { preHandler: app.loginRequired }, async (request) => {
+    const { id, username, name } = request.currentUser
+    return { id, username, name, fresh: request.loginFresh(), remembered: request.loginRemembered() }
+  })
+
+  return app
+}

@@ -1,0 +1,358 @@
+import t from 'tap'
+import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
+import { CookieJar, setCookie } from './helpers.js'
+
+type Test = tap.Test
+
+// The demo imports the built package ('fastify-login' → dist/): `npm test`
+// builds first; run `npm run build` before running this file on its own.
+type DemoModule = typeof import('../demo/app.mjs')
+const loadDemo = (): Promise<DemoModule> => import('../demo/app.mjs')
+
+const HTML = 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8'
+const FORM = 'application/x-www-form-urlencoded'
+const GENERIC_ERROR = 'Invalid username or password.'
+
+/** A browser-like client: keeps cookies, sends Accept: text/html. */
+class Browser {
+  readonly jar = new CookieJar()
+  constructor (readonly app: FastifyInstance) {}
+
+  async get (url: string, headers: Record<string, string> = {}): Promise<LightMyRequestResponse> {
+    const res = await this.app.inject({ method: 'GET', url, headers: { accept: HTML, cookie: this.jar.header(), ...headers } })
+    this.jar.store(res)
+    return res
+  }
+
+  async post (url: string, form: Record<string, string>, headers: Record<string, string> = {}): Promise<LightMyRequestResponse> {
+    const res = await this.app.inject({
+      method: 'POST',
+      url,
+      payload: new URLSearchParams(form).toString(),
+      headers: { accept: HTML, 'content-type': FORM, cookie: this.jar.header(), ...headers }
+    })
+    this.jar.store(res)
+    return res
+  }
+}
+
+async function demoApp (t: Test): Promise<FastifyInstance> {
+  const { buildDemoApp } = await loadDemo()
+  const app = await buildDemoApp()
+  t.teardown(() => app.close())
+  await app.ready()
+  return app
+}
+
+/** A browser logged in as alice. */
+async function loggedIn (t: Test, remember = false): Promise<Browser> {
+  const browser = new Browser(await demoApp(t))
+  const res = await browser.post('/login', { username: 'alice', password: 'wonderland', ...(remember ? { remember: 'yes' } : {}) })
+  t.equal(res.statusCode, 302, 'alice logs in')
+  return browser
+}
+
+t.test('login page', async (t) => {
+  t.test('GET /login is an HTML form with username, password, remember-me and next', async (t) => {
+    const browser = new Browser(await demoApp(t))
+    const res = await browser.get('/login?next=%2Faccount')
+    t.equal(res.statusCode, 200)
+    t.match(res.headers['content-type'], /^text\/html; charset=utf-8/)
+    t.match(res.body, '<form method="post" action="/login">')
+    t.match(res.body, /<input type="text" id="username" name="username"/)
+    t.match(res.body, /<input type="password" id="password" name="password"/)
+    t.match(res.body, /<input type="checkbox" id="remember" name="remember" value="yes">/)
+    t.match(res.body, '<input type="hidden" name="next" value="/account">')
+  })
+
+  t.test('a redirect from a protected page flashes the login message on the form', async (t) => {
+    const browser = new Browser(await demoApp(t))
+    const denied = await browser.get('/account')
+    t.equal(denied.statusCode, 302)
+    const res = await browser.get(denied.headers.location as string)
+    t.match(res.body, 'Please log in to access this page.')
+    const again = await browser.get('/login')
+    t.notMatch(again.body, 'Please log in to access this page.', 'a flashed message is shown once')
+  })
+})
+
+t.test('wrong credentials', async (t) => {
+  const cases: Array<[string, Record<string, string>]> = [
+    ['wrong password', { username: 'alice', password: 'not-her-password' }],
+    ['unknown user', { username: 'mallory', password: 'wonderland' }],
+    ['inactive user with her right password', { username: 'carol', password: 'disabled' }],
+    ['empty form', {}]
+  ]
+  for (const [name, form] of cases) {
+    t.test(`${name}: 401, the form again, the same generic message, no login`, async (t) => {
+      const browser = new Browser(await demoApp(t))
+      const res = await browser.post('/login', { ...form, remember: 'yes', next: '/account' })
+      t.equal(res.statusCode, 401)
+      t.match(res.body, `<p class="error">${GENERIC_ERROR}</p>`)
+      t.match(res.body, '<form method="post" action="/login">')
+      t.match(res.body, '<input type="hidden" name="next" value="/account">', 'next is kept for the retry')
+      t.notOk(setCookie(res, 'remember_token'), 'no remember cookie')
+      const account = await browser.get('/account')
+      t.equal(account.statusCode, 302, 'still not logged in')
+    })
+  }
+
+  t.test('repeated fields are refused, not crashed on', async (t) => {
+    const app = await demoApp(t)
+    const res = await app.inject({
+      method: 'POST',
+      url: '/login',
+      payload: 'username=alice&username=bob&password=wonderland',
+      headers: { 'content-type': FORM }
+    })
+    t.equal(res.statusCode, 401)
+    t.match(res.body, GENERIC_ERROR)
+  })
+})
+
+t.test('login, remember-me, fresh pages, re-authentication and logout', async (t) => {
+  const browser = new Browser(await demoApp(t))
+
+  const login = await browser.post('/login', { username: 'alice', password: 'wonderland', remember: 'yes', next: '/account' })
+  t.equal(login.statusCode, 302)
+  t.equal(login.headers.location, '/account', 'redirected to next')
+  for (const name of ['session', 'remember_token']) {
+    const cookie = setCookie(login, name)
+    t.ok(cookie, `${name} cookie set`)
+    t.equal(cookie?.secure, true, `${name} is Secure`)
+    t.equal(cookie?.httpOnly, true, `${name} is HttpOnly`)
+    t.equal(cookie?.sameSite, 'Lax', `${name} is SameSite=Lax`)
+  }
+
+  const account = await browser.get('/account')
+  t.equal(account.statusCode, 200)
+  t.match(account.body, '<td>Alice Liddell</td>')
+  t.match(account.body, '<tr><th>Fresh login</th><td>yes</td></tr>')
+
+  const home = await browser.get('/')
+  t.match(home.body, 'Logged in as <strong>Alice Liddell</strong>')
+
+  const settings = await browser.get('/settings')
+  t.equal(settings.statusCode, 200, 'a fresh login reaches the sensitive page')
+  t.match(settings.body, '<form method="post" action="/settings">')
+
+  // The browser session ends: only the remember-me cookie is left.
+  browser.jar.cookies.delete('session')
+  const restored = await browser.get('/account')
+  t.equal(restored.statusCode, 200, 'the remember cookie restores the login')
+  t.match(restored.body, '<tr><th>Fresh login</th><td>no')
+
+  const stale = await browser.get('/settings')
+  t.equal(stale.statusCode, 302, 'a restored login is not fresh')
+  t.equal(stale.headers.location, '/reauth?next=%2Fsettings')
+
+  const reauthPage = await browser.get(stale.headers.location as string)
+  t.equal(reauthPage.statusCode, 200)
+  t.match(reauthPage.body, 'Please reauthenticate to access this page.')
+  t.match(reauthPage.body, '<input type="hidden" name="next" value="/settings">')
+
+  const wrong = await browser.post('/reauth', { password: 'guess', next: '/settings' })
+  t.equal(wrong.statusCode, 401)
+  t.match(wrong.body, 'Wrong password.')
+  t.equal((await browser.get('/settings')).statusCode, 302, 'still not fresh after a wrong password')
+
+  const confirmed = await browser.post('/reauth', { password: 'wonderland', next: '/settings' })
+  t.equal(confirmed.statusCode, 302)
+  t.equal(confirmed.headers.location, '/settings')
+  const fresh = await browser.get('/settings')
+  t.equal(fresh.statusCode, 200, 'fresh again after re-authentication')
+
+  const logout = await browser.post('/logout', {})
+  t.equal(logout.statusCode, 302)
+  t.equal(logout.headers.location, '/')
+  t.equal(setCookie(logout, 'remember_token')?.maxAge, 0, 'the remember cookie is deleted')
+  t.notOk(browser.jar.cookies.has('remember_token'))
+
+  const after = await browser.get('/account')
+  t.equal(after.statusCode, 302)
+  t.equal(after.headers.location, '/login?next=%2Faccount')
+  t.match((await browser.get('/')).body, 'Not logged in')
+})
+
+t.test('reauth page needs a login', async (t) => {
+  const browser = new Browser(await demoApp(t))
+  const res = await browser.get('/reauth?next=%2Fsettings')
+  t.equal(res.statusCode, 302)
+  t.equal(res.headers.location, '/login?next=%2Freauth%3Fnext%3D%252Fsettings')
+  const post = await browser.post('/reauth', { password: 'wonderland' })
+  t.equal(post.statusCode, 302, 'POST /reauth without a login goes to the login page too')
+})
+
+t.test('next targets', async (t) => {
+  const hostile = ['//evil.com', 'https://evil.com/', '/\\evil.com', 'javascript:alert(1)', '/%2F%2Fevil.com']
+  for (const next of hostile) {
+    t.test(`login with next=${next} redirects to /`, async (t) => {
+      const browser = new Browser(await demoApp(t))
+      const res = await browser.post('/login', { username: 'alice', password: 'wonderland', next })
+      t.equal(res.statusCode, 302)
+      t.equal(res.headers.location, '/')
+    })
+  }
+
+  t.test('a same-site path with a query is kept', async (t) => {
+    const browser = new Browser(await demoApp(t))
+    const res = await browser.post('/login', { username: 'alice', password: 'wonderland', next: '/account?tab=2' })
+    t.equal(res.headers.location, '/account?tab=2')
+  })
+
+  t.test('a hostile next is refused after re-authentication too', async (t) => {
+    const browser = await loggedIn(t)
+    const res = await browser.post('/reauth', { password: 'wonderland', next: '//evil.com' })
+    t.equal(res.statusCode, 302)
+    t.equal(res.headers.location, '/')
+  })
+})
+
+t.test('/api/me', async (t) => {
+  t.test('a JSON client without a login gets 401 JSON', async (t) => {
+    const app = await demoApp(t)
+    const res = await app.inject({ url: '/api/me', headers: { accept: 'application/json' } })
+    t.equal(res.statusCode, 401)
+    t.match(res.headers['content-type'], /^application\/json/)
+    t.match(res.json(), { statusCode: 401, code: 'FST_LOGIN_UNAUTHORIZED' })
+  })
+
+  t.test('a browser without a login is redirected to the login page', async (t) => {
+    const browser = new Browser(await demoApp(t))
+    const res = await browser.get('/api/me')
+    t.equal(res.statusCode, 302)
+    t.equal(res.headers.location, '/login?next=%2Fapi%2Fme')
+  })
+
+  t.test('logged in: the user, without any password material', async (t) => {
+    const browser = await loggedIn(t)
+    const res = await browser.get('/api/me', { accept: 'application/json' })
+    t.equal(res.statusCode, 200)
+    t.same(res.json(), { id: '1', username: 'alice', name: 'Alice Liddell', fresh: true, remembered: false })
+  })
+})
+
+t.test('HTML escaping', async (t) => {
+  const script = '<script>alert(1)</script>'
+
+  t.test('the username typed into a failed login is escaped', async (t) => {
+    const browser = new Browser(await demoApp(t))
+    const res = await browser.post('/login', { username: script, password: 'x', next: '"><script>alert(2)</script>' })
+    t.equal(res.statusCode, 401)
+    t.notMatch(res.body, '<script>')
+    t.match(res.body, 'value="&lt;script&gt;alert(1)&lt;/script&gt;"')
+    t.match(res.body, 'value="&quot;&gt;&lt;script&gt;alert(2)&lt;/script&gt;"')
+  })
+
+  t.test('the next query value is escaped on the login page', async (t) => {
+    const browser = new Browser(await demoApp(t))
+    const res = await browser.get(`/login?next=${encodeURIComponent('\'"><script>alert(3)</script>')}`)
+    t.notMatch(res.body, '<script>')
+    t.match(res.body, 'value="&#39;&quot;&gt;&lt;script&gt;alert(3)&lt;/script&gt;"')
+  })
+
+  t.test('a display name set on /settings is escaped on every page', async (t) => {
+    const browser = await loggedIn(t)
+    const save = await browser.post('/settings', { name: script })
+    t.equal(save.statusCode, 302)
+    t.equal(save.headers.location, '/settings')
+    const settings = await browser.get('/settings')
+    t.match(settings.body, 'Display name saved.')
+    for (const url of ['/', '/account', '/settings']) {
+      const res = await browser.get(url)
+      t.notMatch(res.body, '<script>', `${url} has no raw script tag`)
+      t.match(res.body, '&lt;script&gt;alert(1)&lt;/script&gt;', `${url} shows the name escaped`)
+    }
+  })
+})
+
+t.test('settings form', async (t) => {
+  t.test('an empty display name is refused with 400', async (t) => {
+    const browser = await loggedIn(t)
+    const res = await browser.post('/settings', { name: '   ' })
+    t.equal(res.statusCode, 400)
+    t.match((await browser.get('/account')).body, '<td>Alice Liddell</td>', 'the name is unchanged')
+  })
+
+  t.test('changing settings needs a fresh login', async (t) => {
+    const browser = await loggedIn(t, true)
+    browser.jar.cookies.delete('session')
+    const res = await browser.post('/settings', { name: 'Changed' })
+    t.equal(res.statusCode, 302)
+    t.match(res.headers.location, /^\/reauth\?next=/)
+    t.match((await browser.get('/account')).body, '<td>Alice Liddell</td>', 'the name is unchanged')
+  })
+})
+
+t.test('cross-site form posts are refused', async (t) => {
+  const cases: Array<[string, Record<string, string>]> = [
+    ['another Origin', { origin: 'https://evil.example' }],
+    ['Origin: null', { origin: 'null' }],
+    ['Sec-Fetch-Site: cross-site', { 'sec-fetch-site': 'cross-site' }],
+    ['Sec-Fetch-Site: same-site', { 'sec-fetch-site': 'same-site' }]
+  ]
+  for (const [name, headers] of cases) {
+    t.test(`login CSRF with ${name}: 403, no cookies`, async (t) => {
+      const browser = new Browser(await demoApp(t))
+      const res = await browser.post('/login', { username: 'alice', password: 'wonderland' }, headers)
+      t.equal(res.statusCode, 403)
+      t.same(res.cookies, [], 'no cookie set')
+    })
+  }
+
+  t.test('cross-site logout leaves the user logged in', async (t) => {
+    const browser = await loggedIn(t)
+    const res = await browser.post('/logout', {}, { origin: 'https://evil.example' })
+    t.equal(res.statusCode, 403)
+    t.equal((await browser.get('/account')).statusCode, 200)
+  })
+
+  t.test('same-origin posts pass', async (t) => {
+    const browser = new Browser(await demoApp(t))
+    const res = await browser.post('/login', { username: 'alice', password: 'wonderland' }, { origin: 'http://localhost', 'sec-fetch-site': 'same-origin' })
+    t.equal(res.statusCode, 302)
+  })
+})
+
+t.test('session key', async (t) => {
+  const saved = process.env.SESSION_KEY
+  t.teardown(() => {
+    if (saved === undefined) delete process.env.SESSION_KEY
+    else process.env.SESSION_KEY = saved
+  })
+  const { buildDemoApp } = await loadDemo()
+
+  async function warnings (): Promise<string[]> {
+    const lines: string[] = []
+    const app = await buildDemoApp({ logger: { level: 'warn', stream: { write: (line: string) => { lines.push(line) } } } })
+    await app.close()
+    return lines.map((line) => (JSON.parse(line) as { msg: string }).msg)
+  }
+
+  t.test('the development key is used, with a warning, when SESSION_KEY is not set', async (t) => {
+    delete process.env.SESSION_KEY
+    const messages = await warnings()
+    t.equal(messages.length, 1)
+    t.match(messages[0], /DEVELOPMENT ONLY session key/)
+  })
+
+  t.test('SESSION_KEY replaces it: no warning, and the old cookies no longer log in', async (t) => {
+    delete process.env.SESSION_KEY
+    const devApp = await buildDemoApp()
+    t.teardown(() => devApp.close())
+    const devBrowser = new Browser(devApp)
+    await devBrowser.post('/login', { username: 'alice', password: 'wonderland', remember: 'yes' })
+
+    process.env.SESSION_KEY = Buffer.alloc(32, 9).toString('base64')
+    t.same(await warnings(), [])
+    const app = await buildDemoApp()
+    t.teardown(() => app.close())
+    const res = await app.inject({ url: '/account', headers: { accept: HTML, cookie: devBrowser.jar.header() } })
+    t.equal(res.statusCode, 302, 'cookies sealed with the development key are not accepted')
+  })
+
+  t.test('a malformed SESSION_KEY stops the app with a clear error', async (t) => {
+    process.env.SESSION_KEY = 'too-short'
+    await t.rejects(buildDemoApp(), { code: 'FST_LOGIN_INVALID_OPTION' })
+  })
+})
