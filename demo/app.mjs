@@ -21,6 +21,9 @@ const scrypt = promisify(scryptCallback)
 //    node -e "console.log(require('node:crypto').randomBytes(32).toString('base64'))"
 // =====================================================================
 const DEVELOPMENT_ONLY_SESSION_KEY = 'aTGtCmUosMPr1HXXBT39hFXvGtDz9IOk4H4AZ0BB9II='
+// DEVELOPMENT ONLY JWT secret, public for the same reason: set JWT_SECRET
+// (32+ bytes) to your own before the API serves anyone.
+const DEVELOPMENT_ONLY_JWT_SECRET = 'demo-only-jwt-secret-do-not-deploy-0123456789'
 
 /** The demo accounts. Only scrypt hashes of these passwords are kept in the app. */
 export const DEMO_CREDENTIALS = Object.freeze([
@@ -246,6 +249,10 @@ export async function buildDemoApp ({ logger } = {}) {
   const store = await createUserStore()
 
   const sessionKey = process.env.SESSION_KEY || DEVELOPMENT_ONLY_SESSION_KEY
+  const jwtSecret = process.env.JWT_SECRET || DEVELOPMENT_ONLY_JWT_SECRET
+  if (jwtSecret === DEVELOPMENT_ONLY_JWT_SECRET) {
+    app.log.warn('DEVELOPMENT ONLY JWT secret in use: anyone can forge tokens. Set JWT_SECRET before deploying anything.')
+  }
   if (sessionKey === DEVELOPMENT_ONLY_SESSION_KEY) {
     app.log.warn('DEVELOPMENT ONLY session key in use: anyone can forge sessions. Set SESSION_KEY before deploying anything.')
   }
@@ -268,7 +275,13 @@ export async function buildDemoApp ({ logger } = {}) {
     // The default rule (isActive !== false) would do; spelled out for the reader.
     isUserActive: (user) => user.isActive === true,
     loginUrl: '/login',
-    refreshUrl: '/reauth'
+    refreshUrl: '/reauth',
+    // JWTs for API clients: POST /auth, /auth/refresh and /auth/logout come
+    // from the plugin; the same loadUser gives the user of each token.
+    jwt: {
+      secret: jwtSecret,
+      authenticate: (username, password) => store.verify(username, password)
+    }
     // sessionProtection stays 'basic': if the address or browser of a
     // session changes, the login stays but is no longer fresh.
   })
@@ -404,6 +417,32 @@ ${status}
   app.get('/api/me', { preHandler: app.loginRequired }, async (request) => {
     const { id, username, name } = request.currentUser
     return { id, username, name, fresh: request.loginFresh(), remembered: request.loginRemembered() }
+  })
+
+  // JSON for JWT clients (Authorization: Bearer <access token>). Errors are
+  // 401s with a WWW-Authenticate header; never a redirect.
+  app.get('/api/jwt/me', { preHandler: app.jwtRequired }, async (request) => {
+    const { id, username, name } = request.currentUser
+    return { id, username, name, fresh: request.jwtClaims.fresh, expiresAt: request.jwtClaims.exp }
+  })
+
+  // A sensitive API action: only a fresh token (straight from POST /auth,
+  // not from a refresh) may change the display name.
+  app.post('/api/jwt/name', {
+    preHandler: app.freshJwtRequired,
+    schema: { body: { type: 'object', required: ['name'], properties: { name: { type: 'string', minLength: 1, maxLength: 60 } } } }
+  }, async (request) => {
+    request.currentUser.name = request.body.name
+    return { name: request.currentUser.name }
+  })
+
+  // Either kind of client: a browser session or a JWT. jwtOptional lets a
+  // request without a token through (the session user, if any, is already
+  // loaded) but refuses a bad token.
+  app.get('/api/whoami', { preHandler: app.jwtOptional }, async (request, reply) => {
+    if (!request.isAuthenticated()) return reply.code(401).send({ authenticated: false })
+    const via = request.jwtClaims === null ? 'session' : 'jwt'
+    return { authenticated: true, via, name: request.currentUser.name }
   })
 
   return app

@@ -326,7 +326,8 @@ t.test('session key', async (t) => {
     const lines: string[] = []
     const app = await buildDemoApp({ logger: { level: 'warn', stream: { write: (line: string) => { lines.push(line) } } } })
     await app.close()
-    return lines.map((line) => (JSON.parse(line) as { msg: string }).msg)
+    // Only the session key's warning; the JWT secret has its own.
+    return lines.map((line) => (JSON.parse(line) as { msg: string }).msg).filter((msg) => /session key/.test(msg))
   }
 
   t.test('the development key is used, with a warning, when SESSION_KEY is not set', async (t) => {
@@ -355,4 +356,62 @@ t.test('session key', async (t) => {
     process.env.SESSION_KEY = 'too-short'
     await t.rejects(buildDemoApp(), { code: 'FST_LOGIN_INVALID_OPTION' })
   })
+})
+
+t.test('JWT API: the README curl session', async (t) => {
+  const app = await demoApp(t)
+  const json = { 'content-type': 'application/json' }
+
+  const bad = await app.inject({ method: 'POST', url: '/auth', headers: json, payload: { username: 'alice', password: 'nope' } })
+  t.equal(bad.statusCode, 401)
+  t.equal(bad.json().code, 'FST_LOGIN_JWT_BAD_CREDENTIALS')
+  const inactive = await app.inject({ method: 'POST', url: '/auth', headers: json, payload: { username: 'carol', password: 'disabled' } })
+  t.equal(inactive.statusCode, 401, 'an inactive account gets the same answer')
+
+  const auth = await app.inject({ method: 'POST', url: '/auth', headers: json, payload: { username: 'alice', password: 'wonderland' } })
+  t.equal(auth.statusCode, 200)
+  t.equal(auth.headers['cache-control'], 'no-store')
+  const { access_token: access, refresh_token: refresh, token_type: type, expires_in: expiresIn } = auth.json()
+  t.equal(type, 'Bearer')
+  t.equal(expiresIn, 900)
+  t.notOk(setCookie(auth, 'session'), 'API clients get no session cookie')
+
+  const me = await app.inject({ url: '/api/jwt/me', headers: { authorization: `Bearer ${access}` } })
+  t.equal(me.statusCode, 200)
+  t.match(me.json(), { username: 'alice', name: 'Alice', fresh: true })
+
+  const none = await app.inject({ url: '/api/jwt/me', headers: { accept: HTML } })
+  t.equal(none.statusCode, 401, 'no token: 401 even for a browser, never a redirect')
+  t.equal(none.headers['www-authenticate'], 'Bearer realm="api"')
+
+  const renamed = await app.inject({ method: 'POST', url: '/api/jwt/name', headers: { ...json, authorization: `Bearer ${access}` }, payload: { name: 'Alice L.' } })
+  t.equal(renamed.statusCode, 200, 'the fresh token may change the name')
+
+  const refreshed = await app.inject({ method: 'POST', url: '/auth/refresh', headers: { authorization: `Bearer ${refresh}` } })
+  t.equal(refreshed.statusCode, 200)
+  const stale = refreshed.json().access_token
+  const staleRename = await app.inject({ method: 'POST', url: '/api/jwt/name', headers: { ...json, authorization: `Bearer ${stale}` }, payload: { name: 'x' } })
+  t.equal(staleRename.statusCode, 401, 'a refreshed token is not fresh')
+  t.equal(staleRename.json().code, 'FST_LOGIN_JWT_FRESH_REQUIRED')
+
+  const whoJwt = await app.inject({ url: '/api/whoami', headers: { authorization: `Bearer ${stale}` } })
+  t.same(whoJwt.json(), { authenticated: true, via: 'jwt', name: 'Alice L.' })
+
+  const logout = await app.inject({ method: 'POST', url: '/auth/logout', headers: { ...json, authorization: `Bearer ${access}` }, payload: { refresh_token: refresh } })
+  t.equal(logout.statusCode, 204)
+  const revoked = await app.inject({ url: '/api/jwt/me', headers: { authorization: `Bearer ${access}` } })
+  t.equal(revoked.json().code, 'FST_LOGIN_JWT_REVOKED')
+  const revokedRefresh = await app.inject({ method: 'POST', url: '/auth/refresh', headers: { authorization: `Bearer ${refresh}` } })
+  t.equal(revokedRefresh.json().code, 'FST_LOGIN_JWT_REVOKED')
+})
+
+t.test('/api/whoami accepts a browser session too', async (t) => {
+  const app = await demoApp(t)
+  const browser = new Browser(app)
+  t.equal((await browser.get('/api/whoami')).statusCode, 401)
+  await browser.post('/login', { username: 'bob', password: 'builder' })
+  const who = await browser.get('/api/whoami')
+  t.same(who.json(), { authenticated: true, via: 'session', name: 'Bob Marsh' })
+  const bad = await browser.get('/api/whoami', { authorization: 'Bearer not.a.token' })
+  t.equal(bad.statusCode, 401, 'a bad token is refused even with a session')
 })

@@ -34,6 +34,11 @@ interface JwtInstance {
 export async function createTokenEngine (fastify: FastifyInstance, settings: JwtSettings): Promise<TokenEngine> {
   const instances: JwtInstance[] = []
   await fastify.register(async function fastifyLoginJwtKeys (child) {
+    // @fastify/jwt adds namespaced instances onto an existing `fastify.jwt`.
+    // The child would inherit the app's own one (if the app registered
+    // @fastify/jwt first) and ours would land on it; a private object of our
+    // own, shadowing it in this context only, keeps both apart.
+    (child as unknown as { jwt: unknown }).jwt = Object.create(null)
     for (const [index, key] of settings.keys.entries()) {
       const namespace = `fastifyLoginKey${index}`
       await child.register(fastifyJwt, jwtPluginOptions(key, settings, namespace) as never)

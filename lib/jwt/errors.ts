@@ -24,6 +24,11 @@ const specs = {
   FST_LOGIN_JWT_BAD_CREDENTIALS: ['Invalid credentials', undefined]
 } as const
 
+/** The token endpoint's body is not JSON. */
+export const UnsupportedMediaTypeError = createError('FST_LOGIN_JWT_UNSUPPORTED_MEDIA_TYPE', 'The token endpoint takes application/json', 415)
+/** The token endpoint's body is not an object with the two string fields. */
+export const BadCredentialsBodyError = createError('FST_LOGIN_JWT_BAD_REQUEST', 'Body must be a JSON object with the string fields %s and %s', 400)
+
 /** The stable codes of the JWT errors. */
 export type JwtErrorCode = keyof typeof specs
 

@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { Settings } from '../settings.js'
+import { BadCredentialsBodyError, UnsupportedMediaTypeError } from './errors.js'
 import type { LoginUser } from '../types.js'
 import { setJwtCookies } from './cookies.js'
 import type { JwtSettings } from './settings.js'
@@ -28,6 +29,23 @@ async function respond (request: FastifyRequest, reply: FastifyReply, deps: Rout
   return deps.jwt.authResponse === undefined ? body : await deps.jwt.authResponse(body, user, request)
 }
 
+const JSON_TYPE = /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i
+
+/*
+ * Runs before the schema: Fastify's default validator coerces types, so
+ * `{"password": ["x"]}` or `1234` would reach authenticate() as strings.
+ * Credentials must arrive as JSON strings, and nothing else is accepted.
+ */
+function credentialsError (request: FastifyRequest, jwt: JwtSettings): Error | undefined {
+  if (!JSON_TYPE.test(request.headers['content-type'] ?? '')) return new UnsupportedMediaTypeError()
+  const body = request.body as Record<string, unknown> | null
+  if (body === null || typeof body !== 'object' || Array.isArray(body) ||
+    typeof body[jwt.usernameField] !== 'string' || typeof body[jwt.passwordField] !== 'string') {
+    return new BadCredentialsBodyError(jwt.usernameField, jwt.passwordField)
+  }
+  return undefined
+}
+
 /** The token, refresh and logout endpoints, as configured. */
 export function registerJwtRoutes (fastify: FastifyInstance, deps: RouteDeps): void {
   const { jwt, core, issue } = deps
@@ -39,6 +57,9 @@ export function registerJwtRoutes (fastify: FastifyInstance, deps: RouteDeps): v
     // and documents the endpoint for @fastify/swagger.
     const field = { type: 'string', minLength: 1, maxLength: MAX_FIELD_LENGTH }
     fastify.post(jwt.authPath, {
+      preValidation: function strictCredentials (request, _reply, done) {
+        done(credentialsError(request, jwt))
+      },
       schema: {
         body: {
           type: 'object',
