@@ -116,7 +116,7 @@ function cookieNameOption (value: unknown, name: string, fallback: string): stri
 export function durationOption (value: unknown, name: string, fallback: number): number {
   if (value === undefined) return fallback
   const seconds = parseDuration(value)
-  if (seconds === undefined) fail(`${name} must be a positive whole number of seconds or a string like '30d'`)
+  if (seconds === undefined) fail(`${name} must be a positive whole number of seconds or a string like '30d', at most 100 years`)
   return seconds
 }
 
@@ -132,6 +132,7 @@ function secretBytes (value: unknown, name: string): Buffer {
  * session keys rotates the remember keys too), or the secret plus salt.
  */
 function sessionSecrets (session: SessionOptions): Buffer[] {
+  if (session === null || typeof session !== 'object' || Array.isArray(session)) fail('session must be an object, or false')
   if (session.key !== undefined) {
     const keys = Array.isArray(session.key) ? session.key : [session.key]
     if (keys.length === 0) fail('session.key must not be an empty array')
@@ -142,7 +143,10 @@ function sessionSecrets (session: SessionOptions): Buffer[] {
     })
   }
   if (session.secret !== undefined) {
-    const salt = session.salt === undefined ? Buffer.alloc(0) : Buffer.from(session.salt)
+    // Without a salt, secure-session would stretch every app's secret with
+    // the same built-in salt; a salt of the app's own is required instead.
+    const salt = typeof session.salt === 'string' || Buffer.isBuffer(session.salt) ? Buffer.from(session.salt) : undefined
+    if (salt?.length !== 16) fail('session.salt (16 bytes) is required with session.secret')
     return [Buffer.concat([secretBytes(session.secret, 'session.secret'), salt])]
   }
   fail('session needs a key (32 bytes) or a secret (32+ bytes)')
@@ -150,7 +154,7 @@ function sessionSecrets (session: SessionOptions): Buffer[] {
 
 function rememberSettings (options: RememberMeOptions | false | undefined, session: SessionOptions | undefined): RememberSettings | null {
   if (options === false) return null
-  if (options !== undefined && (options === null || typeof options !== 'object')) fail('rememberMe must be an object or false')
+  if (options !== undefined && (options === null || typeof options !== 'object' || Array.isArray(options))) fail('rememberMe must be an object or false')
   const remember = options ?? {}
 
   let material: Buffer[]
@@ -238,8 +242,10 @@ export function buildSettings (options: FastifyLoginOptions): Settings {
 
 /** The options to give @fastify/secure-session, with this plugin's secure cookie defaults. */
 export function secureSessionOptions (session: SessionOptions, sessionName: string): Record<string, unknown> {
-  if (session === null || typeof session !== 'object') fail('session must be an object')
   sessionSecrets(session) // validates key / secret early, with our error messages
+  if (session.cookie !== undefined && (session.cookie === null || typeof session.cookie !== 'object' || Array.isArray(session.cookie))) {
+    fail('session.cookie must be an object of cookie attributes')
+  }
   const expiry = durationOption(session.expiry, 'session.expiry', 86400)
   const base = session.key !== undefined ? { key: session.key } : { secret: session.secret, salt: session.salt }
   return {

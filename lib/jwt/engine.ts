@@ -62,7 +62,12 @@ export async function createTokenEngine (fastify: FastifyInstance, settings: Jwt
   }
 
   return {
-    sign: (payload) => signer.sign(payload),
+    sign (payload) {
+      const token = signer.sign(payload)
+      // The guards refuse tokens over the limit: refuse to make one.
+      if (token.length > MAX_TOKEN_LENGTH) throw new Error(`fastify-login: token would be ${token.length} characters (limit ${MAX_TOKEN_LENGTH}): too many additional claims`)
+      return token
+    },
     verify (token) {
       if (token.length > MAX_TOKEN_LENGTH || !TOKEN_SHAPE.test(token)) return { ok: false, code: 'FST_LOGIN_JWT_INVALID' }
       const header = decodeHeader(token)
@@ -92,7 +97,12 @@ function jwtPluginOptions (key: JwtKey, settings: JwtSettings, namespace: string
     verify: {
       algorithms: [key.algorithm],
       clockTolerance: settings.leeway * 1000,
-      requiredClaims: ['sub', 'jti', 'type', 'exp', 'iat'],
+      // fast-jwt checks iss / aud only when present: configured ones are required.
+      requiredClaims: [
+        'sub', 'jti', 'type', 'exp', 'iat',
+        ...(settings.issuer === undefined ? [] : ['iss']),
+        ...(settings.audience === undefined ? [] : ['aud'])
+      ],
       ...(settings.issuer === undefined ? {} : { allowedIss: settings.issuer }),
       ...(settings.audience === undefined ? {} : { allowedAud: settings.audience }),
       ...(settings.cache === false ? {} : { cache: settings.cache })

@@ -207,7 +207,11 @@ export function buildJwtSettings (options: JwtOptions, hasUserLoader: boolean): 
     if (!(code in messages) || typeof text !== 'string') fail(`messages.${code} is not a known error code with a string message`)
     messages[code as JwtErrorCode] = text
   }
-  const store = options.revocationStore ?? new MemoryRevocationStore()
+  const accessSeconds = durationOption(options.accessTokenExpires, 'jwt.accessTokenExpires', 15 * 60)
+  const refreshSeconds = durationOption(options.refreshTokenExpires, 'jwt.refreshTokenExpires', 30 * 86400)
+  const leeway = secondsOption(options.leeway, 'leeway')
+  // User cut-offs must outlive every token they cover.
+  const store = options.revocationStore ?? new MemoryRevocationStore(Math.max(accessSeconds, refreshSeconds) + leeway)
   for (const method of ['revoke', 'isRevoked', 'setUserCutoff', 'getUserCutoff'] as const) {
     if (typeof store[method] !== 'function') fail(`revocationStore.${method} must be a function`)
   }
@@ -216,10 +220,10 @@ export function buildJwtSettings (options: JwtOptions, hasUserLoader: boolean): 
 
   return {
     keys: keysOf(options),
-    accessSeconds: durationOption(options.accessTokenExpires, 'jwt.accessTokenExpires', 15 * 60),
-    refreshSeconds: durationOption(options.refreshTokenExpires, 'jwt.refreshTokenExpires', 30 * 86400),
+    accessSeconds,
+    refreshSeconds,
     notBefore: secondsOption(options.notBefore, 'notBefore'),
-    leeway: secondsOption(options.leeway, 'leeway'),
+    leeway,
     issuer: options.issuer,
     audience,
     scheme,

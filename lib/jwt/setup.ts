@@ -1,4 +1,5 @@
 import type { FastifyInstance, FastifyReply } from 'fastify'
+import fastifyCookie from '@fastify/cookie'
 import type { Settings } from '../settings.js'
 import type { LoginUser } from '../types.js'
 import { clearJwtCookies, setJwtCookies } from './cookies.js'
@@ -12,12 +13,15 @@ import type { AccessTokenOptions, JwtClaims, JwtOptions, JwtTokens } from './typ
 /** Adds JWT authentication (decorators, guards, endpoints) to the plugin's scope. */
 export async function setupJwt (fastify: FastifyInstance, core: Settings, options: JwtOptions): Promise<void> {
   const jwt = buildJwtSettings(options, core.loadUser !== undefined)
+  // Token cookies need @fastify/cookie; with a session it is already there.
+  if (jwt.cookies !== null && !fastify.hasPlugin('@fastify/cookie')) await fastify.register(fastifyCookie)
   const engine = await createTokenEngine(fastify, jwt)
   const issue = createTokenIssuer(engine, jwt, core)
   const { guards, checkToken, fail } = createJwtGuards(engine, jwt, core)
 
+  // Kept revoked until the verifier would refuse the token anyway: exp plus the leeway.
   async function revokeToken (claims: JwtClaims): Promise<void> {
-    await jwt.store.revoke(claims.jti, claims.exp)
+    await jwt.store.revoke(claims.jti, claims.exp + jwt.leeway)
   }
 
   /** Revokes the request's access token, and its refresh token when the client sent it. */

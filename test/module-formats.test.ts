@@ -1,0 +1,95 @@
+/*
+ * The built package (dist/), as apps consume it: require() and import by
+ * package name in child processes, and TypeScript apps in both module modes.
+ * `npm test` builds first; when dist/ is missing this file builds it once.
+ * The fixtures live inside the repository, so 'fastify-login' resolves by
+ * self-reference through package.json's `exports`, as it would from node_modules.
+ */
+import { execFile } from 'node:child_process'
+import { existsSync, readdirSync, statSync } from 'node:fs'
+import { join, resolve } from 'node:path'
+import { promisify } from 'node:util'
+import t, { type Test } from 'tap'
+
+const run = promisify(execFile)
+const ROOT = resolve(__dirname, '..')
+const FIXTURES = join(ROOT, 'test', 'fixtures')
+const TSC = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc')
+const BUILT = ['dist/cjs/main.js', 'dist/cjs/index.d.ts', 'dist/esm/index.js', 'dist/esm/index.d.ts']
+
+// Type-checking against Fastify's declarations takes a while on a busy machine.
+t.setTimeout(300_000)
+
+t.before(async () => {
+  if (!BUILT.every((file) => existsSync(join(ROOT, file)))) {
+    await run(process.execPath, [join(ROOT, 'scripts', 'build.mjs')], { cwd: ROOT })
+    return
+  }
+  const built = statSync(join(ROOT, 'dist/cjs/main.js')).mtimeMs
+  const stale = readdirSync(join(ROOT, 'lib'), { recursive: true, encoding: 'utf8' })
+    .filter((file) => file.endsWith('.ts') && statSync(join(ROOT, 'lib', file)).mtimeMs > built)
+  if (stale.length > 0) t.comment(`dist/ is older than lib/${stale[0]}: run \`npm run build\` to test the current sources`)
+})
+
+/** Runs a consumer script with node and returns what it printed as JSON. */
+async function consumer (script: string): Promise<any> {
+  const { stdout } = await run(process.execPath, [join(FIXTURES, script)], { cwd: ROOT, timeout: 60_000 })
+  return JSON.parse(stdout)
+}
+
+/** What both module formats must do the same way, once the plugin is registered. */
+function assertWorkingApp (t: Test, result: any): void {
+  t.equal(result.typeofExport, 'function', 'the export is the plugin function')
+  t.equal(result.namedIsPlugin, true, 'the named export fastifyLogin is the same plugin')
+  t.equal(result.pluginName, 'fastify-login', 'fastify-plugin metadata is there')
+  t.equal(result.defaultIsPlugin, true, '.default is the plugin (what compiled ES module code reads)')
+  t.same(result.named, {
+    safeNextUrl: true,
+    loginUrlWithNext: '/login?next=%2Fx',
+    parseDuration: 3600,
+    errors: ['UnauthorizedError', 'FreshLoginRequiredError', 'InvalidOptionError', 'InvalidUserError', 'NoSessionError']
+  }, 'named exports work')
+  t.same(result.login, { status: 200, body: { ok: true }, cookies: ['remember_token', 'session'] }, 'reply.login() sets the session and remember cookies')
+  t.same(result.me, { status: 200, body: { name: 'alice' } }, 'the login cookie opens a loginRequired route')
+  t.same(result.helper, { status: 200, body: { name: 'alice' } }, 'loginCookie() opens it too')
+  t.equal(result.anonymous, 401, 'without a cookie the route is refused')
+  t.same(result.registrationError, { code: 'FST_LOGIN_INVALID_OPTION', isInvalidOption: true }, 'bad options fail registration with the exported error class')
+}
+
+t.test('require() gives the CommonJS build, with the plugin as module.exports', async (t) => {
+  const result = await consumer('consumer.cjs')
+  t.equal(result.resolved, join(ROOT, 'dist', 'cjs', 'main.js'))
+  t.same(result.packageJson, { name: 'fastify-login' }, "'fastify-login/package.json' is exported")
+  t.equal(result.deepImport, 'ERR_PACKAGE_PATH_NOT_EXPORTED', 'files inside dist/ are not reachable by path')
+  assertWorkingApp(t, result)
+})
+
+t.test('import gives the ES module build, with the plugin as default export', async (t) => {
+  const result = await consumer('consumer.mjs')
+  t.equal(result.resolved, 'file://' + join(ROOT, 'dist', 'esm', 'index.js'))
+  assertWorkingApp(t, result)
+})
+
+interface TscResult { code: number | undefined, stdout: string }
+
+/** `tsc -p <fixture> --listFiles`; never rejects. */
+async function typeCheck (fixture: string): Promise<TscResult> {
+  return run(process.execPath, [TSC, '-p', join(FIXTURES, fixture), '--listFiles'], { cwd: ROOT, timeout: 240_000 })
+    .then(({ stdout }) => ({ code: 0, stdout }), (err: { code?: number, stdout?: string }) => ({ code: err.code, stdout: err.stdout ?? '' }))
+}
+
+// Both fixtures are type-checked at once: each takes seconds.
+let typeChecks: Record<'ts-cjs' | 'ts-esm', Promise<TscResult>> | undefined
+
+for (const [fixture, build, other] of [['ts-cjs', 'cjs', 'esm'], ['ts-esm', 'esm', 'cjs']] as const) {
+  t.test(`TypeScript app compiled as ${build === 'cjs' ? 'CommonJS' : 'an ES module'} type-checks against dist/${build}`, async (t) => {
+    typeChecks ??= { 'ts-cjs': typeCheck('ts-cjs'), 'ts-esm': typeCheck('ts-esm') }
+    const result = await typeChecks[fixture]
+    const files = result.stdout.split('\n')
+    t.same(files.filter((line) => line.includes('error TS')), [], 'no type errors (the fixture also expects errors for a wrong user type)')
+    t.equal(result.code, 0, 'tsc exits 0')
+    t.ok(files.includes(join(ROOT, 'dist', build, 'index.d.ts')), `uses dist/${build}/index.d.ts`)
+    t.notOk(files.some((file) => file.startsWith(join(ROOT, 'dist', other) + '/')), `does not mix in dist/${other}`)
+    t.notOk(files.some((file) => file.startsWith(join(ROOT, 'lib') + '/')), 'does not read the sources in lib/')
+  })
+}

@@ -1,0 +1,119 @@
+// Types as an app sees them without augmenting FastifyLoginTypes.
+// 'fastify-login' resolves to lib/index.ts here (see types/tsconfig.json).
+import Fastify, { type FastifyReply, type FastifyRequest, type preHandlerAsyncHookHandler } from 'fastify'
+import { describe, expect, test } from 'tstyche'
+import fastifyLogin, {
+  InvalidOptionError,
+  loginCookie,
+  loginUrlWithNext,
+  parseDuration,
+  rememberCookie,
+  safeNextUrl,
+  type CurrentUser,
+  type FastifyLoginOptions,
+  type LoginEvent,
+  type LoginUser
+} from 'fastify-login'
+
+const app = Fastify()
+declare const request: FastifyRequest
+declare const reply: FastifyReply
+
+describe('without augmentation', () => {
+  test('currentUser is a loose record or null', () => {
+    expect(request.currentUser).type.toBe<Record<string, any> | null>()
+    expect<CurrentUser>().type.toBe<Record<string, any> | null>()
+    expect<LoginUser>().type.toBe<Record<string, any>>()
+    expect(request.loadCurrentUser()).type.toBe<Promise<Record<string, any> | null>>()
+  })
+
+  test('reply.login takes any user object and resolves to a boolean', () => {
+    expect(reply.login({ id: '1' })).type.toBe<Promise<boolean>>()
+    expect(reply.login).type.toBeCallableWith({ id: 1 }, { remember: true, duration: '30d', fresh: false, force: true })
+    expect(reply.login).type.not.toBeCallableWith('1')
+    expect(reply.login).type.not.toBeCallableWith({ id: '1' }, { remember: 'yes' })
+  })
+})
+
+describe('plugin registration', () => {
+  test('the plugin registers with its options', () => {
+    expect(app.register).type.toBeCallableWith(fastifyLogin, {
+      session: { key: Buffer.alloc(32) },
+      loadUser: (id: string) => ({ id })
+    })
+    expect(app.register).type.toBeCallableWith(fastifyLogin, {
+      session: { secret: 'a passphrase of at least 32 bytes!', salt: 'sixteen-byte-slt', cookieName: 'sid', expiry: '2h', cookie: { sameSite: 'strict' } },
+      loadUser: async (id: string, req: FastifyRequest) => (req.ip === '' ? null : { id }),
+      loadUserFromRequest: async () => undefined,
+      getUserId: (user: LoginUser) => String(user['id']),
+      isUserActive: () => true,
+      rememberMe: { duration: 86400, sameSite: 'none', secure: true, key: ['k'.repeat(32)] },
+      sessionProtection: 'strong',
+      keepSessionKeys: ['cart'],
+      loginUrl: '/login',
+      loginMessage: (req: FastifyRequest) => `log in for ${req.url}`,
+      refreshMessage: false,
+      unauthorized: async (_req: FastifyRequest, rep: FastifyReply) => rep.code(401).send()
+    })
+  })
+
+  test('wrong option types are errors', () => {
+    expect(app.register(fastifyLogin, { loadUser: () => ({}) })).type.not.toRaiseError()
+    expect(app.register(fastifyLogin, { loadUser: 'users' })).type.toRaiseError()
+    expect(app.register(fastifyLogin, { loadUser: (id: number) => ({ id }) })).type.toRaiseError()
+    expect(app.register(fastifyLogin, { loadUser: () => 'alice' })).type.toRaiseError()
+    expect(app.register(fastifyLogin, { loadUser: () => ({}), sessionProtection: 'none' })).type.toRaiseError()
+    expect(app.register(fastifyLogin, { loadUser: () => ({}), rememberMe: true })).type.toRaiseError()
+    expect(app.register(fastifyLogin, { loadUser: () => ({}), rememberMe: { sameSite: 'off' } })).type.toRaiseError()
+    expect(app.register(fastifyLogin, { loadUser: () => ({}), session: { key: 42 } })).type.toRaiseError()
+    expect(app.register(fastifyLogin, { loadUser: () => ({}), keepSessionKeys: 'cart' })).type.toRaiseError()
+    expect(app.register(fastifyLogin, { loadUser: () => ({}), loginMessage: 42 })).type.toRaiseError()
+    expect(app.register(fastifyLogin, { loadUser: () => ({}), autoLoadUser: 'yes' })).type.toRaiseError()
+  })
+
+  test('FastifyLoginOptions accepts a loader returning null, undefined or a promise', () => {
+    expect<{ loadUser: () => null }>().type.toBeAssignableTo<FastifyLoginOptions>()
+    expect<{ loadUser: () => Promise<{ id: string } | undefined> }>().type.toBeAssignableTo<FastifyLoginOptions>()
+    expect<{ loadUser: () => string }>().type.not.toBeAssignableTo<FastifyLoginOptions>()
+  })
+})
+
+describe('decorators', () => {
+  test('request and reply helpers', () => {
+    expect(request.isAuthenticated()).type.toBe<boolean>()
+    expect(request.loginFresh()).type.toBe<boolean>()
+    expect(request.loginRemembered()).type.toBe<boolean>()
+    expect(request.nextUrl()).type.toBe<string>()
+    expect(request.nextUrl('/home')).type.toBe<string>()
+    expect(reply.logout()).type.toBe<Promise<void>>()
+    expect(reply.logout).type.toBeCallableWith({ destroySession: true })
+    expect(reply.confirmLogin()).type.toBe<boolean>()
+  })
+
+  test('guards are preHandlers', () => {
+    expect(app.loginRequired).type.toBeAssignableTo<preHandlerAsyncHookHandler>()
+    expect(app.get).type.toBeCallableWith('/private', { preHandler: app.loginRequired }, async () => 'ok')
+    expect(app.get).type.toBeCallableWith('/fresh', { preHandler: [app.freshLoginRequired] }, async () => 'ok')
+    expect(app.get).type.toBeCallableWith('/open', { config: { autoLoadUser: false } }, async () => 'ok')
+    expect(app.get).type.not.toBeCallableWith('/open', { config: { autoLoadUser: 'no' } }, async () => 'ok')
+    expect(app.verifyLogin(request, reply)).type.toBe<Promise<FastifyReply | undefined>>()
+  })
+
+  test('scope helpers and events', () => {
+    expect(app.setLoginUrl).type.toBeCallableWith('/admin/login')
+    expect(app.setRefreshUrl).type.not.toBeCallableWith(undefined)
+    expect(app.loginEvents.on).type.toBeCallableWith('userLoggedIn', (event: LoginEvent) => event.user)
+  })
+})
+
+describe('named exports', () => {
+  test('helpers', () => {
+    expect(safeNextUrl('/a')).type.toBe<string | null>()
+    expect(safeNextUrl).type.toBeCallableWith(undefined, { host: 'app.example' })
+    expect(loginUrlWithNext('/login', undefined, 'return_to')).type.toBe<string>()
+    expect(parseDuration('30d')).type.toBe<number | undefined>()
+    expect(loginCookie(app, { id: '1' }, { fresh: false })).type.toBe<string>()
+    expect(rememberCookie(app, { id: '1' }, { duration: '1d' })).type.toBe<string>()
+    expect(new InvalidOptionError('x')).type.toHaveProperty('code')
+  })
+})

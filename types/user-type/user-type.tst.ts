@@ -1,0 +1,62 @@
+// Types after an app declares its user type. In its own folder (own tsconfig),
+// because the augmentation applies to every file of a TypeScript program.
+// 'fastify-login' resolves to lib/index.ts here (see types/tsconfig.json).
+import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify'
+import { describe, expect, test } from 'tstyche'
+import fastifyLogin, { loginCookie, type CurrentUser, type FastifyLoginOptions, type LoginEvent, type LoginUser } from 'fastify-login'
+
+interface MyUser {
+  id: number
+  email: string
+  isActive: boolean
+}
+
+declare module 'fastify-login' {
+  interface FastifyLoginTypes {
+    user: MyUser
+  }
+}
+
+const app = Fastify()
+declare const request: FastifyRequest
+declare const reply: FastifyReply
+declare const me: MyUser
+
+describe('with FastifyLoginTypes augmented', () => {
+  test('the user type flows into currentUser', () => {
+    expect<LoginUser>().type.toBe<MyUser>()
+    expect<CurrentUser>().type.toBe<MyUser | null>()
+    expect(request.currentUser).type.toBe<MyUser | null>()
+    expect(request.loadCurrentUser()).type.toBe<Promise<MyUser | null>>()
+    expect(request.currentUser?.email).type.toBe<string | undefined>()
+    expect<NonNullable<typeof request.currentUser>>().type.not.toHaveProperty('name')
+  })
+
+  test('reply.login takes the user type and resolves to a boolean', () => {
+    expect(reply.login(me)).type.toBe<Promise<boolean>>()
+    expect(reply.login).type.toBeCallableWith(me, { remember: true })
+    expect(reply.login).type.not.toBeCallableWith({ id: '1' })
+    expect(reply.login).type.not.toBeCallableWith({ id: 1, email: 'a@example.com' })
+  })
+
+  test('options are typed with the user type', () => {
+    expect(app.register).type.toBeCallableWith(fastifyLogin, {
+      session: { key: Buffer.alloc(32) },
+      loadUser: (id: string) => (id === '1' ? me : null),
+      getUserId: (user: MyUser) => String(user.id),
+      isUserActive: (user: MyUser) => user.isActive
+    })
+    expect<{ loadUser: () => Promise<MyUser | undefined> }>().type.toBeAssignableTo<FastifyLoginOptions>()
+    expect<{ loadUserFromRequest: () => MyUser | null }>().type.toBeAssignableTo<FastifyLoginOptions>()
+    expect<{ loadUser: () => { id: string } }>().type.not.toBeAssignableTo<FastifyLoginOptions>()
+    expect<{ getUserId: (user: { name: string }) => string }>().type.not.toBeAssignableTo<FastifyLoginOptions>()
+    expect(app.register(fastifyLogin, { loadUser: () => ({ id: 1 }) })).type.toRaiseError()
+    expect(app.register(fastifyLogin, { loadUser: () => me })).type.not.toRaiseError()
+  })
+
+  test('events and the test helper use it too', () => {
+    expect<LoginEvent['user']>().type.toBe<MyUser | null>()
+    expect(loginCookie).type.toBeCallableWith(app, me)
+    expect(loginCookie).type.not.toBeCallableWith(app, { id: '1' })
+  })
+})
