@@ -13,9 +13,9 @@ export function sessionIdentifier (request: FastifyRequest): string {
 }
 
 /** The identifier for an address and User-Agent, as stored in the session. */
-export function identifierOf (ip: string | undefined, userAgent: string | undefined): string {
+export function identifierOf (ip: string, userAgent: string | undefined): string {
   return createHash('sha256')
-    .update(`${ip ?? ''}|${userAgent ?? ''}`)
+    .update(`${ip}|${userAgent ?? ''}`)
     .digest('base64url')
     .slice(0, 22)
 }

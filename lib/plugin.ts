@@ -1,5 +1,5 @@
 import secureSession from '@fastify/secure-session'
-import type { FastifyInstance, FastifyRequest } from 'fastify'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { isAuthenticated, loadCurrentUser } from './current-user.js'
 import { InvalidOptionError } from './errors.js'
 import { createGuards } from './guards.js'
@@ -58,13 +58,13 @@ export async function fastifyLoginPlugin (fastify: FastifyInstance, options: Fas
   fastify.decorateRequest('nextUrl', function (this: FastifyRequest, fallback = '/') {
     return nextUrl(this, settings, fallback)
   })
-  fastify.decorateReply('login', function (this: import('fastify').FastifyReply, user: LoginUser, opts?: LoginOptions) {
+  fastify.decorateReply('login', function (this: FastifyReply, user: LoginUser, opts?: LoginOptions) {
     return login(this, settings, user, opts)
   })
-  fastify.decorateReply('logout', function (this: import('fastify').FastifyReply, opts?: LogoutOptions) {
+  fastify.decorateReply('logout', function (this: FastifyReply, opts?: LogoutOptions) {
     return logout(this, settings, opts)
   })
-  fastify.decorateReply('confirmLogin', function (this: import('fastify').FastifyReply) {
+  fastify.decorateReply('confirmLogin', function (this: FastifyReply) {
     return confirmLogin(this, settings)
   })
 

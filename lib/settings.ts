@@ -222,7 +222,8 @@ export function buildSettings (options: FastifyLoginOptions): Settings {
     // Remember-me is on by default only when a user loader can restore logins from it.
     remember: (loadUser === undefined || options.session === false) && options.rememberMe === undefined
       ? null
-      : rememberSettings(options.rememberMe, options.session === false ? undefined : options.session),
+      // (rememberMe with `session: false` was refused above)
+      : rememberSettings(options.rememberMe, options.session as SessionOptions | undefined),
     sessionProtection: protection,
     keepSessionKeys: keep,
     autoLoadUser: boolOption(options.autoLoadUser, 'autoLoadUser', true),

@@ -4,7 +4,7 @@ import type { JwtClaims, JwtTokens } from './types.js'
 
 /** The claims of a token this plugin just made (no verification: we signed it). */
 function claimsOf (token: string): JwtClaims {
-  const payload = token.split('.')[1] ?? ''
+  const payload = token.split('.')[1] as string
   return JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as JwtClaims
 }
 

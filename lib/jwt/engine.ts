@@ -127,7 +127,7 @@ function codeOf (err: unknown): JwtErrorCode {
 }
 
 function isClaims (payload: unknown): payload is JwtClaims {
-  if (payload === null || typeof payload !== 'object') return false
+  // fast-jwt refuses tokens whose payload is not a JSON object, so only the claims need checking.
   const p = payload as Record<string, unknown>
   return typeof p.sub === 'string' && p.sub !== '' &&
     typeof p.jti === 'string' &&
