@@ -2,9 +2,7 @@ import { Writable } from 'node:stream'
 import t from 'tap'
 import fastifyAuth from '@fastify/auth'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
-import { buildApp, CookieJar, type TestUser } from './helpers.js'
-
-const BROWSER_ACCEPT = 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8'
+import { BROWSER_ACCEPT, buildApp, loggedIn, type TestUser } from './helpers.js'
 
 type HttpError = Error & { statusCode: number, code: string }
 
@@ -55,9 +53,9 @@ async function authApp (options: Parameters<typeof buildApp>[0] = {}) {
   return { app, logs: logs.lines }
 }
 
+/** The Cookie header of user `id` logged in. */
 async function loginAs (app: FastifyInstance, id: string, body: Record<string, unknown> = {}): Promise<string> {
-  const res = await app.inject({ method: 'POST', url: `/login/${id}`, payload: body })
-  return new CookieJar().store(res).header()
+  return (await loggedIn(app, id, body)).header()
 }
 
 t.test('or-relation: either a login or the other check lets the request in', async (t) => {

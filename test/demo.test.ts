@@ -1,6 +1,6 @@
 import t from 'tap'
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
-import { CookieJar, setCookie } from './helpers.js'
+import { BROWSER_ACCEPT, CookieJar, setCookie } from './helpers.js'
 
 type Test = tap.Test
 
@@ -9,7 +9,6 @@ type Test = tap.Test
 type DemoModule = typeof import('../demo/app.mjs')
 const loadDemo = (): Promise<DemoModule> => import('../demo/app.mjs')
 
-const HTML = 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8'
 const FORM = 'application/x-www-form-urlencoded'
 const GENERIC_ERROR = 'Invalid username or password.'
 
@@ -19,7 +18,7 @@ class Browser {
   constructor (readonly app: FastifyInstance) {}
 
   async get (url: string, headers: Record<string, string> = {}): Promise<LightMyRequestResponse> {
-    const res = await this.app.inject({ method: 'GET', url, headers: { accept: HTML, cookie: this.jar.header(), ...headers } })
+    const res = await this.app.inject({ method: 'GET', url, headers: { accept: BROWSER_ACCEPT, cookie: this.jar.header(), ...headers } })
     this.jar.store(res)
     return res
   }
@@ -29,7 +28,7 @@ class Browser {
       method: 'POST',
       url,
       payload: new URLSearchParams(form).toString(),
-      headers: { accept: HTML, 'content-type': FORM, cookie: this.jar.header(), ...headers }
+      headers: { accept: BROWSER_ACCEPT, 'content-type': FORM, cookie: this.jar.header(), ...headers }
     })
     this.jar.store(res)
     return res
@@ -348,7 +347,7 @@ t.test('session key', async (t) => {
     t.same(await warnings(), [])
     const app = await buildDemoApp()
     t.teardown(() => app.close())
-    const res = await app.inject({ url: '/account', headers: { accept: HTML, cookie: devBrowser.jar.header() } })
+    const res = await app.inject({ url: '/account', headers: { accept: BROWSER_ACCEPT, cookie: devBrowser.jar.header() } })
     t.equal(res.statusCode, 302, 'cookies sealed with the development key are not accepted')
   })
 
@@ -380,7 +379,7 @@ t.test('JWT API: the README curl session', async (t) => {
   t.equal(me.statusCode, 200)
   t.match(me.json(), { username: 'alice', name: 'Alice', fresh: true })
 
-  const none = await app.inject({ url: '/api/jwt/me', headers: { accept: HTML } })
+  const none = await app.inject({ url: '/api/jwt/me', headers: { accept: BROWSER_ACCEPT } })
   t.equal(none.statusCode, 401, 'no token: 401 even for a browser, never a redirect')
   t.equal(none.headers['www-authenticate'], 'Bearer realm="api"')
 

@@ -3,7 +3,7 @@ import { Writable } from 'node:stream'
 import { setImmediate as tick } from 'node:timers/promises'
 import type { FastifyInstance } from 'fastify'
 import type { LoginEvent, LoginEventName } from '../lib/index.js'
-import { buildApp, CookieJar, makeUsers } from './helpers.js'
+import { buildApp, CookieJar, makeUsers, send } from './helpers.js'
 
 const EVENT_NAMES: LoginEventName[] = [
   'userLoggedIn',
@@ -50,12 +50,6 @@ function record (app: FastifyInstance) {
       return out
     }
   }
-}
-
-async function send (app: FastifyInstance, jar: CookieJar, method: 'GET' | 'POST', url: string, payload?: Record<string, unknown>, headers?: Record<string, string>) {
-  const res = await app.inject({ method, url, headers: { ...headers, cookie: jar.header() }, ...(payload === undefined ? {} : { payload }) })
-  jar.store(res)
-  return res
 }
 
 /** A logger stream that keeps every line as parsed JSON. */

@@ -1,8 +1,6 @@
 import t from 'tap'
 import type { FastifyReply, FastifyRequest } from 'fastify'
-import { buildApp, CookieJar, type TestApp } from './helpers.js'
-
-const BROWSER_ACCEPT = 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8'
+import { BROWSER_ACCEPT, buildApp, CookieJar, loggedIn } from './helpers.js'
 
 const FRESH_REQUIRED_BODY = {
   statusCode: 401,
@@ -11,17 +9,10 @@ const FRESH_REQUIRED_BODY = {
   message: 'Please reauthenticate to access this page.'
 }
 
-/** Logs user `id` in through POST /login/:id and returns a jar holding the cookies. */
-async function loggedIn ({ app }: TestApp, id: string, body: Record<string, unknown> = {}): Promise<CookieJar> {
-  const res = await app.inject({ method: 'POST', url: `/login/${id}`, payload: body })
-  if (res.statusCode !== 200) throw new Error(`login failed: ${res.statusCode} ${res.body}`)
-  return new CookieJar().store(res)
-}
-
 t.test('a fresh login passes freshLoginRequired', async (t) => {
   const test = await buildApp()
   t.teardown(() => test.app.close())
-  const jar = await loggedIn(test, '1')
+  const jar = await loggedIn(test.app, '1')
 
   const res = await test.app.inject({ url: '/fresh', headers: { cookie: jar.header() } })
   t.equal(res.statusCode, 200)
@@ -31,7 +22,7 @@ t.test('a fresh login passes freshLoginRequired', async (t) => {
 t.test('a login made with fresh: false is refused with FST_LOGIN_FRESH_REQUIRED', async (t) => {
   const test = await buildApp()
   t.teardown(() => test.app.close())
-  const jar = await loggedIn(test, '1', { fresh: false })
+  const jar = await loggedIn(test.app, '1', { fresh: false })
 
   const res = await test.app.inject({ url: '/fresh', headers: { cookie: jar.header() } })
   t.equal(res.statusCode, 401)
@@ -71,7 +62,7 @@ t.test('an anonymous request gets the login flow, not the refresh flow', async (
 t.test('refreshUrl: a stale login is redirected to re-authenticate', async (t) => {
   const test = await buildApp({ loginUrl: '/login', refreshUrl: '/reauth' })
   t.teardown(() => test.app.close())
-  const jar = await loggedIn(test, '1', { fresh: false })
+  const jar = await loggedIn(test.app, '1', { fresh: false })
 
   const browser = await test.app.inject({ url: '/fresh?x=1', headers: { accept: BROWSER_ACCEPT, cookie: jar.header() } })
   t.equal(browser.statusCode, 302)
@@ -85,7 +76,7 @@ t.test('refreshUrl: a stale login is redirected to re-authenticate', async (t) =
 t.test('without refreshUrl a stale login gets the 401, not a redirect to the login page', async (t) => {
   const test = await buildApp({ loginUrl: '/login' })
   t.teardown(() => test.app.close())
-  const jar = await loggedIn(test, '1', { fresh: false })
+  const jar = await loggedIn(test.app, '1', { fresh: false })
 
   const res = await test.app.inject({ url: '/fresh', headers: { accept: BROWSER_ACCEPT, cookie: jar.header() } })
   t.equal(res.statusCode, 401)
@@ -96,7 +87,7 @@ t.test('without refreshUrl a stale login gets the 401, not a redirect to the log
 t.test('refreshMessage sets the message of the 401', async (t) => {
   const test = await buildApp({ refreshMessage: (request: FastifyRequest) => `Confirm your password to open ${request.url}` })
   t.teardown(() => test.app.close())
-  const jar = await loggedIn(test, '1', { fresh: false })
+  const jar = await loggedIn(test.app, '1', { fresh: false })
 
   const res = await test.app.inject({ url: '/fresh', headers: { cookie: jar.header() } })
   t.equal(res.statusCode, 401)
@@ -114,7 +105,7 @@ t.test('the needsRefresh handler wins over refreshUrl', async (t) => {
     }
   })
   t.teardown(() => test.app.close())
-  const jar = await loggedIn(test, '2', { fresh: false })
+  const jar = await loggedIn(test.app, '2', { fresh: false })
 
   const res = await test.app.inject({ url: '/fresh', headers: { accept: BROWSER_ACCEPT, cookie: jar.header() } })
   t.equal(res.statusCode, 409)
@@ -132,7 +123,7 @@ t.test('a login restored from the remember cookie is not fresh until confirmed',
   const test = await buildApp()
   t.teardown(() => test.app.close())
   const { app } = test
-  const login = await loggedIn(test, '1', { remember: true })
+  const login = await loggedIn(test.app, '1', { remember: true })
   const remember = login.cookies.get('remember_token')
   t.ok(remember, 'the login set a remember cookie')
 
@@ -162,7 +153,7 @@ t.test('a login restored from the remember cookie is not fresh until confirmed',
 t.test('reply.confirmLogin() makes a stale session login fresh again', async (t) => {
   const test = await buildApp()
   t.teardown(() => test.app.close())
-  const jar = await loggedIn(test, '2', { fresh: false })
+  const jar = await loggedIn(test.app, '2', { fresh: false })
 
   const before = await test.app.inject({ url: '/fresh', headers: { cookie: jar.header() } })
   t.equal(before.statusCode, 401)
@@ -196,7 +187,7 @@ t.test('reply.confirmLogin() without a login returns false and grants nothing', 
 t.test('after logout, confirmLogin() cannot revive the login', async (t) => {
   const test = await buildApp()
   t.teardown(() => test.app.close())
-  const jar = await loggedIn(test, '1')
+  const jar = await loggedIn(test.app, '1')
 
   jar.store(await test.app.inject({ method: 'POST', url: '/logout', headers: { cookie: jar.header() } }))
   const confirm = await test.app.inject({ method: 'POST', url: '/confirm', headers: { cookie: jar.header() } })

@@ -1,5 +1,7 @@
+import { createHmac } from 'node:crypto'
 import Fastify, { type FastifyInstance, type FastifyServerOptions, type LightMyRequestResponse } from 'fastify'
-import fastifyLogin, { type FastifyLoginOptions } from '../lib/index.js'
+import type { Test } from 'tap'
+import fastifyLogin, { type FastifyLoginOptions, type JwtClaims } from '../lib/index.js'
 
 /** A user of the test apps. */
 export interface TestUser {
@@ -100,4 +102,212 @@ export class CookieJar {
   header (): string {
     return [...this.cookies].map(([name, value]) => `${name}=${encodeURIComponent(value)}`).join('; ')
   }
+}
+
+/** The Accept header a browser sends when it asks for a page (HTML first). */
+export const BROWSER_ACCEPT = 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8'
+
+/** The body of buildApp()'s GET /me. */
+export interface MeBody {
+  user: TestUser | null
+  authenticated: boolean
+  fresh: boolean
+  remembered: boolean
+}
+
+/** The GET /me body of buildApp() for a visitor without a login. */
+export const ANONYMOUS: MeBody = { user: null, authenticated: false, fresh: false, remembered: false }
+
+/**
+ * POST /login/:id on a buildApp() app (body: login options such as { remember: true });
+ * the response. Throws unless the login answered 200, so that a test never goes on without its login.
+ */
+export async function login (app: FastifyInstance, id: string, body: Record<string, unknown> = {}): Promise<LightMyRequestResponse> {
+  const res = await app.inject({ method: 'POST', url: `/login/${id}`, payload: body })
+  if (res.statusCode !== 200) throw new Error(`login failed: ${res.statusCode} ${res.body}`)
+  return res
+}
+
+/** Logs user `id` in like login() and returns a jar holding the cookies it set. */
+export async function loggedIn (app: FastifyInstance, id: string, body: Record<string, unknown> = {}): Promise<CookieJar> {
+  return new CookieJar().store(await login(app, id, body))
+}
+
+/**
+ * A request with the jar's cookies (plus `headers`, and `payload` when given); the jar stores
+ * what the response sets, as a browser would. Returns the response.
+ */
+export async function send (
+  app: FastifyInstance,
+  jar: CookieJar,
+  method: 'GET' | 'POST',
+  url: string,
+  payload?: Record<string, unknown>,
+  headers?: Record<string, string>
+): Promise<LightMyRequestResponse> {
+  const res = await app.inject({
+    method,
+    url,
+    headers: { ...headers, cookie: jar.header() },
+    ...(payload === undefined ? {} : { payload })
+  })
+  jar.store(res)
+  return res
+}
+
+/** GET /me through send() (the jar keeps what it sets); the parsed body. */
+export async function me (app: FastifyInstance, jar: CookieJar, headers?: Record<string, string>): Promise<MeBody> {
+  return (await send(app, jar, 'GET', '/me', undefined, headers)).json<MeBody>()
+}
+
+/**
+ * Asserts that registering fastify-login with `options` fails while a new app starts, with
+ * FST_LOGIN_INVALID_OPTION and a message matching `names` (the option at fault). `before` may
+ * register other plugins first; `message` labels the assertion.
+ */
+export async function rejectsOption (
+  t: Test,
+  options: FastifyLoginOptions,
+  names: RegExp,
+  { before, message }: { before?: (app: FastifyInstance) => void, message?: string } = {}
+): Promise<void> {
+  const app = Fastify()
+  t.teardown(() => app.close())
+  if (before !== undefined) before(app)
+  const start = async (): Promise<void> => { await app.register(fastifyLogin, options).ready() }
+  const wanted = { code: 'FST_LOGIN_INVALID_OPTION', message: names }
+  await (message === undefined ? t.rejects(start, wanted) : t.rejects(start, wanted, message))
+}
+
+/** A test's hold on Date.now(); see fakeClock(). */
+export interface FakeClock {
+  /** From now on Date.now() runs `offsetMs` ahead of the real clock. */
+  set: (offsetMs: number) => void
+  /** Puts the real Date.now() back (the test's teardown does it too). */
+  restore: () => void
+  /** Runs `fn` with Date.now() `offsetMs` ahead, then puts the real clock back, even when `fn` throws. */
+  during: <T>(offsetMs: number, fn: () => Promise<T>) => Promise<T>
+  /**
+   * Runs `fn` with Date.now() standing still 100 ms into the current second, then puts the real
+   * clock back: lifetimes computed from whole-second claims and from milliseconds then agree exactly.
+   */
+  frozen: <T>(fn: () => Promise<T>) => Promise<T>
+}
+
+/** The real Date.now, kept before any test replaces it. */
+const realNow = Date.now
+
+/**
+ * A fake clock for test `t`: replaces Date.now() (only it: timers are untouched) on demand,
+ * and registers `t.teardown` to put the real one back, so that a failing test cannot leave
+ * the clock moved for the next one.
+ */
+export function fakeClock (t: Pick<Test, 'teardown'>): FakeClock {
+  const restore = (): void => { Date.now = realNow }
+  t.teardown(restore)
+  const run = async <T>(now: () => number, fn: () => Promise<T>): Promise<T> => {
+    Date.now = now
+    try {
+      return await fn()
+    } finally {
+      restore()
+    }
+  }
+  return {
+    set (offsetMs) { Date.now = () => realNow() + offsetMs },
+    restore,
+    during: (offsetMs, fn) => run(() => realNow() + offsetMs, fn),
+    frozen: (fn) => {
+      const instant = Math.floor(realNow() / 1000) * 1000 + 100
+      return run(() => instant, fn)
+    }
+  }
+}
+
+/* JWT tests. */
+
+/** The password of every user for authenticate(). */
+export const PASSWORD = 'correct horse'
+
+/** The users that authenticate() knows (a makeUsers() of their own, not an app's). */
+export const directory = makeUsers()
+
+/** The user of `users` whose name (not id) is `name`. */
+export function userNamed (users: Map<string, TestUser>, name: string): TestUser | undefined {
+  return [...users.values()].find((user) => user.name === name)
+}
+
+/** A token endpoint credentials check (jwt.authenticate): the user of `directory` named `username`, with PASSWORD. */
+export function authenticate (username: string, password: string): TestUser | null {
+  if (password !== PASSWORD) return null
+  return userNamed(directory, username) ?? null
+}
+
+/** The token endpoint's response body. */
+export interface TokenResponse {
+  access_token: string
+  refresh_token: string
+}
+
+/** POST /auth as `username` with PASSWORD; the response. Throws unless it answered 200. */
+export async function authLogin (app: FastifyInstance, username = 'alice'): Promise<LightMyRequestResponse> {
+  const res = await app.inject({ method: 'POST', url: '/auth', payload: { username, password: PASSWORD } })
+  if (res.statusCode !== 200) throw new Error(`POST /auth failed: ${res.statusCode} ${res.body}`)
+  return res
+}
+
+/** POST /auth as `username` with PASSWORD; the tokens. */
+export async function getTokens (app: FastifyInstance, username = 'alice'): Promise<TokenResponse> {
+  return (await authLogin(app, username)).json<TokenResponse>()
+}
+
+/** The Authorization header carrying `token`. */
+export function bearer (token: string): { authorization: string } {
+  return { authorization: `Bearer ${token}` }
+}
+
+/** GET /api/me (the guarded route of the JWT test apps) with `token` as the Bearer token. */
+export function callMe (app: FastifyInstance, token: string): Promise<LightMyRequestResponse> {
+  return app.inject({ url: '/api/me', headers: bearer(token) })
+}
+
+/** `value` as JSON in base64url: a JWT header or payload segment. */
+export function b64 (value: unknown): string {
+  return Buffer.from(JSON.stringify(value)).toString('base64url')
+}
+
+/** The header and claims of a JWT, read without verification. Throws on anything that is not three segments. */
+export function decodeJwt (token: unknown): { header: Record<string, unknown>, payload: JwtClaims } {
+  if (typeof token !== 'string') throw new Error(`not a token: ${String(token)}`)
+  const [header, payload, ...rest] = token.split('.')
+  if (rest.length !== 1) throw new Error(`not a JWT: ${token}`)
+  return {
+    header: JSON.parse(Buffer.from(header ?? '', 'base64url').toString('utf8')),
+    payload: JSON.parse(Buffer.from(payload ?? '', 'base64url').toString('utf8'))
+  }
+}
+
+/** The claims of a JWT, read without verification. */
+export function payloadOf (token: unknown): JwtClaims {
+  return decodeJwt(token).payload
+}
+
+/** A token signed with HMAC-SHA256 by node:crypto (no JWT library); the header says HS256 unless `header` says otherwise. */
+export function hmacToken (payload: Record<string, unknown>, secret: string | Buffer, header: Record<string, unknown> = { alg: 'HS256', typ: 'JWT' }): string {
+  const input = `${b64(header)}.${b64(payload)}`
+  return `${input}.${createHmac('sha256', secret).update(input).digest('base64url')}`
+}
+
+/** Asserts a 401 whose body has `code` (`what` names the case in messages); returns the body. */
+export function assertRefused (t: Test, res: LightMyRequestResponse, code: string, what = code): Record<string, unknown> {
+  t.equal(res.statusCode, 401, `refused with 401 (${what})`)
+  const body = res.json<Record<string, unknown>>()
+  t.equal(body.code, code, `${what}: code`)
+  return body
+}
+
+/** Asserts a 200 whose body names user `name` (the JWT test apps' GET /api/me answers { name }). */
+export function assertUser (t: Test, res: LightMyRequestResponse, name = 'alice'): void {
+  t.equal(res.statusCode, 200, `accepted (${res.body.slice(0, 120)})`)
+  t.equal(res.json<{ name: string }>().name, name)
 }

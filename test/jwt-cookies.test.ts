@@ -2,7 +2,9 @@ import fastifyCookie from '@fastify/cookie'
 import Fastify, { type FastifyInstance, type LightMyRequestResponse } from 'fastify'
 import t, { type Test } from 'tap'
 import fastifyLogin, { type FastifyLoginOptions, type JwtOptions } from '../lib/index.js'
-import { buildApp, CookieJar, makeUsers, setCookie, type TestUser } from './helpers.js'
+import {
+  assertRefused, assertUser, authenticate, authLogin, buildApp, callMe, CookieJar, directory, fakeClock, getTokens, PASSWORD, payloadOf, rejectsOption, setCookie, type TestUser
+} from './helpers.js'
 
 /*
  * Token locations other than the Authorization header: cookies (with the
@@ -10,15 +12,7 @@ import { buildApp, CookieJar, makeUsers, setCookie, type TestUser } from './help
  */
 
 const SECRET = 'jwt-cookies-test-secret-0123456789abcdef'
-const PASSWORD = 'correct horse'
 const TOKEN_COOKIES = ['access_token_cookie', 'refresh_token_cookie', 'csrf_access_token', 'csrf_refresh_token']
-
-const directory = makeUsers()
-
-function authenticate (username: string, password: string): TestUser | null {
-  if (password !== PASSWORD) return null
-  return [...directory.values()].find((user) => user.name === username) ?? null
-}
 
 /**
  * An app with the JWT part (secret, authenticate, cookie location unless
@@ -53,31 +47,11 @@ async function cookieApp (t: Test, jwt: Partial<JwtOptions> = {}, options: Parti
   return app
 }
 
-async function login (app: FastifyInstance, username = 'alice'): Promise<LightMyRequestResponse> {
-  const res = await app.inject({ method: 'POST', url: '/auth', payload: { username, password: PASSWORD } })
-  if (res.statusCode !== 200) throw new Error(`POST /auth failed: ${res.statusCode} ${res.body}`)
-  return res
-}
-
 /** The value of cookie `name` set by `res` (throws when it is missing). */
 function cookieValue (res: LightMyRequestResponse, name: string): string {
   const cookie = setCookie(res, name)
   if (cookie === undefined) throw new Error(`no ${name} cookie`)
   return cookie.value
-}
-
-function payloadOf (token: string): Record<string, unknown> {
-  return JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8'))
-}
-
-function assertRefused (t: Test, res: LightMyRequestResponse, code: string): void {
-  t.equal(res.statusCode, 401, `refused with 401 (${code})`)
-  t.equal(res.json<{ code: string }>().code, code)
-}
-
-function assertUser (t: Test, res: LightMyRequestResponse, name = 'alice'): void {
-  t.equal(res.statusCode, 200, `accepted (${res.body.slice(0, 120)})`)
-  t.equal(res.json<{ name: string }>().name, name)
 }
 
 function assertCleared (t: Test, res: LightMyRequestResponse, names: string[]): void {
@@ -90,24 +64,10 @@ function assertCleared (t: Test, res: LightMyRequestResponse, names: string[]): 
   }
 }
 
-/** Runs `fn` with Date.now() frozen on one instant, so that lifetimes can be compared exactly. */
-async function frozen<T> (t: Test, fn: () => Promise<T>): Promise<T> {
-  const realNow = Date.now
-  const restore = (): void => { Date.now = realNow }
-  t.teardown(restore)
-  const instant = Math.floor(realNow() / 1000) * 1000 + 100
-  Date.now = () => instant
-  try {
-    return await fn()
-  } finally {
-    restore()
-  }
-}
-
 t.test('POST /auth sets the token and CSRF cookies', async (t) => {
   t.test('with the default lifetimes', async (t) => {
     const app = await cookieApp(t)
-    const res = await frozen(t, () => login(app))
+    const res = await fakeClock(t).frozen(() => authLogin(app))
     t.equal(res.statusCode, 200)
     const lifetimes: Record<string, number> = {
       access_token_cookie: 15 * 60,
@@ -131,7 +91,7 @@ t.test('POST /auth sets the token and CSRF cookies', async (t) => {
 
   t.test('with configured lifetimes', async (t) => {
     const app = await cookieApp(t, { accessTokenExpires: '5m', refreshTokenExpires: '1d' })
-    const res = await frozen(t, () => login(app))
+    const res = await fakeClock(t).frozen(() => authLogin(app))
     t.equal(setCookie(res, 'access_token_cookie')?.maxAge, 300)
     t.equal(setCookie(res, 'csrf_access_token')?.maxAge, 300)
     t.equal(setCookie(res, 'refresh_token_cookie')?.maxAge, 86400)
@@ -140,7 +100,7 @@ t.test('POST /auth sets the token and CSRF cookies', async (t) => {
 
   t.test('the CSRF values are the csrf claims of their tokens', async (t) => {
     const app = await cookieApp(t)
-    const res = await login(app)
+    const res = await authLogin(app)
     const access = cookieValue(res, 'access_token_cookie')
     const refresh = cookieValue(res, 'refresh_token_cookie')
     t.equal(payloadOf(access).type, 'access')
@@ -149,7 +109,7 @@ t.test('POST /auth sets the token and CSRF cookies', async (t) => {
     t.equal(cookieValue(res, 'csrf_refresh_token'), payloadOf(refresh).csrf)
     t.ok(String(payloadOf(access).csrf).length >= 16, 'the CSRF value is long enough to be unguessable')
     t.not(payloadOf(access).csrf, payloadOf(refresh).csrf, 'each token has its own CSRF value')
-    const again = await login(app)
+    const again = await authLogin(app)
     t.not(cookieValue(again, 'csrf_access_token'), cookieValue(res, 'csrf_access_token'), 'a new login gets a new CSRF value')
   })
 
@@ -157,7 +117,7 @@ t.test('POST /auth sets the token and CSRF cookies', async (t) => {
     const app = await cookieApp(t, {
       cookies: { accessCookieName: 'at', refreshCookieName: 'rt', accessCsrfCookieName: 'cat', refreshCsrfCookieName: 'crt', sameSite: 'strict', path: '/api', domain: 'example.com' }
     })
-    const res = await login(app)
+    const res = await authLogin(app)
     for (const name of ['at', 'rt', 'cat', 'crt']) {
       const cookie = setCookie(res, name)
       t.ok(cookie, `${name} is set`)
@@ -171,7 +131,7 @@ t.test('POST /auth sets the token and CSRF cookies', async (t) => {
 
 t.test('CSRF double submit', async (t) => {
   const app = await cookieApp(t)
-  const res = await login(app)
+  const res = await authLogin(app)
   const jar = new CookieJar().store(res)
   const csrf = cookieValue(res, 'csrf_access_token')
 
@@ -192,7 +152,7 @@ t.test('CSRF double submit', async (t) => {
     assertRefused(t, await app.inject({ method: 'POST', url: '/api/me', headers: { cookie: jar.header(), 'x-csrf-token': refreshCsrf } }), 'FST_LOGIN_JWT_CSRF')
   })
   t.test('another user\'s CSRF value is refused', async (t) => {
-    const bob = await login(app, 'bob')
+    const bob = await authLogin(app, 'bob')
     assertRefused(t, await app.inject({ method: 'POST', url: '/api/me', headers: { cookie: jar.header(), 'x-csrf-token': cookieValue(bob, 'csrf_access_token') } }), 'FST_LOGIN_JWT_CSRF')
   })
   t.test('POST with the right CSRF header passes', async (t) => {
@@ -204,7 +164,7 @@ t.test('CSRF double submit', async (t) => {
   })
   t.test('a configured CSRF header name is used', async (t) => {
     const custom = await cookieApp(t, { cookies: { csrfHeader: 'X-XSRF-TOKEN' } })
-    const res = await login(custom)
+    const res = await authLogin(custom)
     const cookie = new CookieJar().store(res).header()
     const value = cookieValue(res, 'csrf_access_token')
     assertRefused(t, await custom.inject({ method: 'POST', url: '/api/me', headers: { cookie, 'x-csrf-token': value } }), 'FST_LOGIN_JWT_CSRF')
@@ -214,7 +174,7 @@ t.test('CSRF double submit', async (t) => {
 
 t.test('cookies.csrf: false', async (t) => {
   const app = await cookieApp(t, { cookies: { csrf: false } })
-  const res = await login(app)
+  const res = await authLogin(app)
   t.ok(setCookie(res, 'access_token_cookie'), 'the token cookie is set')
   t.notOk(setCookie(res, 'csrf_access_token'), 'no access CSRF cookie')
   t.notOk(setCookie(res, 'csrf_refresh_token'), 'no refresh CSRF cookie')
@@ -223,7 +183,7 @@ t.test('cookies.csrf: false', async (t) => {
 
 t.test('refresh through the refresh cookie', async (t) => {
   const app = await cookieApp(t)
-  const res = await login(app)
+  const res = await authLogin(app)
   const jar = new CookieJar().store(res)
   const oldAccess = cookieValue(res, 'access_token_cookie')
 
@@ -272,7 +232,7 @@ t.test('refresh through the refresh cookie', async (t) => {
 
 t.test('logout clears the cookies and revokes both tokens', async (t) => {
   const app = await cookieApp(t)
-  const res = await login(app)
+  const res = await authLogin(app)
   const before = new CookieJar().store(res).header()
   const csrf = cookieValue(res, 'csrf_access_token')
 
@@ -327,8 +287,8 @@ t.test('reply.setJwtCookies and reply.clearJwtCookies in custom routes', async (
 
 t.test("locations ['headers', 'cookies']: the header wins", async (t) => {
   const app = await cookieApp(t, { locations: ['headers', 'cookies'] })
-  const alice = new CookieJar().store(await login(app, 'alice')).header()
-  const bob = (await login(app, 'bob')).json<{ access_token: string }>().access_token
+  const alice = new CookieJar().store(await authLogin(app, 'alice')).header()
+  const bob = (await getTokens(app, 'bob')).access_token
   assertUser(t, await app.inject({ url: '/api/me', headers: { cookie: alice, authorization: `Bearer ${bob}` } }), 'bob')
   // the token came from the header, so no CSRF header is needed
   assertUser(t, await app.inject({ method: 'POST', url: '/api/me', headers: { cookie: alice, authorization: `Bearer ${bob}` } }), 'bob')
@@ -340,43 +300,39 @@ t.test("locations ['headers', 'cookies']: the header wins", async (t) => {
 t.test("locations ['query']", async (t) => {
   t.test('reads ?jwt=<token>', async (t) => {
     const app = await cookieApp(t, { locations: ['query'], cookies: undefined })
-    const token = (await login(app)).json<{ access_token: string }>().access_token
+    const token = (await getTokens(app)).access_token
     assertUser(t, await app.inject({ url: `/api/me?jwt=${token}` }))
-    assertRefused(t, await app.inject({ url: '/api/me', headers: { authorization: `Bearer ${token}` } }), 'FST_LOGIN_JWT_NO_TOKEN')
+    assertRefused(t, await callMe(app, token), 'FST_LOGIN_JWT_NO_TOKEN')
     assertRefused(t, await app.inject({ url: '/api/me?jwt=' }), 'FST_LOGIN_JWT_NO_TOKEN')
     assertRefused(t, await app.inject({ url: `/api/me?jwt=${token}x` }), 'FST_LOGIN_JWT_INVALID')
   })
   t.test('a configured queryParam', async (t) => {
     const app = await cookieApp(t, { locations: ['query'], cookies: undefined, queryParam: 'access_token' })
-    const token = (await login(app)).json<{ access_token: string }>().access_token
+    const token = (await getTokens(app)).access_token
     assertUser(t, await app.inject({ url: `/api/me?access_token=${token}` }))
     assertRefused(t, await app.inject({ url: `/api/me?jwt=${token}` }), 'FST_LOGIN_JWT_NO_TOKEN')
   })
   t.test('the default locations do not read the query string', async (t) => {
     const app = await cookieApp(t, { locations: undefined, cookies: undefined })
-    const token = (await login(app)).json<{ access_token: string }>().access_token
+    const token = (await getTokens(app)).access_token
     assertRefused(t, await app.inject({ url: `/api/me?jwt=${token}` }), 'FST_LOGIN_JWT_NO_TOKEN')
-    assertUser(t, await app.inject({ url: '/api/me', headers: { authorization: `Bearer ${token}` } }))
+    assertUser(t, await callMe(app, token))
   })
   t.test('the default locations do not read cookies either', async (t) => {
     const cookieIssuer = await cookieApp(t)
     const headerOnly = await cookieApp(t, { locations: undefined, cookies: undefined })
-    const jar = new CookieJar().store(await login(cookieIssuer))
+    const jar = new CookieJar().store(await authLogin(cookieIssuer))
     assertRefused(t, await headerOnly.inject({ url: '/api/me', headers: { cookie: jar.header() } }), 'FST_LOGIN_JWT_NO_TOKEN')
   })
 })
 
 t.test("the cookies option without 'cookies' in locations is a registration error", async (t) => {
   for (const locations of [undefined, ['headers'], ['headers', 'query']] as const) {
-    const app = Fastify()
-    t.teardown(() => app.close())
-    await t.rejects(async () => {
-      await app.register(fastifyLogin, {
-        session: false,
-        loadUser: (id: string) => directory.get(id) ?? null,
-        jwt: { secret: SECRET, authenticate, locations: locations === undefined ? undefined : [...locations], cookies: { csrf: true } }
-      }).ready()
-    }, { code: 'FST_LOGIN_INVALID_OPTION', message: /cookies/ }, `locations ${JSON.stringify(locations)}`)
+    await rejectsOption(t, {
+      session: false,
+      loadUser: (id: string) => directory.get(id) ?? null,
+      jwt: { secret: SECRET, authenticate, locations: locations === undefined ? undefined : [...locations], cookies: { csrf: true } }
+    }, /cookies/, { message: `locations ${JSON.stringify(locations)}` })
   }
 })
 
@@ -391,7 +347,7 @@ t.test('JWT-only app (session: false) with the cookie location', async (t) => {
       jwt: { secret: SECRET, authenticate, locations: ['cookies'], cookies: {} }
     })
     app.get('/api/me', { preHandler: app.jwtRequired }, async (request) => ({ name: (request.currentUser as TestUser).name }))
-    const res = await login(app)
+    const res = await authLogin(app)
     t.ok(setCookie(res, 'access_token_cookie'))
     assertUser(t, await app.inject({ url: '/api/me', headers: { cookie: new CookieJar().store(res).header() } }))
   })

@@ -1,7 +1,7 @@
 import t from 'tap'
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
-import type { FastifyLoginOptions, JwtClaims, JwtOptions } from '../lib/index.js'
-import { buildApp, type TestApp, type TestUser } from './helpers.js'
+import type { FastifyLoginOptions, JwtOptions } from '../lib/index.js'
+import { buildApp, callMe, decodeJwt, payloadOf, userNamed, type TestApp, type TestUser } from './helpers.js'
 
 /** 36 bytes: enough for HS256. */
 const SECRET = 'jwt-endpoint-test-secret-0123456789ab'
@@ -29,7 +29,7 @@ async function jwtApp (
       secret: SECRET,
       authenticate: (username, password) => {
         calls.push([username, password])
-        const user = [...(holder.users as Map<string, TestUser>).values()].find((u) => u.name === username)
+        const user = userNamed(holder.users as Map<string, TestUser>, username)
         return user !== undefined && password === passwordOf(user) ? user : null
       },
       ...jwt
@@ -43,14 +43,6 @@ async function jwtApp (
   })
   holder.users = test.users
   return { ...test, calls }
-}
-
-/** The claims of a token, read without verification (base64url JSON). */
-function claimsOf (token: unknown): JwtClaims {
-  if (typeof token !== 'string') throw new Error(`not a token: ${String(token)}`)
-  const parts = token.split('.')
-  if (parts.length !== 3) throw new Error(`not a JWT: ${token}`)
-  return JSON.parse(Buffer.from(parts[1] as string, 'base64url').toString('utf8')) as JwtClaims
 }
 
 function postAuth (app: FastifyInstance, payload: unknown, url = '/auth'): Promise<LightMyRequestResponse> {
@@ -84,7 +76,7 @@ t.test('POST /auth with valid credentials answers the OAuth token response, not 
   t.not(body.access_token, body.refresh_token)
   t.equal(res.headers['set-cookie'], undefined, 'no cookie without the cookies location')
 
-  const api = await app.inject({ url: '/api/me', headers: { authorization: `Bearer ${body.access_token as string}` } })
+  const api = await callMe(app, body.access_token as string)
   t.equal(api.statusCode, 200)
   t.equal(api.json().name, 'alice')
 })
@@ -96,10 +88,10 @@ t.test('the access token carries sub, iat, nbf, exp, jti, type access and fresh 
   const before = Math.floor(Date.now() / 1000)
   const body = (await postAuth(app, ALICE)).json()
   const after = Math.floor(Date.now() / 1000)
-  const header = JSON.parse(Buffer.from((body.access_token as string).split('.')[0] as string, 'base64url').toString('utf8'))
+  const { header } = decodeJwt(body.access_token)
   t.equal(header.alg, 'HS256')
 
-  const claims = claimsOf(body.access_token)
+  const claims = payloadOf(body.access_token)
   t.same(Object.keys(claims).sort(), ['exp', 'fresh', 'iat', 'jti', 'nbf', 'sub', 'type'])
   t.equal(claims.sub, '1')
   t.equal(claims.type, 'access')
@@ -116,8 +108,8 @@ t.test('the refresh token has type refresh, is not fresh and lasts 30 days', asy
   t.teardown(() => app.close())
 
   const body = (await postAuth(app, ALICE)).json()
-  const access = claimsOf(body.access_token)
-  const refresh = claimsOf(body.refresh_token)
+  const access = payloadOf(body.access_token)
+  const refresh = payloadOf(body.refresh_token)
   t.equal(refresh.sub, '1')
   t.equal(refresh.type, 'refresh')
   t.equal(refresh.fresh, false)
@@ -125,7 +117,7 @@ t.test('the refresh token has type refresh, is not fresh and lasts 30 days', asy
   t.not(refresh.jti, access.jti, 'each token has its own jti')
 
   const second = (await postAuth(app, ALICE)).json()
-  t.not(claimsOf(second.access_token).jti, access.jti, 'a new login gives new token ids')
+  t.not(payloadOf(second.access_token).jti, access.jti, 'a new login gives new token ids')
 })
 
 t.test('a non-ASCII user id round-trips through the token', async (t) => {
@@ -133,8 +125,8 @@ t.test('a non-ASCII user id round-trips through the token', async (t) => {
   t.teardown(() => app.close())
 
   const body = (await postAuth(app, { username: 'sato', password: 'sato-pw' })).json()
-  t.equal(claimsOf(body.access_token).sub, '佐藤')
-  const api = await app.inject({ url: '/api/me', headers: { authorization: `Bearer ${body.access_token as string}` } })
+  t.equal(payloadOf(body.access_token).sub, '佐藤')
+  const api = await callMe(app, body.access_token as string)
   t.equal(api.statusCode, 200)
   t.equal(api.json().name, 'sato')
 })
@@ -145,7 +137,7 @@ t.test('custom field names: usernameField email, passwordField pass', async (t) 
 
   const ok = await postAuth(app, { email: 'alice', pass: 'alice-pw' })
   t.equal(ok.statusCode, 200)
-  t.equal(claimsOf(ok.json().access_token).sub, '1')
+  t.equal(payloadOf(ok.json().access_token).sub, '1')
   t.same(calls, [['alice', 'alice-pw']], 'authenticate got the values of the custom fields')
 
   const old = await postAuth(app, ALICE)
@@ -196,7 +188,7 @@ t.test('authenticate may be async and gets the request', async (t) => {
 
   const res = await postAuth(test.app, { username: 'bob', password: 'hunter2' })
   t.equal(res.statusCode, 200)
-  t.equal(claimsOf(res.json().access_token).sub, '2')
+  t.equal(payloadOf(res.json().access_token).sub, '2')
   t.equal(seenUrl, '/auth')
 })
 
@@ -295,7 +287,7 @@ t.test('a custom authPath moves the token endpoint', async (t) => {
   const moved = await postAuth(app, ALICE, '/api/token')
   t.equal(moved.statusCode, 200)
   t.equal(moved.json().token_type, 'Bearer')
-  const api = await app.inject({ url: '/api/me', headers: { authorization: `Bearer ${moved.json().access_token as string}` } })
+  const api = await callMe(app, moved.json().access_token as string)
   t.equal(api.statusCode, 200)
 
   const old = await postAuth(app, ALICE)
@@ -313,18 +305,18 @@ t.test('additionalClaims adds claims to both tokens but cannot override sub, typ
   t.teardown(() => app.close())
 
   const body = (await postAuth(app, ALICE)).json()
-  const access = claimsOf(body.access_token)
+  const access = payloadOf(body.access_token)
   t.equal(access.role, 'admin', 'the extra claim is there')
   t.equal(access.sub, '1', 'sub not overridden')
   t.equal(access.type, 'access', 'type not overridden')
   t.equal(access.fresh, true, 'fresh not overridden')
-  const refresh = claimsOf(body.refresh_token)
+  const refresh = payloadOf(body.refresh_token)
   t.equal(refresh.role, 'admin')
   t.equal(refresh.sub, '1')
   t.equal(refresh.type, 'refresh')
   t.same(seen, ['/auth', '/auth'], 'called with the request, once per token')
 
-  const api = await app.inject({ url: '/api/me', headers: { authorization: `Bearer ${body.access_token as string}` } })
+  const api = await callMe(app, body.access_token as string)
   t.equal(api.statusCode, 200)
   t.equal(api.json().name, 'alice', 'the token still logs alice in, not user 2')
   t.equal(api.json().claims.role, 'admin', 'request.jwtClaims holds the extra claim')
@@ -348,14 +340,14 @@ t.test('authResponse reshapes the body and still gets no-store', async (t) => {
   t.same(Object.keys(body).sort(), ['path', 'refresh', 'token', 'user'])
   t.equal(body.user, 'alice')
   t.equal(body.path, '/auth')
-  t.equal(claimsOf(body.token).type, 'access')
-  t.equal(claimsOf(body.refresh).type, 'refresh')
+  t.equal(payloadOf(body.token).type, 'access')
+  t.equal(payloadOf(body.refresh).type, 'refresh')
 
   const refreshed = await app.inject({ method: 'POST', url: '/auth/refresh', headers: { authorization: `Bearer ${body.refresh as string}` } })
   t.equal(refreshed.statusCode, 200)
   t.same(Object.keys(refreshed.json()).sort(), ['path', 'token', 'user'], 'the refresh endpoint is reshaped too (no new refresh token)')
   t.equal(refreshed.json().path, '/auth/refresh')
-  t.equal(claimsOf(refreshed.json().token).type, 'access')
+  t.equal(payloadOf(refreshed.json().token).type, 'access')
 })
 
 t.test("accessTokenExpires '5m' gives expires_in 300", async (t) => {
@@ -364,9 +356,9 @@ t.test("accessTokenExpires '5m' gives expires_in 300", async (t) => {
 
   const body = (await postAuth(app, ALICE)).json()
   t.equal(body.expires_in, 300)
-  const access = claimsOf(body.access_token)
+  const access = payloadOf(body.access_token)
   t.equal(access.exp - access.iat, 300)
-  const refresh = claimsOf(body.refresh_token)
+  const refresh = payloadOf(body.refresh_token)
   t.equal(refresh.exp - refresh.iat, 3600)
 })
 
@@ -382,7 +374,7 @@ t.test("headerScheme 'JWT' (Flask-JWT clients): token_type JWT, JWT accepted, Be
   t.equal(ok.statusCode, 200)
   t.equal(ok.json().name, 'alice')
 
-  const bearer = await app.inject({ url: '/api/me', headers: { authorization: `Bearer ${token}` } })
+  const bearer = await callMe(app, token)
   t.equal(bearer.statusCode, 401)
   t.equal(bearer.json().code, 'FST_LOGIN_JWT_MALFORMED')
   t.match(bearer.headers['www-authenticate'], /^JWT realm="api", error="invalid_token"/)

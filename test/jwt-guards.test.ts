@@ -1,10 +1,12 @@
-import { createHmac } from 'node:crypto'
 import t, { type Test } from 'tap'
 import Fastify, { type FastifyInstance, type LightMyRequestResponse } from 'fastify'
 import fastifyAuth from '@fastify/auth'
 import fastifyJwt from '@fastify/jwt'
-import fastifyLogin, { type FastifyLoginOptions, type JwtClaims, type JwtOptions } from '../lib/index.js'
-import { buildApp, CookieJar, makeUsers, TEST_KEY, type TestApp, type TestUser } from './helpers.js'
+import fastifyLogin, { type FastifyLoginOptions, type JwtOptions } from '../lib/index.js'
+import {
+  ANONYMOUS, assertRefused as assertRefusedWith, b64, bearer, buildApp, callMe, CookieJar, hmacToken, makeUsers, payloadOf, TEST_KEY, userNamed,
+  type TestApp, type TestUser
+} from './helpers.js'
 
 /** 36 bytes: enough for HS256. */
 const SECRET = 'jwt-guards-test-secret-0123456789abcd'
@@ -38,7 +40,7 @@ async function jwtApp (
     jwt: {
       secret: SECRET,
       authenticate: (username, password) => {
-        const user = [...(holder.users as Map<string, TestUser>).values()].find((u) => u.name === username)
+        const user = userNamed(holder.users as Map<string, TestUser>, username)
         return user !== undefined && password === `${user.name}-pw` ? user : null
       },
       ...jwt
@@ -87,29 +89,11 @@ async function tokensFor (app: FastifyInstance, name: string, url = '/auth'): Pr
   return { access: body.access_token, refresh: body.refresh_token }
 }
 
-function bearer (token: string): { authorization: string } {
-  return { authorization: `Bearer ${token}` }
-}
-
-function claimsOf (token: string): JwtClaims {
-  return JSON.parse(Buffer.from(token.split('.')[1] as string, 'base64url').toString('utf8')) as JwtClaims
-}
-
-/** Asserts a JWT 401 with `code`, and returns its body. */
+/** The shared JWT 401 check (status and code), plus Fastify's error field; returns the body. */
 function assertRefused (t: Test, res: LightMyRequestResponse, code: string, what = code): Record<string, unknown> {
-  t.equal(res.statusCode, 401, `${what}: 401`)
-  const body = res.json()
-  t.equal(body.code, code, `${what}: code`)
+  const body = assertRefusedWith(t, res, code, what)
   t.equal(body.error, 'Unauthorized', `${what}: Fastify error body`)
   return body
-}
-
-/** HS256-signs `payload` with `secret` (node:crypto only, no JWT library). */
-function hs256 (payload: Record<string, unknown>, secret: string, header: Record<string, unknown> = { alg: 'HS256', typ: 'JWT' }): string {
-  const head = Buffer.from(JSON.stringify(header)).toString('base64url')
-  const body = Buffer.from(JSON.stringify(payload)).toString('base64url')
-  const signature = createHmac('sha256', secret).update(`${head}.${body}`).digest('base64url')
-  return `${head}.${body}.${signature}`
 }
 
 t.test('jwtRequired with a valid token: 200, currentUser is the user, jwtClaims are set', async (t) => {
@@ -117,16 +101,16 @@ t.test('jwtRequired with a valid token: 200, currentUser is the user, jwtClaims 
   t.teardown(() => app.close())
   const { access } = await tokensFor(app, 'alice')
 
-  const res = await app.inject({ url: '/api/me', headers: bearer(access) })
+  const res = await callMe(app, access)
   t.equal(res.statusCode, 200)
   const body = res.json()
   t.equal(body.name, 'alice')
   t.equal(body.authenticated, true, 'request.isAuthenticated()')
-  t.same(body.claims, claimsOf(access), 'request.jwtClaims are the token claims')
+  t.same(body.claims, payloadOf(access), 'request.jwtClaims are the token claims')
   t.equal(res.headers['set-cookie'], undefined, 'a token request gets no session cookie')
 
   const bob = await tokensFor(app, 'bob')
-  const other = await app.inject({ url: '/api/me', headers: bearer(bob.access) })
+  const other = await callMe(app, bob.access)
   t.equal(other.json().name, 'bob', 'each token gives its own user')
 })
 
@@ -136,7 +120,7 @@ t.test('a user deleted after the token was issued is refused', async (t) => {
   const { access } = await tokensFor(app, 'alice')
   users.delete('1')
 
-  const res = await app.inject({ url: '/api/me', headers: bearer(access) })
+  const res = await callMe(app, access)
   assertRefused(t, res, 'FST_LOGIN_JWT_USER_NOT_FOUND')
   t.equal(res.headers['www-authenticate'], 'Bearer realm="api", error="invalid_token", error_description="User does not exist or is inactive"')
 })
@@ -147,7 +131,7 @@ t.test('a user made inactive after the token was issued is refused the same way'
   const { access, refresh } = await tokensFor(app, 'alice')
   ;(users.get('1') as TestUser).isActive = false
 
-  const res = await app.inject({ url: '/api/me', headers: bearer(access) })
+  const res = await callMe(app, access)
   assertRefused(t, res, 'FST_LOGIN_JWT_USER_NOT_FOUND')
   const refreshed = await app.inject({ method: 'POST', url: '/auth/refresh', headers: bearer(refresh) })
   assertRefused(t, refreshed, 'FST_LOGIN_JWT_USER_NOT_FOUND', 'refresh')
@@ -197,13 +181,11 @@ t.test('a tampered payload (sub changed, signature kept) is refused without echo
   const { app } = await jwtApp()
   t.teardown(() => app.close())
   const { access } = await tokensFor(app, 'alice')
-  const [head, payload, signature] = access.split('.') as [string, string, string]
-  const claims = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8'))
-  claims.sub = '2'
-  const forgedPayload = Buffer.from(JSON.stringify(claims)).toString('base64url')
+  const [head, , signature] = access.split('.') as [string, string, string]
+  const forgedPayload = b64({ ...payloadOf(access), sub: '2' })
   const forged = `${head}.${forgedPayload}.${signature}`
 
-  const res = await app.inject({ url: '/api/me', headers: bearer(forged) })
+  const res = await callMe(app, forged)
   const body = assertRefused(t, res, 'FST_LOGIN_JWT_INVALID')
   t.equal(body.message, 'Invalid token')
   const challenge = res.headers['www-authenticate'] as string
@@ -223,17 +205,17 @@ t.test('a token signed with another secret, or with alg none, is refused', async
   const now = Math.floor(Date.now() / 1000)
   const claims = { sub: '1', iat: now, nbf: now, exp: now + 600, jti: 'x'.repeat(22), type: 'access', fresh: true }
 
-  const otherSecret = hs256(claims, 'some-other-secret-that-is-long-enough!')
-  assertRefused(t, await app.inject({ url: '/api/me', headers: bearer(otherSecret) }), 'FST_LOGIN_JWT_INVALID', 'other secret')
+  const otherSecret = hmacToken(claims, 'some-other-secret-that-is-long-enough!')
+  assertRefused(t, await callMe(app, otherSecret), 'FST_LOGIN_JWT_INVALID', 'other secret')
 
-  const head = Buffer.from(JSON.stringify({ alg: 'none', typ: 'JWT' })).toString('base64url')
-  const body = Buffer.from(JSON.stringify(claims)).toString('base64url')
+  const head = b64({ alg: 'none', typ: 'JWT' })
+  const body = b64(claims)
   for (const unsigned of [`${head}.${body}.`, `${head}.${body}.AAAA`]) {
-    assertRefused(t, await app.inject({ url: '/api/me', headers: bearer(unsigned) }), 'FST_LOGIN_JWT_INVALID', 'alg none')
+    assertRefused(t, await callMe(app, unsigned), 'FST_LOGIN_JWT_INVALID', 'alg none')
   }
 
-  const check = hs256(claims, SECRET)
-  t.equal((await app.inject({ url: '/api/me', headers: bearer(check) })).statusCode, 200, 'the same claims signed with our secret pass (the crafting is right)')
+  const check = hmacToken(claims, SECRET)
+  t.equal((await callMe(app, check)).statusCode, 200, 'the same claims signed with our secret pass (the crafting is right)')
 })
 
 t.test('garbage tokens are 401 FST_LOGIN_JWT_INVALID, never 500', async (t) => {
@@ -241,7 +223,6 @@ t.test('garbage tokens are 401 FST_LOGIN_JWT_INVALID, never 500', async (t) => {
   t.teardown(() => app.close())
   const { access } = await tokensFor(app, 'alice')
   const [head, payload, signature] = access.split('.') as [string, string, string]
-  const json = (value: unknown): string => Buffer.from(JSON.stringify(value)).toString('base64url')
 
   const garbage: Array<[string, string]> = [
     ['abc', 'abc'],
@@ -259,16 +240,16 @@ t.test('garbage tokens are 401 FST_LOGIN_JWT_INVALID, never 500', async (t) => {
     ['two segments', `${head}.${payload}`],
     ['four segments', `${access}.${signature}`],
     ['a header that is not JSON', `${Buffer.from('not json').toString('base64url')}.${payload}.${signature}`],
-    ['a header that is a JSON array', `${json([1, 2])}.${payload}.${signature}`],
-    ['a header that is JSON null', `${json(null)}.${payload}.${signature}`],
+    ['a header that is a JSON array', `${b64([1, 2])}.${payload}.${signature}`],
+    ['a header that is JSON null', `${b64(null)}.${payload}.${signature}`],
     ['a payload that is not JSON', `${head}.${Buffer.from('not json').toString('base64url')}.${signature}`],
-    ['a payload that is a JSON string', `${head}.${json('alice')}.${signature}`],
-    ['a payload that is a JSON array', `${head}.${json([1])}.${signature}`],
+    ['a payload that is a JSON string', `${head}.${b64('alice')}.${signature}`],
+    ['a payload that is a JSON array', `${head}.${b64([1])}.${signature}`],
     ['non-ASCII text', 'ünïcödé.ünïcödé.ünïcödé'],
     ['percent-encoded', encodeURIComponent(`${head}+/=.${payload}.${signature}`)]
   ]
   for (const [name, token] of garbage) {
-    const res = await app.inject({ url: '/api/me', headers: bearer(token) })
+    const res = await callMe(app, token)
     t.equal(res.statusCode, 401, `${name}: 401`)
     t.equal(res.json().code, 'FST_LOGIN_JWT_INVALID', `${name}: FST_LOGIN_JWT_INVALID`)
     t.equal(res.headers['www-authenticate'], INVALID_CHALLENGE, `${name}: challenge`)
@@ -292,7 +273,7 @@ t.test('tokens with the right signature but wrong or missing claims are refused'
     ['string exp', { ...good, exp: String(now + 600) }]
   ]
   for (const [name, claims] of cases) {
-    const res = await app.inject({ url: '/api/me', headers: bearer(hs256(claims, SECRET)) })
+    const res = await app.inject({ url: '/api/me', headers: bearer(hmacToken(claims, SECRET)) })
     t.equal(res.statusCode, 401, `${name}: 401`)
     t.equal(res.json().code, 'FST_LOGIN_JWT_INVALID', `${name}: FST_LOGIN_JWT_INVALID`)
   }
@@ -303,7 +284,7 @@ t.test('token types: refresh tokens only refresh, access tokens only access', as
   t.teardown(() => app.close())
   const { access, refresh } = await tokensFor(app, 'alice')
 
-  const refreshOnApi = await app.inject({ url: '/api/me', headers: bearer(refresh) })
+  const refreshOnApi = await callMe(app, refresh)
   assertRefused(t, refreshOnApi, 'FST_LOGIN_JWT_WRONG_TYPE', 'refresh token on jwtRequired')
   t.equal(refreshOnApi.headers['www-authenticate'], 'Bearer realm="api", error="invalid_token", error_description="Wrong token type for this route"')
   assertRefused(t, await app.inject({ url: '/api/optional', headers: bearer(refresh) }), 'FST_LOGIN_JWT_WRONG_TYPE', 'refresh token on jwtOptional')
@@ -331,12 +312,12 @@ t.test('refreshed access tokens are not fresh: freshJwtRequired refuses them', a
   t.equal(body.token_type, 'Bearer')
   t.equal(body.expires_in, 900)
   const refreshed = body.access_token as string
-  const claims = claimsOf(refreshed)
+  const claims = payloadOf(refreshed)
   t.equal(claims.type, 'access')
   t.equal(claims.fresh, false)
   t.equal(claims.sub, '1')
 
-  const api = await app.inject({ url: '/api/me', headers: bearer(refreshed) })
+  const api = await callMe(app, refreshed)
   t.equal(api.statusCode, 200, 'the refreshed token works on jwtRequired')
 
   const fresh = await app.inject({ url: '/api/fresh', headers: bearer(refreshed) })
@@ -357,7 +338,7 @@ t.test('jwtOptional: no token is anonymous, a valid token is the user, a bad tok
   const user = await app.inject({ url: '/api/optional', headers: bearer(access) })
   t.equal(user.statusCode, 200)
   t.equal(user.json().user, 'alice')
-  t.equal(user.json().claims.jti, claimsOf(access).jti)
+  t.equal(user.json().claims.jti, payloadOf(access).jti)
 
   const bad = await app.inject({ url: '/api/optional', headers: bearer('abc') })
   assertRefused(t, bad, 'FST_LOGIN_JWT_INVALID', 'bad token')
@@ -402,14 +383,14 @@ t.test('loadUserFromClaims is used instead of loadUser', async (t) => {
   t.teardown(() => app.close())
   const { access } = await tokensFor(app, 'alice')
 
-  const res = await app.inject({ url: '/api/me', headers: bearer(access) })
+  const res = await callMe(app, access)
   t.equal(res.statusCode, 200)
   t.equal(res.json().name, 'api-blue', 'the user built from the claims')
   t.same(seen, [{ sub: '1', path: '/api/me' }])
   t.same(loadUserCalls, [], 'loadUser not called for a token')
 
   const bob = await tokensFor(app, 'bob')
-  const refused = await app.inject({ url: '/api/me', headers: bearer(bob.access) })
+  const refused = await callMe(app, bob.access)
   assertRefused(t, refused, 'FST_LOGIN_JWT_USER_NOT_FOUND', 'loadUserFromClaims returning null')
 })
 
@@ -446,7 +427,7 @@ t.test('createAccessToken(user, { fresh, claims }) makes a token the guards acce
   const alice = users.get('1') as TestUser
 
   const token = await app.createAccessToken(alice, { fresh: true, claims: { role: 'admin', sub: '2' } })
-  const claims = claimsOf(token)
+  const claims = payloadOf(token)
   t.equal(claims.role, 'admin')
   t.equal(claims.sub, '1', 'claims cannot replace sub')
   t.equal(claims.type, 'access')
@@ -455,16 +436,16 @@ t.test('createAccessToken(user, { fresh, claims }) makes a token the guards acce
   const res = await app.inject({ url: '/api/fresh', headers: bearer(token) })
   t.equal(res.statusCode, 200)
   t.same(res.json(), { name: 'alice', fresh: true })
-  const me = await app.inject({ url: '/api/me', headers: bearer(token) })
+  const me = await callMe(app, token)
   t.equal(me.json().claims.role, 'admin')
 
   const plain = await app.createAccessToken(alice)
-  t.equal(claimsOf(plain).fresh, false, 'not fresh unless asked')
+  t.equal(payloadOf(plain).fresh, false, 'not fresh unless asked')
   assertRefused(t, await app.inject({ url: '/api/fresh', headers: bearer(plain) }), 'FST_LOGIN_JWT_FRESH_REQUIRED')
-  t.equal((await app.inject({ url: '/api/me', headers: bearer(plain) })).statusCode, 200)
+  t.equal((await callMe(app, plain)).statusCode, 200)
 
   const refresh = await app.createRefreshToken(alice)
-  t.equal(claimsOf(refresh).type, 'refresh')
+  t.equal(payloadOf(refresh).type, 'refresh')
   const refreshed = await app.inject({ method: 'POST', url: '/auth/refresh', headers: bearer(refresh) })
   t.equal(refreshed.statusCode, 200)
 })
@@ -487,14 +468,14 @@ t.test('session: false makes a JWT-only app: no session cookie, reply.login refu
   t.equal(auth.headers['set-cookie'], undefined, 'no cookie from the token endpoint')
   const access = auth.json().access_token as string
 
-  const me = await app.inject({ url: '/api/me', headers: bearer(access) })
+  const me = await callMe(app, access)
   t.equal(me.statusCode, 200)
   t.equal(me.json().name, 'alice')
   t.equal(me.headers['set-cookie'], undefined, 'no cookie from a guarded route')
 
   const anonymous = await app.inject({ url: '/me' })
   t.equal(anonymous.statusCode, 200)
-  t.same(anonymous.json(), { user: null, authenticated: false, fresh: false, remembered: false })
+  t.same(anonymous.json(), ANONYMOUS)
   t.equal(anonymous.headers['set-cookie'], undefined)
 
   const refused = await app.inject({ url: '/api/me' })
@@ -518,12 +499,12 @@ t.test('messages override the error texts', async (t) => {
   t.equal(body.message, 'Log in first')
   t.equal(none.headers['www-authenticate'], NO_TOKEN_CHALLENGE)
 
-  const bad = await app.inject({ url: '/api/me', headers: bearer('abc') })
+  const bad = await callMe(app, 'abc')
   t.equal(assertRefused(t, bad, 'FST_LOGIN_JWT_INVALID').message, 'That token is no good')
   t.equal(bad.headers['www-authenticate'], 'Bearer realm="api", error="invalid_token", error_description="That token is no good"')
 
   const { refresh } = await tokensFor(app, 'alice')
-  const wrongType = await app.inject({ url: '/api/me', headers: bearer(refresh) })
+  const wrongType = await callMe(app, refresh)
   t.equal(wrongType.json().message, 'Wrong token type for this route', 'other codes keep their default text')
 })
 
@@ -556,11 +537,11 @@ async function checkNoClash (t: Test, app: FastifyInstance): Promise<void> {
   t.equal(appVerify.statusCode, 200, "the app's request.jwtVerify() accepts its own token")
   t.equal(appVerify.json().payload.role, 'app')
 
-  const ourGuard = await app.inject({ url: '/api/me', headers: bearer(ours) })
+  const ourGuard = await callMe(app, ours)
   t.equal(ourGuard.statusCode, 200, 'our guard accepts our token')
   t.same(ourGuard.json(), { name: 'alice', appUser: null }, "our guard leaves the app's request.user alone")
 
-  const crossed = await app.inject({ url: '/api/me', headers: bearer(appToken) })
+  const crossed = await callMe(app, appToken)
   t.equal(crossed.statusCode, 401, "our guard refuses the app's token (other secret)")
   t.equal(crossed.json().code, 'FST_LOGIN_JWT_INVALID')
 
@@ -568,43 +549,35 @@ async function checkNoClash (t: Test, app: FastifyInstance): Promise<void> {
   t.equal(crossedBack.statusCode, 401, "the app's jwtVerify refuses our token (other secret)")
 }
 
-t.test("an app's own @fastify/jwt (no namespace) registered before fastify-login does not clash", async (t) => {
-  const users = makeUsers()
-  const app = Fastify()
-  t.teardown(() => app.close())
-  await app.register(fastifyJwt, { secret: APP_SECRET })
-  await app.register(fastifyLogin, {
+/** fastify-login with JWT signed by `secret`, where only alice / alice-pw may log in. */
+function aliceOnly (users: Map<string, TestUser>, secret = SECRET): FastifyLoginOptions {
+  return {
     session: { key: TEST_KEY },
     loadUser: (id) => users.get(id) ?? null,
-    jwt: {
-      secret: SECRET,
-      authenticate: (username, password) => username === 'alice' && password === 'alice-pw' ? users.get('1') : null
-    }
-  })
+    jwt: { secret, authenticate: (username, password) => username === 'alice' && password === 'alice-pw' ? users.get('1') : null }
+  }
+}
+
+/** An app with fastify-login and its own @fastify/jwt (no namespace), registered before or after ours, and addRoutes(). */
+async function withOwnJwt (t: Test, ownJwtFirst: boolean): Promise<FastifyInstance> {
+  const app = Fastify()
+  t.teardown(() => app.close())
+  if (ownJwtFirst) await app.register(fastifyJwt, { secret: APP_SECRET })
+  await app.register(fastifyLogin, aliceOnly(makeUsers()))
+  if (!ownJwtFirst) await app.register(fastifyJwt, { secret: APP_SECRET })
   addRoutes(app)
   await app.ready()
+  return app
+}
 
+t.test("an app's own @fastify/jwt (no namespace) registered before fastify-login does not clash", async (t) => {
+  const app = await withOwnJwt(t, true)
   await checkNoClash(t, app)
   t.notOk(Object.keys(app.jwt).some((key) => key.startsWith('fastifyLogin')), "our key instances are not added to the app's fastify.jwt")
 })
 
 t.test("an app's own @fastify/jwt (no namespace) registered after fastify-login does not clash", async (t) => {
-  const users = makeUsers()
-  const app = Fastify()
-  t.teardown(() => app.close())
-  await app.register(fastifyLogin, {
-    session: { key: TEST_KEY },
-    loadUser: (id) => users.get(id) ?? null,
-    jwt: {
-      secret: SECRET,
-      authenticate: (username, password) => username === 'alice' && password === 'alice-pw' ? users.get('1') : null
-    }
-  })
-  await app.register(fastifyJwt, { secret: APP_SECRET })
-  addRoutes(app)
-  await app.ready()
-
-  await checkNoClash(t, app)
+  await checkNoClash(t, await withOwnJwt(t, false))
 })
 
 /** Two APIs (/v1, /v2), each with its own fastify-login and secret, optionally under an app-level @fastify/jwt. */
@@ -615,11 +588,7 @@ async function twoScopes (t: Test, appJwt: boolean): Promise<FastifyInstance> {
   if (appJwt) await app.register(fastifyJwt, { secret: APP_SECRET })
   for (const [prefix, secret] of [['/v1', SECRET], ['/v2', `${SECRET}-v2`]] as const) {
     await app.register(async (scope) => {
-      await scope.register(fastifyLogin, {
-        session: { key: TEST_KEY },
-        loadUser: (id) => users.get(id) ?? null,
-        jwt: { secret, authenticate: (username, password) => username === 'alice' && password === 'alice-pw' ? users.get('1') : null }
-      })
+      await scope.register(fastifyLogin, aliceOnly(users, secret))
       scope.get('/me', { preHandler: scope.jwtRequired }, async (request) => ({ name: userName(request.currentUser) }))
     }, { prefix })
   }

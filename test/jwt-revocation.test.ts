@@ -1,7 +1,9 @@
-import Fastify, { type FastifyInstance, type LightMyRequestResponse } from 'fastify'
+import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
 import t, { type Test } from 'tap'
-import fastifyLogin, { MemoryRevocationStore, type JwtClaims, type JwtOptions, type RevocationStore } from '../lib/index.js'
-import { buildApp, makeUsers, type TestUser } from './helpers.js'
+import { MemoryRevocationStore, type JwtClaims, type JwtOptions, type RevocationStore } from '../lib/index.js'
+import {
+  assertRefused, assertUser, authenticate, bearer, buildApp, callMe, directory, fakeClock, getTokens, payloadOf, rejectsOption, type TestUser
+} from './helpers.js'
 
 /*
  * Token revocation: the logout endpoint, the isRevoked option,
@@ -10,20 +12,6 @@ import { buildApp, makeUsers, type TestUser } from './helpers.js'
  */
 
 const SECRET = 'jwt-revocation-test-secret-0123456789abc'
-const PASSWORD = 'correct horse'
-
-const directory = makeUsers()
-
-function authenticate (username: string, password: string): TestUser | null {
-  if (password !== PASSWORD) return null
-  return [...directory.values()].find((user) => user.name === username) ?? null
-}
-
-interface Tokens {
-  access_token: string
-  refresh_token: string
-}
-
 /**
  * An app with the JWT part and:
  *  - GET  /api/me          jwtRequired; 200 { name, jti }
@@ -49,18 +37,6 @@ async function jwtApp (t: Test, jwt: Partial<JwtOptions> = {}): Promise<FastifyI
   return app
 }
 
-async function getTokens (app: FastifyInstance, username = 'alice'): Promise<Tokens> {
-  const res = await app.inject({ method: 'POST', url: '/auth', payload: { username, password: PASSWORD } })
-  if (res.statusCode !== 200) throw new Error(`POST /auth failed: ${res.statusCode} ${res.body}`)
-  return res.json()
-}
-
-const bearer = (token: string): Record<string, string> => ({ authorization: `Bearer ${token}` })
-
-function callMe (app: FastifyInstance, token: string): Promise<LightMyRequestResponse> {
-  return app.inject({ url: '/api/me', headers: bearer(token) })
-}
-
 function refresh (app: FastifyInstance, token: string): Promise<LightMyRequestResponse> {
   return app.inject({ method: 'POST', url: '/auth/refresh', headers: bearer(token) })
 }
@@ -74,34 +50,9 @@ function logout (app: FastifyInstance, access: string, refreshToken?: string): P
   })
 }
 
-function payloadOf (token: string): JwtClaims {
-  return JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8'))
-}
-
-function assertRefused (t: Test, res: LightMyRequestResponse, code: string): void {
-  t.equal(res.statusCode, 401, `refused with 401 (${code})`)
-  t.equal(res.json<{ code: string }>().code, code)
-}
-
-function assertUser (t: Test, res: LightMyRequestResponse, name = 'alice'): void {
-  t.equal(res.statusCode, 200, `accepted (${res.body.slice(0, 120)})`)
-  t.equal(res.json<{ name: string }>().name, name)
-}
-
 function assertRefreshed (t: Test, res: LightMyRequestResponse): void {
   t.equal(res.statusCode, 200, `refresh works (${res.body.slice(0, 120)})`)
   t.type(res.json<{ access_token: unknown }>().access_token, 'string')
-}
-
-/** A fake clock: `set(ms)` moves Date.now() `ms` ahead of real time until `restore()` or the test ends. */
-function fakeClock (t: Test): { set: (offsetMs: number) => void, restore: () => void } {
-  const realNow = Date.now
-  const restore = (): void => { Date.now = realNow }
-  t.teardown(restore)
-  return {
-    set (offsetMs) { Date.now = () => realNow() + offsetMs },
-    restore
-  }
 }
 
 t.test('POST /auth/logout', async (t) => {
@@ -418,15 +369,11 @@ t.test('a revocationStore with missing methods is a registration error', async (
   ]
   for (const [name, revocationStore] of cases) {
     t.test(name, async (t) => {
-      const app = Fastify()
-      t.teardown(() => app.close())
-      await t.rejects(async () => {
-        await app.register(fastifyLogin, {
-          session: false,
-          loadUser: (id: string) => directory.get(id) ?? null,
-          jwt: { secret: SECRET, authenticate, revocationStore: revocationStore as RevocationStore }
-        }).ready()
-      }, { code: 'FST_LOGIN_INVALID_OPTION', message: /revocationStore/ })
+      await rejectsOption(t, {
+        session: false,
+        loadUser: (id: string) => directory.get(id) ?? null,
+        jwt: { secret: SECRET, authenticate, revocationStore: revocationStore as RevocationStore }
+      }, /revocationStore/)
     })
   }
 })

@@ -1,25 +1,9 @@
 import t from 'tap'
 import { setImmediate as tick } from 'node:timers/promises'
-import type { FastifyInstance, FastifyRequest } from 'fastify'
+import type { FastifyRequest } from 'fastify'
 import type { FastifyLoginOptions } from '../lib/index.js'
-import { buildApp, CookieJar, makeUsers, setCookie, type TestUser } from './helpers.js'
+import { ANONYMOUS, buildApp, CookieJar, makeUsers, me, send, setCookie, type TestUser } from './helpers.js'
 
-async function send (app: FastifyInstance, jar: CookieJar, method: 'GET' | 'POST', url: string, payload?: Record<string, unknown>, headers?: Record<string, string>) {
-  const res = await app.inject({
-    method,
-    url,
-    headers: { ...headers, cookie: jar.header() },
-    ...(payload === undefined ? {} : { payload })
-  })
-  jar.store(res)
-  return res
-}
-
-async function me (app: FastifyInstance, jar: CookieJar, headers?: Record<string, string>) {
-  return (await send(app, jar, 'GET', '/me', undefined, headers)).json()
-}
-
-const ANONYMOUS = { user: null, authenticated: false, fresh: false, remembered: false }
 /** Anonymous, whatever loginRemembered() says (see its own test below). */
 const NOT_LOGGED_IN = { user: null, authenticated: false, fresh: false }
 

@@ -1,6 +1,6 @@
 import t from 'tap'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
-import { buildApp, CookieJar, makeUsers, setCookie } from './helpers.js'
+import { ANONYMOUS, buildApp, CookieJar, makeUsers, me, send, setCookie } from './helpers.js'
 
 /** The part of the secure session the test routes use (its typings only accept declared keys). */
 interface PlainSession {
@@ -44,18 +44,6 @@ function sessionRoutes (app: FastifyInstance): void {
     return { ok, user: request.currentUser, authenticated: request.isAuthenticated() }
   })
 }
-
-async function send (app: FastifyInstance, jar: CookieJar, method: 'GET' | 'POST', url: string, payload?: Record<string, unknown>) {
-  const res = await app.inject({ method, url, headers: { cookie: jar.header() }, ...(payload === undefined ? {} : { payload }) })
-  jar.store(res)
-  return res
-}
-
-async function me (app: FastifyInstance, jar: CookieJar) {
-  return (await send(app, jar, 'GET', '/me')).json()
-}
-
-const ANONYMOUS = { user: null, authenticated: false, fresh: false, remembered: false }
 
 t.test('a login persists across requests', async (t) => {
   const { app } = await buildApp()

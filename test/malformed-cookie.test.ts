@@ -2,9 +2,7 @@ import t from 'tap'
 import { createCipheriv, hkdfSync, randomBytes } from 'node:crypto'
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
 import { loginCookie, rememberCookie } from '../lib/index.js'
-import { buildApp, setCookie, TEST_KEY, type TestUser } from './helpers.js'
-
-const ANONYMOUS = { user: null, authenticated: false, fresh: false, remembered: false }
+import { ANONYMOUS, buildApp, setCookie, TEST_KEY, type TestUser } from './helpers.js'
 
 /** GET /me and GET /private with this Cookie header: 200 anonymous and 401, never a 500. */
 async function assertAnonymous (t: tap.Test, app: FastifyInstance, cookie: string, label: string): Promise<LightMyRequestResponse> {

@@ -2,7 +2,7 @@ import secureSession from '@fastify/secure-session'
 import Fastify, { type FastifyInstance } from 'fastify'
 import t, { type Test } from 'tap'
 import fastifyLogin, { type FastifyLoginOptions } from '../lib/index.js'
-import { CookieJar, TEST_KEY, makeUsers, setCookie } from './helpers.js'
+import { CookieJar, TEST_KEY, makeUsers, rejectsOption, setCookie } from './helpers.js'
 
 const users = makeUsers()
 const loadUser = (id: string): unknown => users.get(id) ?? null
@@ -10,22 +10,6 @@ const loadUser = (id: string): unknown => users.get(id) ?? null
 const loose = (options: unknown): FastifyLoginOptions => options as FastifyLoginOptions
 /** Valid options with `overrides` on top. */
 const withBase = (overrides: Record<string, unknown>): FastifyLoginOptions => loose({ session: { key: TEST_KEY }, loadUser, ...overrides })
-
-/**
- * Registering `options` must fail while the app starts, with
- * FST_LOGIN_INVALID_OPTION and a message that names the option.
- */
-async function rejectsOption (
-  t: Test,
-  options: FastifyLoginOptions,
-  names: RegExp,
-  before?: (app: FastifyInstance) => void
-): Promise<void> {
-  const app = Fastify()
-  t.teardown(() => app.close())
-  if (before !== undefined) before(app)
-  await t.rejects(async () => { await app.register(fastifyLogin, options).ready() }, { code: 'FST_LOGIN_INVALID_OPTION', message: names })
-}
 
 const withAppSession = (app: FastifyInstance): void => {
   app.register(secureSession, { key: TEST_KEY, cookie: { path: '/' } })
@@ -62,7 +46,7 @@ t.test('session', async (t) => {
     t.test(`expiry ${JSON.stringify(expiry)}`, (t) => rejectsOption(t, withBase({ session: { key: TEST_KEY, expiry } }), /session\.expiry/))
   }
   t.test('no session option and no @fastify/secure-session', (t) => rejectsOption(t, withBase({ session: undefined, rememberMe: false }), /give `session` options, or register @fastify\/secure-session/))
-  t.test('session option while @fastify/secure-session is registered', (t) => rejectsOption(t, withBase({ rememberMe: false }), /`session` is given but @fastify\/secure-session is already registered/, withAppSession))
+  t.test('session option while @fastify/secure-session is registered', (t) => rejectsOption(t, withBase({ rememberMe: false }), /`session` is given but @fastify\/secure-session is already registered/, { before: withAppSession }))
   t.test('sessionName not a string', (t) => rejectsOption(t, withBase({ sessionName: 42 }), /sessionName must be a non-empty string/))
 })
 
@@ -97,8 +81,8 @@ t.test('rememberMe', async (t) => {
   t.test('domain not a string', (t) => rejectsOption(t, withBase({ rememberMe: { domain: 42 } }), /rememberMe\.domain/))
   t.test('rememberMe without loadUser', (t) => rejectsOption(t, withBase({ loadUser: undefined, loadUserFromRequest: () => null, rememberMe: {} }), /rememberMe needs loadUser/))
   t.test('rememberMe without a session (session: false)', (t) => rejectsOption(t, withBase({ session: false, rememberMe: {} }), /rememberMe needs a session/))
-  t.test('rememberMe.key is needed when the app registers the session', (t) => rejectsOption(t, withBase({ session: undefined }), /rememberMe\.key is required/, withAppSession))
-  t.test('rememberMe: {} is not enough either when the app registers the session', (t) => rejectsOption(t, withBase({ session: undefined, rememberMe: { duration: '30d' } }), /rememberMe\.key is required/, withAppSession))
+  t.test('rememberMe.key is needed when the app registers the session', (t) => rejectsOption(t, withBase({ session: undefined }), /rememberMe\.key is required/, { before: withAppSession }))
+  t.test('rememberMe: {} is not enough either when the app registers the session', (t) => rejectsOption(t, withBase({ session: undefined, rememberMe: { duration: '30d' } }), /rememberMe\.key is required/, { before: withAppSession }))
 })
 
 t.test('urls and flags', async (t) => {

@@ -2,24 +2,10 @@ import t from 'tap'
 import Fastify, { type FastifyInstance, type LightMyRequestResponse } from 'fastify'
 import secureSession from '@fastify/secure-session'
 import fastifyLogin, { loginCookie, rememberCookie } from '../lib/index.js'
-import { buildApp, CookieJar, makeUsers, setCookie, TEST_KEY, type TestUser } from './helpers.js'
+import { ANONYMOUS, buildApp, CookieJar, fakeClock, login, makeUsers, setCookie, TEST_KEY, type MeBody, type TestUser } from './helpers.js'
 
 const YEAR = 365 * 86400
 const OTHER_KEY = Buffer.alloc(32, 9)
-const ANONYMOUS = { user: null, authenticated: false, fresh: false, remembered: false }
-
-interface MeBody {
-  user: TestUser | null
-  authenticated: boolean
-  fresh: boolean
-  remembered: boolean
-}
-
-async function login (app: FastifyInstance, id: string, body: Record<string, unknown> = {}): Promise<LightMyRequestResponse> {
-  const res = await app.inject({ method: 'POST', url: `/login/${id}`, payload: body })
-  if (res.statusCode !== 200) throw new Error(`login failed: ${res.statusCode} ${res.body}`)
-  return res
-}
 
 async function me (app: FastifyInstance, cookie: string): Promise<{ res: LightMyRequestResponse, body: MeBody }> {
   const res = await app.inject({ url: '/me', headers: { cookie } })
@@ -38,19 +24,6 @@ function rawSetCookie (res: LightMyRequestResponse, name: string): string | unde
   const header = res.headers['set-cookie']
   const lines = header === undefined ? [] : Array.isArray(header) ? header : [header]
   return lines.find((line) => line.startsWith(`${name}=`))
-}
-
-/** Runs `fn` with Date.now() moved `offsetMs` ahead, then puts the real clock back. */
-async function later<T> (test: { teardown: (fn: () => void) => void }, offsetMs: number, fn: () => Promise<T>): Promise<T> {
-  const realNow = Date.now
-  const restore = (): void => { Date.now = realNow }
-  test.teardown(restore)
-  Date.now = () => realNow() + offsetMs
-  try {
-    return await fn()
-  } finally {
-    restore()
-  }
 }
 
 function assertCleared (t: tap.Test, res: LightMyRequestResponse, name = 'remember_token'): void {
@@ -158,9 +131,9 @@ t.test('rememberMe.duration in seconds sets Max-Age and the server-side expiry',
   t.ok(Math.abs((cookie?.expires?.getTime() ?? 0) - (before + 3600_000)) < 5000, 'Expires is an hour ahead')
 
   const remember = cookieFrom(res, 'remember_token')
-  const soon = await later(t, 3590_000, () => me(app, remember))
+  const soon = await fakeClock(t).during(3590_000, () => me(app, remember))
   t.equal(soon.body.authenticated, true, 'valid just before its expiry')
-  const past = await later(t, 3601_000, () => me(app, remember))
+  const past = await fakeClock(t).during(3601_000, () => me(app, remember))
   t.equal(past.body.authenticated, false, 'refused after its expiry, whatever the browser keeps')
   assertCleared(t, past.res)
 })
@@ -185,7 +158,7 @@ t.test('a per-login duration overrides rememberMe.duration', async (t) => {
   t.equal(setCookie(text, 'remember_token')?.maxAge, 900)
 
   const remember = cookieFrom(seconds, 'remember_token')
-  const past = await later(t, 61_000, () => me(app, remember))
+  const past = await fakeClock(t).during(61_000, () => me(app, remember))
   t.equal(past.body.authenticated, false, 'the token itself expires after the per-login duration')
 })
 
@@ -229,7 +202,7 @@ t.test('refreshEachRequest: true re-sends the cookie with a new expiry', async (
   const jar = new CookieJar().store(first)
   const start = Date.now()
 
-  const refreshed = await later(t, 60_000, async () => {
+  const refreshed = await fakeClock(t).during(60_000, async () => {
     const { res, body } = await me(app, jar.header())
     t.equal(body.authenticated, true)
     const cookie = setCookie(res, 'remember_token')
@@ -239,7 +212,7 @@ t.test('refreshEachRequest: true re-sends the cookie with a new expiry', async (
   })
   t.not(refreshed, original, 'a new token')
 
-  const afterOriginalExpiry = await later(t, 130_000, async () => ({
+  const afterOriginalExpiry = await fakeClock(t).during(130_000, async () => ({
     original: await me(app, original),
     refreshed: await me(app, refreshed)
   }))
@@ -299,7 +272,7 @@ t.test('an expired remember token gives an anonymous request and is cleared', as
   const now = await me(app, remember)
   t.equal(now.body.authenticated, true, 'control: valid right away')
 
-  const expired = await later(t, 2000, () => me(app, remember))
+  const expired = await fakeClock(t).during(2000, () => me(app, remember))
   t.equal(expired.res.statusCode, 200)
   t.same(expired.body, ANONYMOUS)
   assertCleared(t, expired.res)

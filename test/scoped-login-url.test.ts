@@ -1,8 +1,6 @@
 import t from 'tap'
 import type { FastifyInstance } from 'fastify'
-import { buildApp, CookieJar } from './helpers.js'
-
-const BROWSER_ACCEPT = 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8'
+import { BROWSER_ACCEPT, buildApp, CookieJar } from './helpers.js'
 
 /** GET `url` as a browser (optionally with cookies) and return status and Location. */
 async function visit (app: FastifyInstance, url: string, cookie?: string): Promise<{ status: number, location: string | undefined }> {

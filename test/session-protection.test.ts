@@ -1,14 +1,7 @@
 import t from 'tap'
 import type { FastifyInstance, FastifyServerOptions, InjectOptions, LightMyRequestResponse } from 'fastify'
 import { rememberCookie, type FastifyLoginOptions, type LoginEvent } from '../lib/index.js'
-import { buildApp, CookieJar, setCookie, type TestUser } from './helpers.js'
-
-interface MeBody {
-  user: TestUser | null
-  authenticated: boolean
-  fresh: boolean
-  remembered: boolean
-}
+import { buildApp, CookieJar, setCookie, type MeBody, type TestUser } from './helpers.js'
 
 interface Client {
   headers?: Record<string, string>

@@ -1,10 +1,9 @@
 import t from 'tap'
 import fastifyFlash from '@fastify/flash'
 import type { FastifyReply, FastifyRequest } from 'fastify'
-import { buildApp, CookieJar } from './helpers.js'
+import { BROWSER_ACCEPT, buildApp, CookieJar } from './helpers.js'
 
 /** What a browser sends when following a link. */
-const BROWSER_ACCEPT = 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8'
 
 const UNAUTHORIZED_BODY = {
   statusCode: 401,
