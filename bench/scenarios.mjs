@@ -1,0 +1,325 @@
+// The benchmark scenarios. Each one builds a small Fastify app that serves the
+// same tiny JSON body, and says which request is the authenticated one (the
+// load) and which is the anonymous one (checked before each run).
+//
+// fastify-login is imported by its package name, so the apps run the built
+// package (dist/), as users get it.
+import Fastify from 'fastify'
+import fastifyJwt from '@fastify/jwt'
+import fastifyPassport from '@fastify/passport'
+import fastifySecureSession from '@fastify/secure-session'
+import fastifyLogin, { loginCookie, rememberCookie } from 'fastify-login'
+
+// Fixed test keys: 32 bytes for the session, a long HS256 secret for JWTs.
+export const SESSION_KEY = Buffer.from('fastify-login-bench-session-key!', 'utf8')
+export const JWT_SECRET = 'fastify-login benchmark HS256 secret, 48 bytes.'
+// The loader sends this User-Agent, and session-protected cookies are made for it.
+export const USER_AGENT = 'fastify-login-bench'
+export const CLIENT_IP = '127.0.0.1'
+export const BODY = { hello: 'world' }
+
+const USERS = [
+  { id: '1', name: 'alice', password: 'alice-password' },
+  { id: '2', name: 'bob', password: 'bob-password' }
+]
+const ALICE = USERS[0]
+const GOOD_LOGIN = JSON.stringify({ username: 'alice', password: 'alice-password' })
+const BAD_LOGIN = JSON.stringify({ username: 'alice', password: 'wrong' })
+const JSON_HEADERS = { 'content-type': 'application/json' }
+
+/** A user store that counts loads, so the runner can tell how often a scenario loads users. */
+function userStore () {
+  const byId = new Map(USERS.map((user) => [user.id, user]))
+  const byName = new Map(USERS.map((user) => [user.name, user]))
+  const stats = { loads: 0 }
+  return {
+    stats,
+    load (id) {
+      stats.loads++
+      return byId.get(id) ?? null
+    },
+    check (body) {
+      const user = body !== null && typeof body === 'object' ? byName.get(body.username) : undefined
+      return user !== undefined && user.password === body.password ? user : null
+    }
+  }
+}
+
+function newApp () {
+  return Fastify({ logger: false })
+}
+
+function cookieOf (setCookie) {
+  const first = Array.isArray(setCookie) ? setCookie[0] : setCookie
+  return first.split(';')[0]
+}
+
+// The fastify-login app of the session scenarios: defaults, as the README shows them.
+async function sessionLoginApp (store, extra = {}) {
+  const app = newApp()
+  await app.register(fastifyLogin, {
+    session: { key: SESSION_KEY },
+    loadUser: (id) => store.load(id),
+    ...extra
+  })
+  return app
+}
+
+/** Each scenario: `build()` returns { app, auth, anon, stats? }; auth and anon are requests. */
+export const scenarios = {
+  bare: {
+    title: 'bare Fastify, no auth',
+    async build () {
+      const app = newApp()
+      app.get('/data', async () => BODY)
+      return { app, auth: { path: '/data' }, anon: null }
+    }
+  },
+
+  'secure-session': {
+    title: '@fastify/secure-session alone, handler reads the session',
+    async build () {
+      const app = newApp()
+      await app.register(fastifySecureSession, { key: SESSION_KEY, cookie: { path: '/', httpOnly: true } })
+      app.get('/data', async (request, reply) => {
+        if (request.session.get('uid') === undefined) return reply.code(401).send({ error: 'login required' })
+        return BODY
+      })
+      await app.ready()
+      const cookie = `session=${encodeURIComponent(app.encodeSecureSession(app.createSecureSession({ uid: ALICE.id })))}`
+      return { app, auth: { path: '/data', headers: { cookie } }, anon: { path: '/data' } }
+    }
+  },
+
+  passport: {
+    title: '@fastify/passport + secure-session, user deserializer',
+    async build () {
+      const store = userStore()
+      const app = newApp()
+      await app.register(fastifySecureSession, { key: SESSION_KEY, cookie: { path: '/', httpOnly: true } })
+      const passport = passportFor(store)
+      await app.register(passport.initialize())
+      await app.register(passport.secureSession())
+      app.post('/login', { preValidation: passport.authenticate('bench', { authInfo: false }) }, async () => BODY)
+      app.get('/data', {
+        preValidation: async (request, reply) => {
+          if (!request.isAuthenticated()) return reply.code(401).send({ error: 'login required' })
+        }
+      }, async () => BODY)
+      await app.ready()
+      // Logged in once through the login route; the cookie is reused for the load.
+      const res = await app.inject({ method: 'POST', url: '/login', headers: JSON_HEADERS, payload: GOOD_LOGIN })
+      if (res.statusCode !== 200) throw new Error(`passport login failed: ${res.statusCode} ${res.body}`)
+      const cookie = cookieOf(res.headers['set-cookie'])
+      return { app, stats: store.stats, auth: { path: '/data', headers: { cookie } }, anon: { path: '/data' } }
+    }
+  },
+
+  'login-session': {
+    title: 'fastify-login `loginRequired`, session cookie',
+    async build () {
+      const store = userStore()
+      const app = await sessionLoginApp(store)
+      app.get('/data', { preHandler: app.loginRequired }, async () => BODY)
+      await app.ready()
+      const cookie = loginCookie(app, ALICE, { ip: CLIENT_IP, userAgent: USER_AGENT })
+      return { app, stats: store.stats, auth: { path: '/data', headers: { cookie } }, anon: { path: '/data' } }
+    }
+  },
+
+  'login-public': {
+    title: 'fastify-login, route that never uses the user (defaults)',
+    async build () {
+      const store = userStore()
+      const app = await sessionLoginApp(store)
+      app.get('/data', async () => BODY)
+      await app.ready()
+      const cookie = loginCookie(app, ALICE, { ip: CLIENT_IP, userAgent: USER_AGENT })
+      // A public route: the anonymous request gets 200 too.
+      return { app, stats: store.stats, auth: { path: '/data', headers: { cookie } }, anon: { path: '/data' }, anonStatus: 200 }
+    }
+  },
+
+  'login-public-noload': {
+    title: 'fastify-login, same route with `autoLoadUser: false`',
+    async build () {
+      const store = userStore()
+      const app = await sessionLoginApp(store)
+      app.get('/data', { config: { autoLoadUser: false } }, async () => BODY)
+      await app.ready()
+      const cookie = loginCookie(app, ALICE, { ip: CLIENT_IP, userAgent: USER_AGENT })
+      return { app, stats: store.stats, auth: { path: '/data', headers: { cookie } }, anon: { path: '/data' }, anonStatus: 200 }
+    }
+  },
+
+  'login-remember': {
+    title: 'fastify-login, login restored from the remember-me cookie',
+    async build () {
+      const store = userStore()
+      const app = await sessionLoginApp(store)
+      app.get('/data', { preHandler: app.loginRequired }, async () => BODY)
+      await app.ready()
+      // Only the remember cookie: every request restores the login and writes a new session.
+      const cookie = rememberCookie(app, ALICE)
+      return { app, stats: store.stats, auth: { path: '/data', headers: { cookie } }, anon: { path: '/data' } }
+    }
+  },
+
+  'fastify-jwt': {
+    title: '@fastify/jwt alone, `request.jwtVerify()` in a preHandler',
+    async build () {
+      const app = newApp()
+      await app.register(fastifyJwt, { secret: JWT_SECRET })
+      app.get('/data', { preHandler: async (request) => { await request.jwtVerify() } }, async () => BODY)
+      await app.ready()
+      const token = app.jwt.sign({ sub: ALICE.id }, { expiresIn: '1d' })
+      return { app, auth: { path: '/data', headers: { authorization: `Bearer ${token}` } }, anon: { path: '/data' } }
+    }
+  },
+
+  'login-jwt': {
+    title: 'fastify-login `jwtRequired`, JWT-only app (`session: false`)',
+    build: (store = userStore()) => jwtScenario(store, { session: false }, {})
+  },
+
+  'login-jwt-session': {
+    title: 'fastify-login `jwtRequired`, app with sessions too (no cookie sent)',
+    build: (store = userStore()) => jwtScenario(store, { session: { key: SESSION_KEY } }, {})
+  },
+
+  'login-jwt-cache': {
+    title: 'fastify-login `jwtRequired` + verified-token cache, JWT-only app',
+    build: (store = userStore()) => jwtScenario(store, { session: false }, { cache: true })
+  },
+
+  'login-login': {
+    title: 'fastify-login logins/s: POST /login → `reply.login()`',
+    async build () {
+      const store = userStore()
+      const app = await sessionLoginApp(store)
+      app.post('/login', async (request, reply) => {
+        const user = store.check(request.body)
+        if (user === null) return reply.code(401).send({ error: 'wrong username or password' })
+        await reply.login(user)
+        return BODY
+      })
+      await app.ready()
+      return { app, ...loginRequests() }
+    }
+  },
+
+  'passport-login': {
+    title: '@fastify/passport logins/s: POST /login → `authenticate()`',
+    async build () {
+      const store = userStore()
+      const app = newApp()
+      await app.register(fastifySecureSession, { key: SESSION_KEY, cookie: { path: '/', httpOnly: true } })
+      const passport = passportFor(store)
+      await app.register(passport.initialize())
+      await app.register(passport.secureSession())
+      app.post('/login', { preValidation: passport.authenticate('bench', { authInfo: false }) }, async () => BODY)
+      await app.ready()
+      return { app, ...loginRequests() }
+    }
+  },
+
+  // Not in the table: the memory check loads it with a mix of everything.
+  mixed: {
+    title: 'fastify-login, sessions + remember-me + JWT + logins + refusals',
+    async build () {
+      const store = userStore()
+      const app = await sessionLoginApp(store, { jwt: { secret: JWT_SECRET, authPath: false, accessTokenExpires: '1d' } })
+      app.get('/data', { preHandler: app.loginRequired }, async () => BODY)
+      app.get('/public', async () => BODY)
+      app.get('/api', { preHandler: app.jwtRequired }, async () => BODY)
+      app.post('/login', async (request, reply) => {
+        const user = store.check(request.body)
+        if (user === null) return reply.code(401).send({ error: 'wrong username or password' })
+        await reply.login(user, { remember: true })
+        return BODY
+      })
+      app.post('/logout', async (request, reply) => {
+        await reply.logout()
+        return BODY
+      })
+      await app.ready()
+      const session = loginCookie(app, ALICE, { ip: CLIENT_IP, userAgent: USER_AGENT })
+      const remember = rememberCookie(app, ALICE)
+      const token = await app.createAccessToken(ALICE)
+      const requests = [
+        { path: '/data', headers: { cookie: session } },
+        { path: '/data', headers: { cookie: remember } },
+        { path: '/api', headers: { authorization: `Bearer ${token}` } },
+        { path: '/public' },
+        { method: 'POST', path: '/login', headers: JSON_HEADERS, body: GOOD_LOGIN },
+        { method: 'POST', path: '/logout', headers: { cookie: `${session}; ${remember}` } },
+        // Refused: no login, a tampered token, a wrong password (4xx expected).
+        { path: '/data', expect: 401 },
+        { path: '/api', headers: { authorization: `Bearer ${token.slice(0, -2)}xx` }, expect: 401 },
+        { method: 'POST', path: '/login', headers: JSON_HEADERS, body: BAD_LOGIN, expect: 401 }
+      ]
+      return { app, stats: store.stats, mix: requests, auth: requests[0], anon: requests[6] }
+    }
+  }
+}
+
+async function jwtScenario (store, core, jwtExtra) {
+  const app = newApp()
+  await app.register(fastifyLogin, {
+    ...core,
+    loadUser: (id) => store.load(id),
+    jwt: { secret: JWT_SECRET, authPath: false, accessTokenExpires: '1d', ...jwtExtra }
+  })
+  app.get('/data', { preHandler: app.jwtRequired }, async () => BODY)
+  await app.ready()
+  const token = await app.createAccessToken(ALICE)
+  return { app, stats: store.stats, auth: { path: '/data', headers: { authorization: `Bearer ${token}` } }, anon: { path: '/data' } }
+}
+
+function loginRequests () {
+  return {
+    auth: { method: 'POST', path: '/login', headers: JSON_HEADERS, body: GOOD_LOGIN },
+    anon: { method: 'POST', path: '/login', headers: JSON_HEADERS, body: BAD_LOGIN }
+  }
+}
+
+// A username/password strategy written against @fastify/passport's own Strategy
+// class (what passport-local does, without the extra dependency).
+class BenchStrategy extends fastifyPassport.Strategy {
+  constructor (store) {
+    super('bench')
+    this.store = store
+  }
+
+  authenticate (request) {
+    const user = this.store.check(request.body)
+    if (user === null) return this.fail(401)
+    this.success(user)
+  }
+}
+
+function passportFor (store) {
+  // A fresh Authenticator per app, so scenarios do not share passport state.
+  const passport = new fastifyPassport.Authenticator()
+  passport.use('bench', new BenchStrategy(store))
+  passport.registerUserSerializer(async (user) => user.id)
+  passport.registerUserDeserializer(async (id) => store.load(id))
+  return passport
+}
+
+/** The scenarios of the table, in the order they are run in each round. */
+export const TABLE_ORDER = [
+  'bare',
+  'secure-session',
+  'passport',
+  'login-session',
+  'login-public',
+  'login-public-noload',
+  'login-remember',
+  'fastify-jwt',
+  'login-jwt',
+  'login-jwt-session',
+  'login-jwt-cache',
+  'login-login',
+  'passport-login'
+]
