@@ -2,6 +2,7 @@ import type { FastifyRequest } from 'fastify'
 import { emitLoginEvent } from './events.js'
 import { sessionIdentifier } from './identifier.js'
 import { queueRememberClear, queueRememberSet, readRememberCookie } from './remember-cookie.js'
+import type { RememberToken } from './remember-token.js'
 import {
   FORCED_KEY,
   FRESH_KEY,
@@ -13,28 +14,62 @@ import {
   storedUserId,
   type SessionLike
 } from './session-state.js'
-import type { Settings } from './settings.js'
+import type { RememberSettings, Settings } from './settings.js'
 import { kAuthenticated, kUserLoad } from './symbols.js'
 import type { CurrentUser, LoginUser } from './types.js'
 
 type LoadState = FastifyRequest & {
-  [kUserLoad]: Promise<CurrentUser> | null
+  // null: not started; LOADED: `currentUser` is settled; a promise: a loader is still running.
+  [kUserLoad]: Promise<void> | typeof LOADED | null
   [kAuthenticated]: boolean
 }
 
-/**
- * Loads `request.currentUser` once per request and caches the promise, so
- * guards, the auto-load hook and app code can all ask for it at no extra cost.
+const LOADED = true
+
+/*
+ * Loaders may be sync or async. Awaiting a value that is already there still
+ * costs promises and microtask turns on every request, so the load below only
+ * goes async from the first loader that really returns a promise.
  */
-export function loadCurrentUser (request: FastifyRequest, settings: Settings): Promise<CurrentUser> {
+type MaybePromise<T> = T | Promise<T>
+
+function isThenable<T> (value: MaybePromise<T>): value is Promise<T> {
+  return typeof (value as { then?: unknown } | null)?.then === 'function'
+}
+
+/**
+ * Makes sure `request.currentUser` is loaded, at most once per request.
+ * Returns undefined when it is settled (the usual case with a synchronous
+ * loader), else the promise of the load in flight, which guards, the
+ * auto-load hook and app code then share.
+ */
+export function ensureUserLoaded (request: FastifyRequest, settings: Settings): Promise<void> | undefined {
   const req = request as LoadState
-  if (req[kUserLoad] === null) {
-    req[kUserLoad] = resolveUser(request, settings).then((result) => {
-      setCurrentUser(request, result.user, result.authenticated)
-      return result.user
-    })
+  const state = req[kUserLoad]
+  if (state === LOADED) return undefined
+  if (state !== null) return state
+  const result = resolveUser(request, settings)
+  if (!isThenable(result)) {
+    setCurrentUser(request, result.user, result.authenticated)
+    return undefined
   }
-  return req[kUserLoad] as Promise<CurrentUser>
+  const pending: Promise<void> = Promise.resolve(result).then((settled) => {
+    // A login or logout during the load has the last word.
+    if (req[kUserLoad] === pending) setCurrentUser(request, settled.user, settled.authenticated)
+  })
+  req[kUserLoad] = pending
+  return pending
+}
+
+/** `request.loadCurrentUser()`: the user, loaded on first use. */
+export function loadCurrentUser (request: FastifyRequest, settings: Settings): Promise<CurrentUser> {
+  let pending: Promise<void> | undefined
+  try {
+    pending = ensureUserLoaded(request, settings)
+  } catch (err) {
+    return Promise.reject(err)
+  }
+  return pending === undefined ? Promise.resolve(request.currentUser) : pending.then(() => request.currentUser)
 }
 
 /** Sets the request's user (after a login, a logout or a load) and settles later loads to it. */
@@ -42,7 +77,7 @@ export function setCurrentUser (request: FastifyRequest, user: CurrentUser, auth
   const req = request as LoadState
   request.currentUser = user
   req[kAuthenticated] = authenticated
-  req[kUserLoad] = Promise.resolve(user)
+  req[kUserLoad] = LOADED
 }
 
 /** True once a user was loaded or logged in on this request. */
@@ -59,32 +94,51 @@ interface LoadResult { user: CurrentUser, authenticated: boolean }
  * and an inactive user is never loaded, so deactivating an account ends its
  * sessions at their next request.
  */
-async function resolveUser (request: FastifyRequest, settings: Settings): Promise<LoadResult> {
+function resolveUser (request: FastifyRequest, settings: Settings): MaybePromise<LoadResult> {
   const { loadUser } = settings
-  if (loadUser !== undefined && settings.sessionEnabled) {
-    const session = sessionOf(request, settings)
-    const fromSession = await userFromSession(request, session, settings, loadUser)
-    if (fromSession !== null && fromSession !== DROPPED) return { user: fromSession, authenticated: true }
-    // After strong protection dropped the login, its remember cookie is being cleared, not reused.
-    if (fromSession !== DROPPED) {
-      const fromCookie = await userFromRememberCookie(request, session, settings, loadUser)
-      if (fromCookie !== null) return { user: fromCookie, authenticated: true }
-    }
+  if (loadUser === undefined || !settings.sessionEnabled) return userFromRequestLoader(request, settings)
+  const session = sessionOf(request, settings)
+  const fromSession = userFromSession(request, session, settings, loadUser)
+  if (isThenable(fromSession)) return fromSession.then((found) => afterSession(request, session, settings, loadUser, found))
+  return afterSession(request, session, settings, loadUser, fromSession)
+}
+
+function afterSession (request: FastifyRequest, session: SessionLike, settings: Settings, loadUser: UserLoader, found: LoginUser | null | typeof DROPPED): MaybePromise<LoadResult> {
+  if (found === DROPPED) {
+    // Strong protection dropped the login: its remember cookie is being cleared, not reused.
+    return userFromRequestLoader(request, settings)
   }
-  if (settings.loadUserFromRequest !== undefined) {
-    const user = await settings.loadUserFromRequest(request) as LoginUser | null | undefined
-    if (user !== null && user !== undefined && settings.isUserActive(user)) {
-      emitLoginEvent(settings.events, 'userLoadedFromRequest', request, user)
-      return { user, authenticated: true }
-    }
-  }
+  if (found !== null) return { user: found, authenticated: true }
+  const fromCookie = userFromRememberCookie(request, session, settings, loadUser)
+  if (isThenable(fromCookie)) return fromCookie.then((user) => afterRememberCookie(request, settings, user))
+  return afterRememberCookie(request, settings, fromCookie)
+}
+
+function afterRememberCookie (request: FastifyRequest, settings: Settings, user: LoginUser | null): MaybePromise<LoadResult> {
+  return user !== null ? { user, authenticated: true } : userFromRequestLoader(request, settings)
+}
+
+function userFromRequestLoader (request: FastifyRequest, settings: Settings): MaybePromise<LoadResult> {
+  if (settings.loadUserFromRequest === undefined) return anonymous(request, settings)
+  const loaded = settings.loadUserFromRequest(request) as MaybePromise<LoginUser | null | undefined>
+  if (isThenable(loaded)) return Promise.resolve(loaded).then((user) => acceptRequestUser(request, settings, user))
+  return acceptRequestUser(request, settings, loaded)
+}
+
+function acceptRequestUser (request: FastifyRequest, settings: Settings, user: LoginUser | null | undefined): LoadResult {
+  if (user === null || user === undefined || !settings.isUserActive(user)) return anonymous(request, settings)
+  emitLoginEvent(settings.events, 'userLoadedFromRequest', request, user)
+  return { user, authenticated: true }
+}
+
+function anonymous (request: FastifyRequest, settings: Settings): LoadResult {
   return { user: settings.anonymousUser(request), authenticated: false }
 }
 
 type UserLoader = NonNullable<Settings['loadUser']>
 const DROPPED = Symbol('dropped by session protection')
 
-async function userFromSession (request: FastifyRequest, session: SessionLike, settings: Settings, loadUser: UserLoader): Promise<LoginUser | null | typeof DROPPED> {
+function userFromSession (request: FastifyRequest, session: SessionLike, settings: Settings, loadUser: UserLoader): MaybePromise<LoginUser | null | typeof DROPPED> {
   const userId = storedUserId(session)
   if (userId === undefined) return null
 
@@ -94,7 +148,12 @@ async function userFromSession (request: FastifyRequest, session: SessionLike, s
     return DROPPED
   }
 
-  const user = await loadUser(userId, request) as LoginUser | null | undefined
+  const loaded = loadUser(userId, request) as MaybePromise<LoginUser | null | undefined>
+  if (isThenable(loaded)) return Promise.resolve(loaded).then((user) => acceptSessionUser(request, session, settings, userId, protection, user))
+  return acceptSessionUser(request, session, settings, userId, protection, loaded)
+}
+
+function acceptSessionUser (request: FastifyRequest, session: SessionLike, settings: Settings, userId: string, protection: 'ok' | 'marked', user: LoginUser | null | undefined): LoginUser | null {
   if (user === null || user === undefined || (session.get(FORCED_KEY) !== true && !settings.isUserActive(user))) {
     // The user is gone or deactivated: forget the stale login.
     clearLogin(session)
@@ -129,7 +188,7 @@ function protectSession (request: FastifyRequest, session: SessionLike, settings
   return 'dropped'
 }
 
-async function userFromRememberCookie (request: FastifyRequest, session: SessionLike, settings: Settings, loadUser: UserLoader): Promise<LoginUser | null> {
+function userFromRememberCookie (request: FastifyRequest, session: SessionLike, settings: Settings, loadUser: UserLoader): MaybePromise<LoginUser | null> {
   const remember = settings.remember
   if (remember === null) return null
   const { present, token } = readRememberCookie(request, remember)
@@ -138,7 +197,12 @@ async function userFromRememberCookie (request: FastifyRequest, session: Session
     queueRememberClear(request, remember)
     return null
   }
-  const user = await loadUser(token.userId, request) as LoginUser | null | undefined
+  const loaded = loadUser(token.userId, request) as MaybePromise<LoginUser | null | undefined>
+  if (isThenable(loaded)) return Promise.resolve(loaded).then((user) => restoreRememberedLogin(request, session, settings, remember, token, user))
+  return restoreRememberedLogin(request, session, settings, remember, token, loaded)
+}
+
+function restoreRememberedLogin (request: FastifyRequest, session: SessionLike, settings: Settings, remember: RememberSettings, token: RememberToken, user: LoginUser | null | undefined): LoginUser | null {
   if (user === null || user === undefined || !settings.isUserActive(user)) {
     queueRememberClear(request, remember)
     return null

@@ -1,5 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
-import { isAuthenticated, loadCurrentUser } from './current-user.js'
+import { ensureUserLoaded, isAuthenticated } from './current-user.js'
 import { FreshLoginRequiredError, UnauthorizedError } from './errors.js'
 import { loginFresh } from './login.js'
 import type { Settings } from './settings.js'
@@ -17,14 +17,16 @@ export type Guard = (request: FastifyRequest, reply: FastifyReply) => Promise<Fa
 export function createGuards (settings: Settings): Record<'loginRequired' | 'freshLoginRequired' | 'verifyLogin' | 'verifyFreshLogin', Guard> {
   async function loginRequired (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> {
     if (request.method === 'OPTIONS') return undefined
-    await loadCurrentUser(request, settings)
+    const loading = ensureUserLoaded(request, settings)
+    if (loading !== undefined) await loading
     if (isAuthenticated(request)) return undefined
     return denyAccess('login', request, reply, settings)
   }
 
   async function freshLoginRequired (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> {
     if (request.method === 'OPTIONS') return undefined
-    await loadCurrentUser(request, settings)
+    const loading = ensureUserLoaded(request, settings)
+    if (loading !== undefined) await loading
     if (!isAuthenticated(request)) return denyAccess('login', request, reply, settings)
     if (loginFresh(request, settings)) return undefined
     return denyAccess('refresh', request, reply, settings)
@@ -33,7 +35,8 @@ export function createGuards (settings: Settings): Record<'loginRequired' | 'fre
   // For @fastify/auth and other composition: only throw, never send or redirect.
   async function verifyLogin (request: FastifyRequest): Promise<undefined> {
     if (request.method === 'OPTIONS') return undefined
-    await loadCurrentUser(request, settings)
+    const loading = ensureUserLoaded(request, settings)
+    if (loading !== undefined) await loading
     if (!isAuthenticated(request)) throw new UnauthorizedError(denialMessage('login', request, settings))
     return undefined
   }

@@ -1,6 +1,6 @@
 import secureSession from '@fastify/secure-session'
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import { isAuthenticated, loadCurrentUser } from './current-user.js'
+import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from 'fastify'
+import { ensureUserLoaded, isAuthenticated, loadCurrentUser } from './current-user.js'
 import { InvalidOptionError } from './errors.js'
 import { createGuards } from './guards.js'
 import { setupJwt } from './jwt/setup.js'
@@ -9,7 +9,7 @@ import { readRememberCookie, writeRememberCookie } from './remember-cookie.js'
 import { safeNextUrl } from './safe-next.js'
 import { NEXT_KEY, sessionOf, storedUserId } from './session-state.js'
 import { buildSettings, redirectUrlOption, secureSessionOptions, type Settings } from './settings.js'
-import { kAuthenticated, kLoginUrl, kRefreshUrl, kRemember, kSettings, kUserLoad } from './symbols.js'
+import { kAuthenticated, kAutoLoad, kLoginUrl, kRefreshUrl, kRemember, kSettings, kUserLoad } from './symbols.js'
 import type { FastifyLoginOptions, LoginOptions, LoginUser, LogoutOptions } from './types.js'
 
 /** The plugin body; `index.ts` wraps it with fastify-plugin. */
@@ -68,10 +68,24 @@ export async function fastifyLoginPlugin (fastify: FastifyInstance, options: Fas
     return confirmLogin(this, settings)
   })
 
+  // Decided once per route, not per request: see `autoLoadDecision`.
+  const selfLoading = new Set<unknown>(jwtGuardsThatSetTheUser(fastify))
+  fastify.addHook('onRoute', function decideAutoLoad (route) {
+    route.config = { ...route.config, [kAutoLoad]: autoLoadDecision(route, settings, selfLoading) } as RouteOptions['config']
+  })
   fastify.addHook('preHandler', function autoLoadUser (request, _reply, done) {
-    const wanted = request.routeOptions.config.autoLoadUser ?? settings.autoLoadUser
+    const config = request.routeOptions.config as RouteConfig
+    // Routes declared before the plugin was registered were not seen by onRoute.
+    const wanted = config[kAutoLoad] ?? config.autoLoadUser ?? settings.autoLoadUser
     if (!wanted) return done()
-    loadCurrentUser(request, settings).then(() => done(), done)
+    let loading: Promise<void> | undefined
+    try {
+      loading = ensureUserLoaded(request, settings)
+    } catch (err) {
+      return done(err as Error)
+    }
+    if (loading === undefined) return done()
+    loading.then(() => done(), done)
   })
 
   const remember = settings.remember
@@ -111,4 +125,26 @@ function nextUrl (request: FastifyRequest, settings: Settings, fallback: string)
     candidate = query?.[settings.nextParam] ?? (body !== null && typeof body === 'object' ? body[settings.nextParam] : undefined)
   }
   return safeNextUrl(candidate, { host: request.host }) ?? fallback
+}
+
+type RouteConfig = { autoLoadUser?: boolean, [kAutoLoad]?: boolean }
+
+/*
+ * Whether a route loads `currentUser` before its handler: its own
+ * `config.autoLoadUser`, else the plugin's option, except on routes whose
+ * preHandler is a JWT guard that always sets the user itself (jwtRequired,
+ * freshJwtRequired, refreshJwtRequired): loading the session user there
+ * first would be thrown away.
+ */
+function autoLoadDecision (route: RouteOptions, settings: Settings, selfLoading: Set<unknown>): boolean {
+  const own = (route.config as RouteConfig | undefined)?.autoLoadUser
+  if (own !== undefined) return own
+  if (!settings.autoLoadUser) return false
+  const preHandlers: unknown[] = Array.isArray(route.preHandler) ? route.preHandler : [route.preHandler]
+  return !preHandlers.some((hook) => selfLoading.has(hook))
+}
+
+function jwtGuardsThatSetTheUser (fastify: FastifyInstance): unknown[] {
+  if (!fastify.hasDecorator('jwtRequired')) return []
+  return [fastify.jwtRequired, fastify.freshJwtRequired, fastify.refreshJwtRequired]
 }

@@ -15,3 +15,5 @@ export const kUserLoad = Symbol('fastify-login.userLoad')
 export const kRemember = Symbol('fastify-login.remember')
 /** Whether the request's current user is a logged-in (not anonymous) one. */
 export const kAuthenticated = Symbol('fastify-login.authenticated')
+/** A route's own decision, made once in onRoute, to load `currentUser` before its handler. */
+export const kAutoLoad = Symbol('fastify-login.autoLoad')
