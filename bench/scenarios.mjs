@@ -91,6 +91,24 @@ export const scenarios = {
     }
   },
 
+  'secure-session-write': {
+    title: '@fastify/secure-session alone, handler writes a new session (what a restore must also do)',
+    async build () {
+      const app = newApp()
+      await app.register(fastifySecureSession, { key: SESSION_KEY, cookie: { path: '/', httpOnly: true } })
+      app.get('/data', async (request, reply) => {
+        const uid = request.session.get('uid')
+        if (uid === undefined) return reply.code(401).send({ error: 'login required' })
+        request.session.regenerate()
+        request.session.set('uid', uid)
+        return BODY
+      })
+      await app.ready()
+      const cookie = `session=${encodeURIComponent(app.encodeSecureSession(app.createSecureSession({ uid: ALICE.id })))}`
+      return { app, auth: { path: '/data', headers: { cookie } }, anon: { path: '/data' } }
+    }
+  },
+
   passport: {
     title: '@fastify/passport + secure-session, user deserializer',
     async build () {
@@ -311,6 +329,7 @@ function passportFor (store) {
 export const TABLE_ORDER = [
   'bare',
   'secure-session',
+  'secure-session-write',
   'passport',
   'login-session',
   'login-public',

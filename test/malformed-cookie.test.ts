@@ -1,5 +1,6 @@
 import t from 'tap'
-import { createCipheriv, hkdfSync, randomBytes } from 'node:crypto'
+import { hkdfSync, randomBytes } from 'node:crypto'
+import sodium from 'sodium-native'
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
 import { loginCookie, rememberCookie } from '../lib/index.js'
 import { ANONYMOUS, buildApp, setCookie, TEST_KEY, type TestUser } from './helpers.js'
@@ -32,12 +33,13 @@ function realToken (app: FastifyInstance, alice: TestUser): string {
  * The test 'a token sealed here with a valid payload restores' keeps this honest.
  */
 function sealPayload (plain: string): string {
-  const key = Buffer.from(hkdfSync('sha256', TEST_KEY, Buffer.alloc(0), 'fastify-login remember-me v1', 32))
-  const iv = randomBytes(12)
-  const cipher = createCipheriv('aes-256-gcm', key, iv)
-  cipher.setAAD(Buffer.from('fastify-login:remember:v1'))
-  const body = Buffer.concat([cipher.update(plain, 'utf8'), cipher.final()])
-  return Buffer.concat([iv, body, cipher.getAuthTag()]).toString('base64url')
+  const key = Buffer.from(hkdfSync('sha256', TEST_KEY, Buffer.alloc(0), 'fastify-login remember-me v2', 32))
+  const message = Buffer.from(plain, 'utf8')
+  const sealed = Buffer.alloc(sodium.crypto_secretbox_NONCEBYTES + sodium.crypto_secretbox_MACBYTES + message.length)
+  const nonce = sealed.subarray(0, sodium.crypto_secretbox_NONCEBYTES)
+  sodium.randombytes_buf(nonce)
+  sodium.crypto_secretbox_easy(sealed.subarray(sodium.crypto_secretbox_NONCEBYTES), message, nonce, key)
+  return sealed.toString('base64url')
 }
 
 t.test('garbage session cookies give an anonymous request, never a 500', async (t) => {
