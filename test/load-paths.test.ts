@@ -1,0 +1,123 @@
+import t from 'tap'
+import { setImmediate as tick } from 'node:timers/promises'
+import type { FastifyInstance } from 'fastify'
+import { buildApp, CookieJar, makeUsers, me, send, type TestUser } from './helpers.js'
+
+/*
+ * The user load has a synchronous path (sync loaders: no promise is created)
+ * and an asynchronous one (from the first loader that returns a promise).
+ * These tests drive both, and the session-protection identifier cache.
+ */
+
+const ALICE = { id: '1', name: 'alice' }
+
+t.test('a loader that throws fails the request with a 500 through the error handler, sync or async', async (t) => {
+  for (const mode of ['sync', 'async'] as const) {
+    const broken = new Error('database down')
+    const { app } = await buildApp({
+      loadUser: mode === 'sync'
+        ? () => { throw broken }
+        : async () => { await tick(); throw broken }
+    }, (app) => {
+      app.get('/lazy', { config: { autoLoadUser: false } }, async (request) => {
+        try {
+          await request.loadCurrentUser()
+          return { caught: null }
+        } catch (err) {
+          return { caught: (err as Error).message }
+        }
+      })
+    })
+    t.teardown(() => app.close())
+    const jar = new CookieJar()
+    await send(app, jar, 'POST', '/login/1')
+
+    const auto = await send(app, jar, 'GET', '/me')
+    t.equal(auto.statusCode, 500, `${mode}: the auto-load hook passes the error on`)
+    t.equal(auto.json().message, 'database down', `${mode}: Fastify's error format`)
+    const guarded = await send(app, jar, 'GET', '/private')
+    t.equal(guarded.statusCode, 500, `${mode}: a guard passes the error on`)
+    const lazy = await send(app, jar, 'GET', '/lazy')
+    t.same(lazy.json(), { caught: 'database down' }, `${mode}: request.loadCurrentUser() rejects`)
+
+    const anonymous = await app.inject({ url: '/me' })
+    t.equal(anonymous.statusCode, 200, `${mode}: requests without a login never call the loader`)
+  }
+})
+
+t.test('a login during a load still in flight has the last word', async (t) => {
+  const users = makeUsers()
+  let release: () => void = () => {}
+  const { app } = await buildApp({
+    loadUser: async (id) => {
+      await new Promise<void>((resolve) => { release = resolve })
+      return users.get(id) ?? null
+    }
+  }, (app) => {
+    app.post('/switch', { config: { autoLoadUser: false } }, async (request, reply) => {
+      const load = request.loadCurrentUser()
+      await reply.login(users.get('2') as TestUser)
+      release()
+      const loaded = await load
+      return { loaded, current: request.currentUser }
+    })
+  })
+  t.teardown(() => app.close())
+  const jar = new CookieJar()
+  await send(app, jar, 'POST', '/login/1') // no user in the session yet: the loader is not called
+
+  const res = await send(app, jar, 'POST', '/switch')
+  t.equal(res.statusCode, 200)
+  t.same(res.json().current, { id: '2', name: 'bob' }, 'currentUser is the user logged in, not the one the load found')
+})
+
+t.test('sync loaders: session, remember cookie and request loader', async (t) => {
+  const users = makeUsers()
+  const seen: string[] = []
+  const { app } = await buildApp({
+    loadUser: (id) => { seen.push(`session or cookie ${id}`); return users.get(id) ?? null },
+    loadUserFromRequest: (request) => request.headers['x-api-key'] === 'key-of-bob' ? users.get('2') ?? null : null
+  })
+  t.teardown(() => app.close())
+
+  const jar = new CookieJar()
+  await send(app, jar, 'POST', '/login/1', { remember: true })
+  t.same(await me(app, jar), { user: ALICE, authenticated: true, fresh: true, remembered: true }, 'from the session')
+  jar.cookies.delete('session')
+  t.same(await me(app, jar), { user: ALICE, authenticated: true, fresh: false, remembered: true }, 'from the remember cookie, not fresh')
+  t.same(await me(app, new CookieJar(), { 'x-api-key': 'key-of-bob' }), { user: { id: '2', name: 'bob' }, authenticated: true, fresh: false, remembered: false }, 'from the request loader')
+  t.same(await me(app, new CookieJar(), { 'x-api-key': 'wrong' }), { user: null, authenticated: false, fresh: false, remembered: false }, 'anonymous')
+  t.same(seen, ['session or cookie 1', 'session or cookie 1'], 'loadUser ran once per request that needed it')
+})
+
+/** Logs alice in with this User-Agent and returns the jar. */
+async function loginAs (app: FastifyInstance, userAgent: string): Promise<CookieJar> {
+  const jar = new CookieJar()
+  await send(app, jar, 'POST', '/login/1', undefined, { 'user-agent': userAgent })
+  return jar
+}
+
+t.test('session protection with very long User-Agents (not cached) still compares them', async (t) => {
+  const { app } = await buildApp()
+  t.teardown(() => app.close())
+  const long = `Mozilla/5.0 ${'x'.repeat(2000)}`
+  const jar = await loginAs(app, long)
+
+  t.equal((await me(app, jar, { 'user-agent': long })).fresh, true, 'the same long User-Agent keeps the login fresh')
+  t.equal((await me(app, jar, { 'user-agent': `${long}y` })).fresh, false, 'one more character is another client')
+})
+
+t.test('many different clients (the identifier cache fills and is dropped) keep working', async (t) => {
+  const { app } = await buildApp()
+  t.teardown(() => app.close())
+  const first = await loginAs(app, 'client 0')
+  for (let i = 1; i <= 1100; i++) {
+    const res = await app.inject({ url: '/me', headers: { 'user-agent': `client ${i}`, cookie: first.header() } })
+    if (res.json().fresh !== false) t.fail(`client ${i} was taken for client 0`)
+    // basic protection stores the new identifier: go back to client 0's for the next one.
+    await app.inject({ url: '/me', headers: { 'user-agent': 'client 0', cookie: first.header() } })
+  }
+  const again = await loginAs(app, 'client 0')
+  t.equal((await me(app, again, { 'user-agent': 'client 0' })).fresh, true, 'after 1,100 clients the first one is still recognised')
+  t.equal((await me(app, again, { 'user-agent': 'client 1' })).fresh, false, 'and told apart from another')
+})
