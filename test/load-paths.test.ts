@@ -1,7 +1,8 @@
 import t from 'tap'
 import { setImmediate as tick } from 'node:timers/promises'
-import type { FastifyInstance } from 'fastify'
-import { buildApp, CookieJar, makeUsers, me, send, type TestUser } from './helpers.js'
+import Fastify, { type FastifyInstance } from 'fastify'
+import fastifyLogin from '../lib/index.js'
+import { buildApp, CookieJar, makeUsers, me, send, TEST_KEY, type TestUser } from './helpers.js'
 
 /*
  * The user load has a synchronous path (sync loaders: no promise is created)
@@ -120,4 +121,21 @@ t.test('many different clients (the identifier cache fills and is dropped) keep 
   const again = await loginAs(app, 'client 0')
   t.equal((await me(app, again, { 'user-agent': 'client 0' })).fresh, true, 'after 1,100 clients the first one is still recognised')
   t.equal((await me(app, again, { 'user-agent': 'client 1' })).fresh, false, 'and told apart from another')
+})
+
+t.test('routes declared before the plugin, and the 404 handler, get currentUser too', async (t) => {
+  const app = Fastify()
+  t.teardown(() => app.close())
+  app.get('/early', async (request) => ({ user: request.currentUser }))
+  await app.register(fastifyLogin, { session: { key: TEST_KEY }, loadUser: (id) => ({ id, name: 'loaded' }) })
+  app.setNotFoundHandler(async (request, reply) => reply.code(404).send({ user: request.currentUser }))
+  app.post('/login', async (_request, reply) => ({ ok: await reply.login({ id: 'a' }) }))
+  await app.ready()
+
+  const jar = new CookieJar()
+  await send(app, jar, 'POST', '/login')
+  t.same((await send(app, jar, 'GET', '/early')).json(), { user: { id: 'a', name: 'loaded' } }, 'route declared first')
+  const missing = await send(app, jar, 'GET', '/nowhere')
+  t.equal(missing.statusCode, 404)
+  t.same(missing.json(), { user: { id: 'a', name: 'loaded' } }, '404 handler')
 })
