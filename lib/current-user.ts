@@ -1,5 +1,6 @@
 import type { FastifyRequest } from 'fastify'
 import { emitLoginEvent } from './events.js'
+import { isThenable, type MaybePromise } from './maybe-async.js'
 import { sessionIdentifier } from './identifier.js'
 import { queueRememberClear, queueRememberSet, readRememberCookie } from './remember-cookie.js'
 import type { RememberToken } from './remember-token.js'
@@ -25,17 +26,6 @@ type LoadState = FastifyRequest & {
 }
 
 const LOADED = true
-
-/*
- * Loaders may be sync or async. Awaiting a value that is already there still
- * costs promises and microtask turns on every request, so the load below only
- * goes async from the first loader that really returns a promise.
- */
-type MaybePromise<T> = T | Promise<T>
-
-function isThenable<T> (value: MaybePromise<T>): value is Promise<T> {
-  return typeof (value as { then?: unknown } | null)?.then === 'function'
-}
 
 /**
  * Makes sure `request.currentUser` is loaded, at most once per request.

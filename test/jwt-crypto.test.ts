@@ -164,6 +164,20 @@ t.test('key rotation by kid', async (t) => {
   t.test('a single key with a kid refuses another kid', async (t) => {
     assertRefused(t, await callMe(appA, hmacToken(claims(), s1, { alg: 'HS256', typ: 'JWT', kid: 'k9' })), 'FST_LOGIN_JWT_UNKNOWN_KEY')
   })
+  t.test('a single key with a kid: another kid comes first, before the signature and the expiry', async (t) => {
+    const other = { alg: 'HS256', typ: 'JWT', kid: 'k9' }
+    assertRefused(t, await callMe(appA, hmacToken(claims(), s2, other)), 'FST_LOGIN_JWT_UNKNOWN_KEY')
+    assertRefused(t, await callMe(appA, hmacToken(claims({ exp: nowSeconds() - 60 }), s1, other)), 'FST_LOGIN_JWT_UNKNOWN_KEY')
+    assertRefused(t, await callMe(appA, hmacToken(claims(), s1, { alg: 'HS256', typ: 'JWT', kid: 1 })), 'FST_LOGIN_JWT_UNKNOWN_KEY')
+  })
+  t.test('a single key with a kid: its own kid, or none, gets the usual refusals and acceptance', async (t) => {
+    for (const header of [{ alg: 'HS256', typ: 'JWT', kid: 'k1' }, { alg: 'HS256', typ: 'JWT' }]) {
+      assertRefused(t, await callMe(appA, hmacToken(claims(), s2, header)), 'FST_LOGIN_JWT_INVALID')
+      assertRefused(t, await callMe(appA, hmacToken(claims({ exp: nowSeconds() - 60 }), s1, header)), 'FST_LOGIN_JWT_EXPIRED')
+      assertRefused(t, await callMe(appA, hmacToken(claims({ nbf: nowSeconds() + 60 }), s1, header)), 'FST_LOGIN_JWT_NOT_YET_VALID')
+      assertUser(t, await callMe(appA, hmacToken(claims(), s1, header)))
+    }
+  })
 })
 
 t.test('a verify-only key (public key without private key) in the second slot', async (t) => {
@@ -351,5 +365,53 @@ t.test('cache: true still honours revocation', async (t) => {
     const token = hmacToken(claims({ exp: now + 5 }), SECRET)
     assertUser(t, await callMe(app, token))
     await fakeClock(t).during(10_000, async () => assertRefused(t, await callMe(app, token), 'FST_LOGIN_JWT_EXPIRED'))
+  })
+})
+
+t.test('cache: the same answers as without it', async (t) => {
+  t.test('a refusal is not cached: a token not valid yet is accepted once it is', async (t) => {
+    const app = await jwtApp(t, { cache: true, notBefore: 30 })
+    const { access_token: token } = await getTokens(app)
+    assertRefused(t, await callMe(app, token), 'FST_LOGIN_JWT_NOT_YET_VALID')
+    await fakeClock(t).during(31_000, async () => assertUser(t, await callMe(app, token)))
+  })
+  t.test('the leeway counts for cached tokens as for others', async (t) => {
+    const app = await jwtApp(t, { cache: true, leeway: 10 })
+    const token = hmacToken(claims({ exp: nowSeconds() - 5 }), SECRET)
+    assertUser(t, await callMe(app, token))
+    assertUser(t, await callMe(app, token))
+    await fakeClock(t).during(10_000, async () => assertRefused(t, await callMe(app, token), 'FST_LOGIN_JWT_EXPIRED'))
+  })
+  t.test('a token without nbf is cached too', async (t) => {
+    const app = await jwtApp(t, { cache: true })
+    const { nbf: _nbf, ...rest } = claims()
+    const token = hmacToken(rest, SECRET)
+    assertUser(t, await callMe(app, token))
+    assertUser(t, await callMe(app, token))
+  })
+  t.test('a cached token is still accepted past the ten-minute re-check', async (t) => {
+    const app = await jwtApp(t, { cache: true })
+    const token = hmacToken(claims({ exp: nowSeconds() + 3600 }), SECRET)
+    assertUser(t, await callMe(app, token))
+    await fakeClock(t).during(11 * 60_000, async () => assertUser(t, await callMe(app, token)))
+  })
+  t.test('with a size of 1, tokens push each other out and are verified again', async (t) => {
+    const app = await jwtApp(t, { cache: 1 })
+    const first = hmacToken(claims(), SECRET)
+    const second = hmacToken(claims({ sub: '2' }), SECRET)
+    for (let round = 0; round < 3; round++) {
+      assertUser(t, await callMe(app, first))
+      assertUser(t, await callMe(app, second), 'bob')
+      assertUser(t, await callMe(app, second), 'bob')
+    }
+    const tampered = `${first.slice(0, first.lastIndexOf('.'))}.${hmacToken(claims(), OTHER_SECRET).split('.')[2] as string}`
+    assertRefused(t, await callMe(app, tampered), 'FST_LOGIN_JWT_INVALID')
+  })
+  t.test('with several keys', async (t) => {
+    const app = await jwtApp(t, { cache: true, keys: [{ kid: 'k1', secret: SECRET }, { kid: 'k2', secret: OTHER_SECRET }] })
+    const token = hmacToken(claims(), OTHER_SECRET, { alg: 'HS256', typ: 'JWT', kid: 'k2' })
+    assertUser(t, await callMe(app, token))
+    assertUser(t, await callMe(app, token))
+    assertRefused(t, await callMe(app, hmacToken(claims(), OTHER_SECRET, { alg: 'HS256', typ: 'JWT', kid: 'k1' })), 'FST_LOGIN_JWT_INVALID')
   })
 })

@@ -218,13 +218,10 @@ t.test('a token signed with another secret, or with alg none, is refused', async
   t.equal((await callMe(app, check)).statusCode, 200, 'the same claims signed with our secret pass (the crafting is right)')
 })
 
-t.test('garbage tokens are 401 FST_LOGIN_JWT_INVALID, never 500', async (t) => {
-  const { app } = await jwtApp()
-  t.teardown(() => app.close())
-  const { access } = await tokensFor(app, 'alice')
+/** Broken tokens made from the pieces of a real one. */
+function garbageTokens (access: string): Array<[string, string]> {
   const [head, payload, signature] = access.split('.') as [string, string, string]
-
-  const garbage: Array<[string, string]> = [
+  return [
     ['abc', 'abc'],
     ['a.b.c', 'a.b.c'],
     ['a 10 KB token', `${head}.${'A'.repeat(10 * 1024)}.${signature}`],
@@ -248,12 +245,35 @@ t.test('garbage tokens are 401 FST_LOGIN_JWT_INVALID, never 500', async (t) => {
     ['non-ASCII text', 'ünïcödé.ünïcödé.ünïcödé'],
     ['percent-encoded', encodeURIComponent(`${head}+/=.${payload}.${signature}`)]
   ]
-  for (const [name, token] of garbage) {
+}
+
+async function assertGarbageRefused (t: Test, app: FastifyInstance): Promise<void> {
+  const { access } = await tokensFor(app, 'alice')
+  for (const [name, token] of garbageTokens(access)) {
     const res = await callMe(app, token)
     t.equal(res.statusCode, 401, `${name}: 401`)
     t.equal(res.json().code, 'FST_LOGIN_JWT_INVALID', `${name}: FST_LOGIN_JWT_INVALID`)
     t.equal(res.headers['www-authenticate'], INVALID_CHALLENGE, `${name}: challenge`)
   }
+}
+
+t.test('garbage tokens are 401 FST_LOGIN_JWT_INVALID, never 500', async (t) => {
+  const { app } = await jwtApp()
+  t.teardown(() => app.close())
+  await assertGarbageRefused(t, app)
+
+  // With a kid, the header is read (before verification with several keys,
+  // after a refusal with one): garbage must give the same answer there.
+  t.test('with a single key that has a kid', async (t) => {
+    const { app } = await jwtApp({ secret: undefined, keys: [{ kid: 'k1', secret: SECRET }] })
+    t.teardown(() => app.close())
+    await assertGarbageRefused(t, app)
+  })
+  t.test('with several keys', async (t) => {
+    const { app } = await jwtApp({ secret: undefined, keys: [{ kid: 'k1', secret: SECRET }, { kid: 'k0', secret: `${SECRET}-old` }] })
+    t.teardown(() => app.close())
+    await assertGarbageRefused(t, app)
+  })
 })
 
 t.test('tokens with the right signature but wrong or missing claims are refused', async (t) => {
@@ -419,6 +439,73 @@ t.test('@fastify/auth: a route that takes a session login or a JWT', async (t) =
   t.equal(neither.statusCode, 401)
   t.match(neither.json().code, /^FST_LOGIN_/)
   t.notOk(neither.body.includes('alice') || neither.body.includes('bob'))
+})
+
+t.test('guards awaited from app code (no done callback) resolve or reject', async (t) => {
+  const { app } = await jwtApp({}, {}, (app) => {
+    app.get('/api/awaited', {
+      preHandler: async (request, reply) => {
+        const pending = app.jwtRequired(request, reply)
+        reply.header('x-guard-returns-promise', String(pending instanceof Promise))
+        await pending
+      }
+    }, async (request) => ({ name: userName(request.currentUser) }))
+    app.get('/api/awaited-optional', async (request, reply) => {
+      await app.jwtOptional(request, reply)
+      return { user: userName(request.currentUser) }
+    })
+  })
+  t.teardown(() => app.close())
+  const { access } = await tokensFor(app, 'alice')
+
+  const ok = await app.inject({ url: '/api/awaited', headers: bearer(access) })
+  t.equal(ok.statusCode, 200)
+  t.same(ok.json(), { name: 'alice' })
+  t.equal(ok.headers['x-guard-returns-promise'], 'true')
+
+  const refused = await app.inject({ url: '/api/awaited', headers: bearer('abc') })
+  assertRefused(t, refused, 'FST_LOGIN_JWT_INVALID', 'awaited, bad token')
+  t.equal(refused.headers['x-guard-returns-promise'], 'true', 'a refusal is a rejected promise, not a throw')
+  assertRefused(t, await app.inject({ url: '/api/awaited' }), 'FST_LOGIN_JWT_NO_TOKEN', 'awaited, no token')
+
+  t.same((await app.inject({ url: '/api/awaited-optional' })).json(), { user: null })
+  t.same((await app.inject({ url: '/api/awaited-optional', headers: bearer(access) })).json(), { user: 'alice' })
+})
+
+t.test('asynchronous stores and loaders give the same answers as synchronous ones', async (t) => {
+  const users = makeUsers()
+  const revoked = new Set<string>()
+  const cutoffs = new Map<string, number>()
+  const later = async <T>(value: T): Promise<T> => await new Promise((resolve) => setImmediate(() => resolve(value)))
+  const { app } = await jwtApp({
+    loadUserFromClaims: async (claims) => await later(users.get(claims.sub) ?? null),
+    revocationStore: {
+      revoke: async (jti) => { revoked.add(await later(jti)) },
+      isRevoked: async (jti) => await later(revoked.has(jti)),
+      setUserCutoff: async (userId, cutoff) => { cutoffs.set(userId, await later(cutoff)) },
+      getUserCutoff: async (userId) => await later(cutoffs.get(userId))
+    }
+  }, {}, async (app) => {
+    await app.register(fastifyAuth)
+    app.get('/api/either', { preHandler: app.auth([app.jwtRequired, app.verifyLogin]) }, async (request) => ({ user: userName(request.currentUser) }))
+  })
+  t.teardown(() => app.close())
+  const alice = await tokensFor(app, 'alice')
+  const carol = await app.createAccessToken(users.get('3') as TestUser)
+
+  t.equal((await callMe(app, alice.access)).json().name, 'alice')
+  t.same((await app.inject({ url: '/api/either', headers: bearer(alice.access) })).json(), { user: 'alice' })
+  t.same((await app.inject({ url: '/api/optional', headers: bearer(alice.access) })).json().user, 'alice')
+  assertRefused(t, await callMe(app, carol), 'FST_LOGIN_JWT_USER_NOT_FOUND', 'inactive user, async loader')
+  const either = await app.inject({ url: '/api/either', headers: bearer(carol) })
+  t.equal(either.statusCode, 401, '@fastify/auth: refused by both')
+
+  await app.revokeToken(payloadOf(alice.access))
+  assertRefused(t, await callMe(app, alice.access), 'FST_LOGIN_JWT_REVOKED', 'revoked, async store')
+  const bob = await tokensFor(app, 'bob')
+  t.equal((await callMe(app, bob.access)).statusCode, 200)
+  await app.revokeAllTokens('2')
+  assertRefused(t, await callMe(app, bob.access), 'FST_LOGIN_JWT_REVOKED', 'cut-off, async store')
 })
 
 t.test('createAccessToken(user, { fresh, claims }) makes a token the guards accept', async (t) => {

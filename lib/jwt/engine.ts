@@ -2,6 +2,7 @@ import fastifyJwt from '@fastify/jwt'
 import type { FastifyInstance } from 'fastify'
 import type { JwtErrorCode } from './errors.js'
 import type { JwtKey, JwtSettings } from './settings.js'
+import { DEFAULT_CACHE_SIZE, VerifiedTokenCache } from './token-cache.js'
 import type { JwtClaims } from './types.js'
 
 /*
@@ -18,7 +19,7 @@ const MAX_TOKEN_LENGTH = 8192
 const TOKEN_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/
 
 /** The outcome of verifying a token: its claims, or why it was refused. */
-export type VerifyResult = { ok: true, claims: JwtClaims } | { ok: false, code: JwtErrorCode }
+export type VerifyResult = JwtClaims | JwtErrorCode
 
 export interface TokenEngine {
   sign: (payload: Record<string, unknown>) => string
@@ -30,8 +31,14 @@ interface JwtInstance {
   verify: (token: string) => unknown
 }
 
+interface Header { kid?: unknown }
+
 /** Registers one @fastify/jwt per key inside a private child context. */
 export async function createTokenEngine (fastify: FastifyInstance, settings: JwtSettings): Promise<TokenEngine> {
+  const keys = settings.keys
+  // One key with a kid: its instance returns the decoded header too (fast-jwt's
+  // `complete`), so the kid is checked without decoding the header twice.
+  const singleKid = keys.length === 1 ? keys[0]?.kid : undefined
   const instances: JwtInstance[] = []
   await fastify.register(async function fastifyLoginJwtKeys (child) {
     // @fastify/jwt adds namespaced instances onto an existing `fastify.jwt`.
@@ -39,27 +46,20 @@ export async function createTokenEngine (fastify: FastifyInstance, settings: Jwt
     // @fastify/jwt first) and ours would land on it; a private object of our
     // own, shadowing it in this context only, keeps both apart.
     (child as unknown as { jwt: unknown }).jwt = Object.create(null)
-    for (const [index, key] of settings.keys.entries()) {
+    for (const [index, key] of keys.entries()) {
       const namespace = `fastifyLoginKey${index}`
-      await child.register(fastifyJwt, jwtPluginOptions(key, settings, namespace) as never)
+      await child.register(fastifyJwt, jwtPluginOptions(key, settings, namespace, singleKid !== undefined) as never)
       instances.push((child.jwt as unknown as Record<string, JwtInstance>)[namespace] as JwtInstance)
     }
   })
 
-  const byKid = new Map<string, JwtInstance>()
-  settings.keys.forEach((key, index) => {
-    if (key.kid !== undefined) byKid.set(key.kid, instances[index] as JwtInstance)
-  })
-  const single = settings.keys.length === 1 ? { key: settings.keys[0] as JwtKey, instance: instances[0] as JwtInstance } : null
   const signer = instances[0] as JwtInstance
-
-  function pick (kid: unknown): JwtInstance | undefined {
-    if (single !== null) {
-      // One key: a kid in the token must match the configured one, if any.
-      return single.key.kid === undefined || kid === undefined || kid === single.key.kid ? single.instance : undefined
-    }
-    return typeof kid === 'string' ? byKid.get(kid) : undefined
-  }
+  const verifyToken = keys.length === 1
+    ? singleKeyVerifier(instances[0] as JwtInstance, singleKid)
+    : kidVerifier(keys, instances)
+  const cache = settings.cache === false
+    ? null
+    : new VerifiedTokenCache(settings.cache === true ? DEFAULT_CACHE_SIZE : settings.cache, settings.leeway * 1000)
 
   return {
     sign (payload) {
@@ -69,23 +69,73 @@ export async function createTokenEngine (fastify: FastifyInstance, settings: Jwt
       return token
     },
     verify (token) {
-      if (token.length > MAX_TOKEN_LENGTH || !TOKEN_SHAPE.test(token)) return { ok: false, code: 'FST_LOGIN_JWT_INVALID' }
-      const header = decodeHeader(token)
-      if (header === null) return { ok: false, code: 'FST_LOGIN_JWT_INVALID' }
-      const instance = pick(header.kid)
-      if (instance === undefined) return { ok: false, code: 'FST_LOGIN_JWT_UNKNOWN_KEY' }
-      let payload: unknown
-      try {
-        payload = instance.verify(token)
-      } catch (err) {
-        return { ok: false, code: codeOf(err) }
-      }
-      return isClaims(payload) ? { ok: true, claims: payload } : { ok: false, code: 'FST_LOGIN_JWT_INVALID' }
+      if (token.length > MAX_TOKEN_LENGTH) return 'FST_LOGIN_JWT_INVALID'
+      if (cache === null) return verifyToken(token)
+      const cached = cache.get(token, Date.now())
+      if (cached !== undefined) return cached
+      const result = verifyToken(token)
+      if (typeof result !== 'string') cache.set(token, result, Date.now())
+      return result
     }
   }
 }
 
-function jwtPluginOptions (key: JwtKey, settings: JwtSettings, namespace: string): Record<string, unknown> {
+/**
+ * One key: fast-jwt decodes and verifies in a single pass. When the key has a
+ * kid, a token naming another kid is refused as FST_LOGIN_JWT_UNKNOWN_KEY,
+ * before any other refusal, as if the header had been read first: after a
+ * success from the returned header, after a failure from our own decoding
+ * (refused tokens only).
+ */
+function singleKeyVerifier (instance: JwtInstance, kid: string | undefined): (token: string) => VerifyResult {
+  if (kid === undefined) {
+    return (token) => {
+      let payload: unknown
+      try {
+        payload = instance.verify(token)
+      } catch (err) {
+        return codeOf(err)
+      }
+      return claimsOf(payload)
+    }
+  }
+  return (token) => {
+    let complete: { header: Header, payload: unknown }
+    try {
+      complete = instance.verify(token) as typeof complete
+    } catch (err) {
+      const header = headerOf(token)
+      if (header === null) return 'FST_LOGIN_JWT_INVALID'
+      return otherKid(header, kid) ? 'FST_LOGIN_JWT_UNKNOWN_KEY' : codeOf(err)
+    }
+    return otherKid(complete.header, kid) ? 'FST_LOGIN_JWT_UNKNOWN_KEY' : claimsOf(complete.payload)
+  }
+}
+
+function otherKid (header: Header, kid: string): boolean {
+  return header.kid !== undefined && header.kid !== kid
+}
+
+/** Several keys (all with a kid): the token's kid picks the one that verifies it. */
+function kidVerifier (keys: JwtKey[], instances: JwtInstance[]): (token: string) => VerifyResult {
+  const byKid = new Map<unknown, JwtInstance>()
+  keys.forEach((key, index) => byKid.set(key.kid, instances[index] as JwtInstance))
+  return (token) => {
+    const header = headerOf(token)
+    if (header === null) return 'FST_LOGIN_JWT_INVALID'
+    const instance = typeof header.kid === 'string' ? byKid.get(header.kid) : undefined
+    if (instance === undefined) return 'FST_LOGIN_JWT_UNKNOWN_KEY'
+    let payload: unknown
+    try {
+      payload = instance.verify(token)
+    } catch (err) {
+      return codeOf(err)
+    }
+    return claimsOf(payload)
+  }
+}
+
+function jwtPluginOptions (key: JwtKey, settings: JwtSettings, namespace: string, complete: boolean): Record<string, unknown> {
   const secret = key.algorithm.startsWith('HS')
     ? key.verifyKey
     : { private: key.signingKey, public: key.verifyKey }
@@ -105,15 +155,17 @@ function jwtPluginOptions (key: JwtKey, settings: JwtSettings, namespace: string
       ],
       ...(settings.issuer === undefined ? {} : { allowedIss: settings.issuer }),
       ...(settings.audience === undefined ? {} : { allowedAud: settings.audience }),
-      ...(settings.cache === false ? {} : { cache: settings.cache })
+      ...(complete ? { complete: true } : {})
     }
   }
 }
 
-function decodeHeader (token: string): { kid?: unknown } | null {
+/** The header of a well-formed token, or null; read before or without verification. */
+function headerOf (token: string): Header | null {
+  if (!TOKEN_SHAPE.test(token)) return null
   try {
     const header: unknown = JSON.parse(Buffer.from(token.slice(0, token.indexOf('.')), 'base64url').toString('utf8'))
-    return header !== null && typeof header === 'object' && !Array.isArray(header) ? header as { kid?: unknown } : null
+    return header !== null && typeof header === 'object' && !Array.isArray(header) ? header as Header : null
   } catch {
     return null
   }
@@ -126,11 +178,12 @@ function codeOf (err: unknown): JwtErrorCode {
   return 'FST_LOGIN_JWT_INVALID'
 }
 
-function isClaims (payload: unknown): payload is JwtClaims {
+function claimsOf (payload: unknown): VerifyResult {
   // fast-jwt refuses tokens whose payload is not a JSON object, so only the claims need checking.
   const p = payload as Record<string, unknown>
-  return typeof p.sub === 'string' && p.sub !== '' &&
+  const ok = typeof p.sub === 'string' && p.sub !== '' &&
     typeof p.jti === 'string' &&
     (p.type === 'access' || p.type === 'refresh') &&
     typeof p.exp === 'number' && typeof p.iat === 'number'
+  return ok ? p as JwtClaims : 'FST_LOGIN_JWT_INVALID'
 }

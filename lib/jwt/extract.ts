@@ -16,30 +16,37 @@ export type Lookup = FoundToken | null | JwtErrorCode
 const UNSAFE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE'])
 
 /**
- * Looks for a token in the configured locations, in order. An Authorization
- * header that is there but is not exactly `<scheme> <token>` is an error
- * rather than "no token": the client meant to authenticate and got it wrong.
+ * Makes the token search of `jwt`: the configured locations, in order. An
+ * Authorization header that is there but is not exactly `<scheme> <token>`
+ * (one space, case-insensitive scheme, non-empty token) is an error rather
+ * than "no token": the client meant to authenticate and got it wrong.
  */
-export function findToken (request: FastifyRequest, jwt: JwtSettings, type: 'access' | 'refresh'): Lookup {
-  for (const location of jwt.locations) {
-    if (location === 'headers') {
-      const header = request.headers.authorization
-      if (header === undefined) continue
-      const parts = header.split(' ')
-      if (parts.length !== 2 || parts[0]?.toLowerCase() !== jwt.scheme.toLowerCase() || parts[1] === '') return 'FST_LOGIN_JWT_MALFORMED'
-      return { token: parts[1] as string, location }
+export function tokenFinder (jwt: JwtSettings): (request: FastifyRequest, type: 'access' | 'refresh') => Lookup {
+  const scheme = jwt.scheme
+  const lowerScheme = scheme.toLowerCase()
+  return function findToken (request, type) {
+    for (const location of jwt.locations) {
+      if (location === 'headers') {
+        const header = request.headers.authorization
+        if (header === undefined) continue
+        const space = header.indexOf(' ')
+        if (space === -1 || header.indexOf(' ', space + 1) !== -1 || space === header.length - 1) return 'FST_LOGIN_JWT_MALFORMED'
+        const given = header.slice(0, space)
+        if (given !== scheme && given.toLowerCase() !== lowerScheme) return 'FST_LOGIN_JWT_MALFORMED'
+        return { token: header.slice(space + 1), location }
+      }
+      if (location === 'cookies' && jwt.cookies !== null) {
+        const token = request.cookies?.[type === 'access' ? jwt.cookies.access : jwt.cookies.refresh]
+        if (token !== undefined && token !== '') return { token, location }
+        continue
+      }
+      if (location === 'query') {
+        const token = (request.query as Record<string, unknown> | undefined)?.[jwt.queryParam]
+        if (typeof token === 'string' && token !== '') return { token, location }
+      }
     }
-    if (location === 'cookies' && jwt.cookies !== null) {
-      const token = request.cookies?.[type === 'access' ? jwt.cookies.access : jwt.cookies.refresh]
-      if (token !== undefined && token !== '') return { token, location }
-      continue
-    }
-    if (location === 'query') {
-      const token = (request.query as Record<string, unknown> | undefined)?.[jwt.queryParam]
-      if (typeof token === 'string' && token !== '') return { token, location }
-    }
+    return null
   }
-  return null
 }
 
 function digest (value: string): Buffer {

@@ -1,10 +1,11 @@
-import type { FastifyRequest } from 'fastify'
+import type { FastifyReply, FastifyRequest } from 'fastify'
 import { setCurrentUser } from '../current-user.js'
 import type { Settings } from '../settings.js'
 import type { LoginUser } from '../types.js'
 import type { TokenEngine } from './engine.js'
 import { jwtError, type JwtErrorCode } from './errors.js'
-import { csrfOk, findToken } from './extract.js'
+import { csrfOk, tokenFinder, type FoundToken } from './extract.js'
+import { andThen, isThenable, type MaybePromise } from '../maybe-async.js'
 import type { JwtSettings } from './settings.js'
 import type { JwtClaims, JwtGuard } from './types.js'
 
@@ -14,49 +15,80 @@ interface GuardMode {
   fresh: boolean
 }
 
-/** The JWT guards and the verification they share. */
+type Done = (err?: Error) => void
+
+/**
+ * The JWT guards and the verification they share. Every step runs
+ * synchronously while the revocation store, the `isRevoked` option and the
+ * user loader answer with plain values (see maybe-async.ts); the steps and
+ * their order are the same either way.
+ */
 export function createJwtGuards (engine: TokenEngine, jwt: JwtSettings, core: Settings) {
   const fail = (code: JwtErrorCode): Error => jwtError(code, jwt.scheme, jwt.realm, jwt.messages)
+  const findToken = tokenFinder(jwt)
   const loadUser = jwt.loadUserFromClaims ??
     ((claims: JwtClaims, request: FastifyRequest) => (core.loadUser as NonNullable<Settings['loadUser']>)(claims.sub, request))
 
   /** Verified, not revoked claims of `token`, or the error code that refuses it. */
-  async function checkToken (token: string, type: 'access' | 'refresh', request: FastifyRequest): Promise<JwtClaims | JwtErrorCode> {
-    const result = engine.verify(token)
-    if (!result.ok) return result.code
-    const claims = result.claims
+  function checkToken (token: string, type: 'access' | 'refresh', request: FastifyRequest): MaybePromise<JwtClaims | JwtErrorCode> {
+    const claims = engine.verify(token)
+    if (typeof claims === 'string') return claims
     if (claims.type !== type) return 'FST_LOGIN_JWT_WRONG_TYPE'
-    if (await isRevoked(claims, request)) return 'FST_LOGIN_JWT_REVOKED'
-    return claims
+    return andThen(isRevoked(claims, request), (revoked) => revoked ? 'FST_LOGIN_JWT_REVOKED' : claims)
   }
 
-  async function isRevoked (claims: JwtClaims, request: FastifyRequest): Promise<boolean> {
-    if (await jwt.store.isRevoked(claims.jti)) return true
-    const cutoff = await jwt.store.getUserCutoff(claims.sub)
-    if (cutoff !== undefined && claims.iat <= cutoff) return true
-    return jwt.isRevoked !== undefined && await jwt.isRevoked(claims, request)
+  function isRevoked (claims: JwtClaims, request: FastifyRequest): MaybePromise<boolean> {
+    return andThen(jwt.store.isRevoked(claims.jti), (revoked) => revoked ||
+      andThen(jwt.store.getUserCutoff(claims.sub), (cutoff) => (cutoff !== undefined && claims.iat <= cutoff) ||
+        (jwt.isRevoked !== undefined && jwt.isRevoked(claims, request))))
   }
 
-  async function authenticate (request: FastifyRequest, mode: GuardMode): Promise<void> {
+  /** Throws (or rejects with) the refusal; sets the user and claims when the request passes. */
+  function authenticate (request: FastifyRequest, mode: GuardMode): MaybePromise<void> {
     if (request.method === 'OPTIONS') return
-    const found = findToken(request, jwt, mode.type)
+    const found = findToken(request, mode.type)
     if (typeof found === 'string') throw fail(found)
     if (found === null) {
       if (mode.optional) return
       throw fail('FST_LOGIN_JWT_NO_TOKEN')
     }
-    const claims = await checkToken(found.token, mode.type, request)
+    return andThen(checkToken(found.token, mode.type, request), (claims) => accept(request, mode, found, claims))
+  }
+
+  function accept (request: FastifyRequest, mode: GuardMode, found: FoundToken, claims: JwtClaims | JwtErrorCode): MaybePromise<void> {
     if (typeof claims === 'string') throw fail(claims)
     if (found.location === 'cookies' && !csrfOk(request, jwt, claims)) throw fail('FST_LOGIN_JWT_CSRF')
     if (mode.fresh && claims.fresh !== true) throw fail('FST_LOGIN_JWT_FRESH_REQUIRED')
-    const user = await loadUser(claims, request) as LoginUser | null | undefined
-    if (user === null || user === undefined || !core.isUserActive(user)) throw fail('FST_LOGIN_JWT_USER_NOT_FOUND')
-    request.jwtClaims = claims
-    setCurrentUser(request, user, true)
+    return andThen(loadUser(claims, request), (user) => {
+      if (user === null || user === undefined || !core.isUserActive(user as LoginUser)) throw fail('FST_LOGIN_JWT_USER_NOT_FOUND')
+      request.jwtClaims = claims
+      setCurrentUser(request, user as LoginUser, true)
+    })
   }
 
+  /*
+   * Fastify and @fastify/auth call a hook as (request, reply, done), and wait
+   * for `done` unless the hook returns a promise. A guard that settled
+   * synchronously calls `done` and returns nothing, so no promise is made;
+   * one that had to wait returns its promise. Called without `done` (awaited
+   * by app code), a guard always returns a promise.
+   */
   function guard (mode: GuardMode): JwtGuard {
-    return async (request) => { await authenticate(request, mode) }
+    return function jwtGuard (request: FastifyRequest, _reply: FastifyReply, done?: Done): Promise<void> | undefined {
+      let outcome: MaybePromise<void>
+      try {
+        outcome = authenticate(request, mode)
+      } catch (err) {
+        if (typeof done !== 'function') return Promise.reject(err)
+        done(err as Error)
+        return undefined
+      }
+      if (isThenable(outcome)) return outcome as Promise<void>
+      if (typeof done !== 'function') return Promise.resolve()
+      // Not inside the try: an error thrown by the rest of the request is not a refusal of ours.
+      done()
+      return undefined
+    } as JwtGuard
   }
 
   return {

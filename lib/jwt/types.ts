@@ -140,7 +140,7 @@ export interface JwtOptions {
   isRevoked?: (claims: JwtClaims, request: FastifyRequest) => MaybePromise<boolean>
   /** Where revoked tokens and user cut-offs are kept. Default: in memory (one process). */
   revocationStore?: RevocationStore
-  /** Cache verified tokens (fast-jwt's cache): `true` or a size. Revocation is still checked. Default off. */
+  /** Cache verified tokens: `true` (1000) or a size. Revocation is still checked. Default off. */
   cache?: boolean | number
   /** Replace error messages, by code (e.g. `{ FST_LOGIN_JWT_EXPIRED: 'Please sign in again' }`). */
   messages?: Partial<Record<JwtErrorCode, string>>
@@ -162,4 +162,13 @@ export interface JwtTokens {
   refreshToken?: string
 }
 
-export type JwtGuard = (request: FastifyRequest, reply: FastifyReply) => Promise<void>
+/**
+ * A JWT guard: a preHandler (or any request hook), an @fastify/auth function,
+ * or awaited from app code: `await fastify.jwtRequired(request, reply)`.
+ */
+export interface JwtGuard {
+  /** Awaited: resolves when the request passes, rejects with the 401 otherwise. */
+  (request: FastifyRequest, reply: FastifyReply): Promise<void>
+  /** As a hook: calls `done`, or returns a promise when a store, hook or loader was asynchronous. */
+  (request: FastifyRequest, reply: FastifyReply, done: (err?: Error) => void): Promise<void> | undefined
+}
