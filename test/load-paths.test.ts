@@ -139,3 +139,29 @@ t.test('routes declared before the plugin, and the 404 handler, get currentUser 
   t.equal(missing.statusCode, 404)
   t.same(missing.json(), { user: { id: 'a', name: 'loaded' } }, '404 handler')
 })
+
+t.test('routes guarded by jwtRequired do not load the session user first; jwtOptional routes do', async (t) => {
+  const users = makeUsers()
+  const loads: string[] = []
+  const { app } = await buildApp({
+    loadUser: (id) => { loads.push(id); return users.get(id) ?? null },
+    jwt: { secret: 'a test secret that is long enough for HS256 ok', authPath: false }
+  }, (app) => {
+    app.get('/api/required', { preHandler: app.jwtRequired }, async (request) => ({ user: request.currentUser }))
+    app.get('/api/optional', { preHandler: app.jwtOptional }, async (request) => ({ user: request.currentUser }))
+  })
+  t.teardown(() => app.close())
+  const jar = new CookieJar()
+  await send(app, jar, 'POST', '/login/1') // alice in the session
+  const bobToken = await app.createAccessToken(users.get('2') as TestUser)
+
+  loads.length = 0
+  const required = await send(app, jar, 'GET', '/api/required', undefined, { authorization: `Bearer ${bobToken}` })
+  t.same(required.json(), { user: { id: '2', name: 'bob' } }, 'the token decides the user')
+  t.same(loads, ['2'], 'only the token user was loaded, not the session user')
+
+  loads.length = 0
+  const optional = await send(app, jar, 'GET', '/api/optional')
+  t.same(optional.json(), { user: { id: '1', name: 'alice' } }, 'no token: the session user stands on a jwtOptional route')
+  t.same(loads, ['1'], 'loaded from the session')
+})
