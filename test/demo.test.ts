@@ -96,6 +96,19 @@ t.test('wrong credentials', async (t) => {
     })
   }
 
+  t.test('a POST without any form body is refused, not crashed on', async (t) => {
+    const app = await demoApp(t)
+    const res = await app.inject({ method: 'POST', url: '/login', headers: { accept: BROWSER_ACCEPT } })
+    t.equal(res.statusCode, 401)
+    t.match(res.body, `<p class="error">${GENERIC_ERROR}</p>`)
+    t.same(res.cookies, [], 'no cookie set')
+
+    const browser = await loggedIn(t)
+    const reauth = await browser.app.inject({ method: 'POST', url: '/reauth', headers: { accept: BROWSER_ACCEPT, cookie: browser.jar.header() } })
+    t.equal(reauth.statusCode, 401, 'nor is an empty re-authentication')
+    t.match(reauth.body, 'Wrong password.')
+  })
+
   t.test('repeated fields are refused, not crashed on', async (t) => {
     const app = await demoApp(t)
     const res = await app.inject({
@@ -130,6 +143,7 @@ t.test('login, remember-me, fresh pages, re-authentication and logout', async (t
 
   const home = await browser.get('/')
   t.match(home.body, 'Logged in as <strong>Alice Liddell</strong>')
+  t.match(home.body, 'Your login is <strong>fresh</strong>, and this browser has a remember-me cookie.')
 
   const settings = await browser.get('/settings')
   t.equal(settings.statusCode, 200, 'a fresh login reaches the sensitive page')
@@ -140,6 +154,7 @@ t.test('login, remember-me, fresh pages, re-authentication and logout', async (t
   const restored = await browser.get('/account')
   t.equal(restored.statusCode, 200, 'the remember cookie restores the login')
   t.match(restored.body, '<tr><th>Fresh login</th><td>no')
+  t.match((await browser.get('/')).body, 'Your login is <strong>not fresh</strong>, and this browser has a remember-me cookie.', 'the home page says so too')
 
   const stale = await browser.get('/settings')
   t.equal(stale.statusCode, 302, 'a restored login is not fresh')
@@ -171,6 +186,24 @@ t.test('login, remember-me, fresh pages, re-authentication and logout', async (t
   t.equal(after.statusCode, 302)
   t.equal(after.headers.location, '/login?next=%2Faccount')
   t.match((await browser.get('/')).body, 'Not logged in')
+})
+
+t.test('a session naming an account the demo does not have is anonymous', async (t) => {
+  // The demo app uses the built package: its own loginCookie() knows its settings.
+  const { loginCookie } = await import('fastify-login')
+  const app = await demoApp(t)
+
+  const known = await app.inject({ url: '/account', headers: { accept: BROWSER_ACCEPT, cookie: loginCookie(app, { id: '1' }) } })
+  t.equal(known.statusCode, 200, 'control: such a cookie for alice logs her in')
+  t.match(known.body, '<td>Alice Liddell</td>')
+
+  const cookie = loginCookie(app, { id: '99' })
+  const account = await app.inject({ url: '/account', headers: { accept: BROWSER_ACCEPT, cookie } })
+  t.equal(account.statusCode, 302)
+  t.equal(account.headers.location, '/login?next=%2Faccount')
+  const home = await app.inject({ url: '/', headers: { accept: BROWSER_ACCEPT, cookie } })
+  t.equal(home.statusCode, 200)
+  t.match(home.body, 'You are not logged in.')
 })
 
 t.test('reauth page needs a login', async (t) => {

@@ -94,6 +94,16 @@ t.test('refreshMessage sets the message of the 401', async (t) => {
   t.same(res.json(), { ...FRESH_REQUIRED_BODY, message: 'Confirm your password to open /fresh' })
 })
 
+t.test('refreshMessage: false (nothing to flash) still explains the 401 with the default text', async (t) => {
+  const test = await buildApp({ refreshMessage: false, loginMessage: 'Sign in first.' })
+  t.teardown(() => test.app.close())
+  const jar = await loggedIn(test.app, '1', { fresh: false })
+
+  const res = await test.app.inject({ url: '/fresh', headers: { cookie: jar.header() } })
+  t.equal(res.statusCode, 401)
+  t.same(res.json(), FRESH_REQUIRED_BODY, 'the default refresh message, not the login message')
+})
+
 t.test('the needsRefresh handler wins over refreshUrl', async (t) => {
   const seen: string[] = []
   const test = await buildApp({

@@ -158,6 +158,63 @@ t.test('the loader runs at most once per request', async (t) => {
   t.same(counter.calls, ['2'], 'the remember-cookie restore also loads once')
 })
 
+t.test('concurrent loadCurrentUser() calls share one async load', async (t) => {
+  const users = makeUsers()
+  const calls: string[] = []
+  const { app } = await buildApp({
+    loadUser: async (id) => {
+      calls.push(id)
+      await tick()
+      return users.get(id) ?? null
+    }
+  }, (app) => {
+    app.get('/both', { config: { autoLoadUser: false } }, async (request) => {
+      const [first, second] = await Promise.all([request.loadCurrentUser(), request.loadCurrentUser()])
+      return { first, second, same: first === second && first === request.currentUser }
+    })
+  })
+  t.teardown(() => app.close())
+  const jar = new CookieJar()
+  await send(app, jar, 'POST', '/login/1')
+
+  calls.length = 0
+  const res = await send(app, jar, 'GET', '/both')
+  t.equal(res.statusCode, 200)
+  t.same(res.json(), { first: { id: '1', name: 'alice' }, second: { id: '1', name: 'alice' }, same: true })
+  t.same(calls, ['1'], 'the second call waited for the load in flight instead of starting another')
+})
+
+t.test('an async loader on a route that skips the auto-load: the guard waits for the load itself', async (t) => {
+  const users = makeUsers()
+  const calls: string[] = []
+  const { app } = await buildApp({
+    loadUser: async (id) => {
+      calls.push(id)
+      await tick()
+      return users.get(id) ?? null
+    }
+  }, (app) => {
+    app.get('/guarded-raw', { config: { autoLoadUser: false }, preHandler: app.loginRequired }, async (request) => ({ user: request.currentUser }))
+  })
+  t.teardown(() => app.close())
+  const jar = new CookieJar()
+  await send(app, jar, 'POST', '/login/2')
+
+  calls.length = 0
+  const res = await send(app, jar, 'GET', '/guarded-raw')
+  t.equal(res.statusCode, 200, 'the logged-in user passes once the loader has answered')
+  t.same(res.json(), { user: { id: '2', name: 'bob' } })
+  t.same(calls, ['2'])
+
+  const anonymous = await app.inject({ url: '/guarded-raw' })
+  t.equal(anonymous.statusCode, 401, 'an anonymous request is still refused')
+  t.equal(anonymous.json().code, 'FST_LOGIN_UNAUTHORIZED')
+
+  users.delete('2')
+  const gone = await send(app, jar, 'GET', '/guarded-raw')
+  t.equal(gone.statusCode, 401, 'the guard acts on what the async loader found, not on the session alone')
+})
+
 t.test('an app with only a request loader (API keys)', async (t) => {
   const users = makeUsers()
   const loader = apiKeyLoader(users)
@@ -181,6 +238,18 @@ t.test('an app with only a request loader (API keys)', async (t) => {
   const jar = new CookieJar()
   await send(app, jar, 'GET', '/me', undefined, { 'x-api-key': 'key-alice' })
   t.same(await me(app, jar), ANONYMOUS, 'the key does not stick: the next request without it is anonymous')
+
+  // Nothing could load a session login on the next request: reply.login() says so instead of storing one.
+  const login = await send(app, jar, 'POST', '/login/1')
+  t.equal(login.statusCode, 500)
+  t.same(login.json(), {
+    statusCode: 500,
+    code: 'FST_LOGIN_INVALID_USER',
+    error: 'Internal Server Error',
+    message: 'fastify-login: reply.login() needs the loadUser option, to load the user on later requests'
+  })
+  t.equal(setCookie(login, 'session'), undefined, 'no session written')
+  t.same(await me(app, jar), ANONYMOUS, 'still anonymous')
 })
 
 t.test('the request loader is not used when the session has a user', async (t) => {

@@ -1,6 +1,6 @@
 import t from 'tap'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
-import { ANONYMOUS, buildApp, CookieJar, makeUsers, me, send, setCookie } from './helpers.js'
+import { ANONYMOUS, buildApp, CookieJar, loggedIn, makeUsers, me, send, setCookie } from './helpers.js'
 
 /** The part of the secure session the test routes use (its typings only accept declared keys). */
 interface PlainSession {
@@ -324,6 +324,36 @@ t.test('a user whose id rule gives an empty id is refused with FST_LOGIN_INVALID
   t.equal(setCookie(res, 'session'), undefined, 'no session written')
   t.equal(setCookie(res, 'remember_token'), undefined, 'no remember cookie written')
   t.same(await me(app, jar), ANONYMOUS)
+})
+
+t.test('reply.login() with something that is not a user object is a 500 FST_LOGIN_INVALID_USER, not a login', async (t) => {
+  const { app } = await buildApp({}, (app) => {
+    // An app bug: the value handed to reply.login() is not the user record.
+    app.post<{ Body: { user?: unknown } }>('/login-value', async (request, reply) => ({ ok: await reply.login(request.body.user as never, { remember: true }) }))
+  })
+  t.teardown(() => app.close())
+
+  const values: Array<[string, Record<string, unknown>]> = [
+    ['null', { user: null }],
+    ['nothing', {}],
+    ['a string', { user: 'alice' }],
+    ['a number', { user: 1 }],
+    ['a boolean', { user: true }]
+  ]
+  for (const [name, body] of values) {
+    const jar = await loggedIn(app, '2')
+    const res = await send(app, jar, 'POST', '/login-value', body)
+    t.equal(res.statusCode, 500, `${name}: 500`)
+    t.same(res.json(), {
+      statusCode: 500,
+      code: 'FST_LOGIN_INVALID_USER',
+      error: 'Internal Server Error',
+      message: 'fastify-login: login needs a user object'
+    }, `${name}: Fastify's error format, with a message that names the mistake`)
+    t.equal(setCookie(res, 'session'), undefined, `${name}: no session written`)
+    t.equal(setCookie(res, 'remember_token'), undefined, `${name}: no remember cookie written`)
+    t.match(await me(app, jar), { user: { name: 'bob' }, authenticated: true, fresh: true }, `${name}: the login the request had is untouched`)
+  }
 })
 
 t.test('reply.login({ remember: true }) with rememberMe: false is an error', async (t) => {

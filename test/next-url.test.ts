@@ -146,6 +146,11 @@ t.test('an absolute URL on the request\'s own host becomes its path', async (t) 
   t.equal(await viaQuery(app, 'https://user:pw@app.example.com/account', host), '/home', 'credentials in the URL')
   t.equal(await viaQuery(app, 'http://app.example.com:8080/account', host), '/home', 'another port is another origin')
   t.equal(await viaQuery(app, 'http://app.example.com/account', 'other.example.com'), '/home', 'on another Host header')
+
+  // URLs that the WHATWG parser refuses give the fallback too: never a 500.
+  t.equal(await viaQuery(app, 'https://', host), '/home', 'no host at all')
+  t.equal(await viaForm(app, 'http://app.example.com:99999/account', host), '/home', 'a port out of range')
+  t.equal(await viaQuery(app, 'https://app.example.com//[', host), '/home', 'a path that would parse as an unparsable host')
 })
 
 t.test('the default fallback is /', async (t) => {

@@ -17,6 +17,7 @@ const withAppSession = (app: FastifyInstance): void => {
 
 t.test('loaders', async (t) => {
   t.test('no loader at all', (t) => rejectsOption(t, loose({ session: { key: TEST_KEY } }), /loadUser/))
+  t.test('jwt without loadUserFromClaims is no loader either', (t) => rejectsOption(t, loose({ session: { key: TEST_KEY }, jwt: { secret: 's'.repeat(32), authPath: false } }), /give loadUser\(id, request\) or loadUserFromRequest\(request\)/))
   t.test('options that are not an object', (t) => rejectsOption(t, loose('yes'), /options must be an object/))
   t.test('loadUser not a function', (t) => rejectsOption(t, withBase({ loadUser: 'users' }), /loadUser must be a function/))
   t.test('loadUserFromRequest not a function', (t) => rejectsOption(t, withBase({ loadUser: undefined, loadUserFromRequest: {} }), /loadUserFromRequest must be a function/))
@@ -40,6 +41,10 @@ t.test('session', async (t) => {
   t.test('short secret', (t) => rejectsOption(t, withBase({ session: { secret: 'too short', salt: 'a'.repeat(16) } }), /session\.secret must be at least 32 bytes/))
   t.test('secret of the wrong type', (t) => rejectsOption(t, withBase({ session: { secret: 42, salt: 'a'.repeat(16) } }), /session\.secret must be a string or a Buffer/))
   t.test('salt of the wrong length', (t) => rejectsOption(t, withBase({ session: { secret: 'x'.repeat(32), salt: 'short' } }), /session\.salt/))
+  t.test('secret without a salt', (t) => rejectsOption(t, withBase({ session: { secret: 'x'.repeat(32) } }), /session\.salt \(16 bytes\) is required with session\.secret/))
+  for (const salt of [1234567890123456, ['sixteen-byte-slt'], null]) {
+    t.test(`salt of the wrong type: ${JSON.stringify(salt)}`, (t) => rejectsOption(t, withBase({ session: { secret: 'x'.repeat(32), salt } }), /session\.salt \(16 bytes\) is required with session\.secret/))
+  }
   t.test('bad cookie name', (t) => rejectsOption(t, withBase({ session: { key: TEST_KEY, cookieName: 'a b' } }), /session\.cookieName/))
   t.test('cookie options that are not an object', (t) => rejectsOption(t, withBase({ session: { key: TEST_KEY, cookie: 'secure' } }), /session\.cookie/))
   for (const expiry of [0, -1, 1.5, 'x', '10y', null]) {
@@ -48,6 +53,7 @@ t.test('session', async (t) => {
   t.test('no session option and no @fastify/secure-session', (t) => rejectsOption(t, withBase({ session: undefined, rememberMe: false }), /give `session` options, or register @fastify\/secure-session/))
   t.test('session option while @fastify/secure-session is registered', (t) => rejectsOption(t, withBase({ rememberMe: false }), /`session` is given but @fastify\/secure-session is already registered/, { before: withAppSession }))
   t.test('sessionName not a string', (t) => rejectsOption(t, withBase({ sessionName: 42 }), /sessionName must be a non-empty string/))
+  t.test('sessionCookieName not a string', (t) => rejectsOption(t, withBase({ session: undefined, rememberMe: false, sessionCookieName: 42 }), /sessionCookieName must be a non-empty string/, { before: withAppSession }))
 })
 
 t.test('sessionProtection', async (t) => {
@@ -144,6 +150,9 @@ t.test('good option sets register and work', async (t) => {
   t.test('session secret and salt', async (t) => {
     const res = await worksEndToEnd(t, withBase({ session: { secret: 'correct horse battery staple, long enough', salt: 'sixteen-byte-slt', cookieName: 'sid', expiry: '2h' } }))
     t.ok(setCookie(res, 'sid'), 'session cookie has the configured name')
+  })
+  t.test('session secret with a Buffer salt', async (t) => {
+    await worksEndToEnd(t, withBase({ session: { secret: 'correct horse battery staple, long enough', salt: Buffer.alloc(16, 3) } }), undefined, true)
   })
   t.test('app-registered session with a remember key', async (t) => {
     const res = await worksEndToEnd(t, withBase({ session: undefined, rememberMe: { key: 'r'.repeat(32), cookieName: 'keep_me', duration: '30d' } }), withAppSession, true)

@@ -1,5 +1,6 @@
 import t from 'tap'
 import { loginUrlWithNext, parseDuration, safeNextUrl } from '../lib/index.js'
+import { nextParamFor } from '../lib/safe-next.js'
 import { buildApp } from './helpers.js'
 
 const HOST = 'app.example'
@@ -36,6 +37,11 @@ const hostile: Array<[string, unknown]> = [
   ['protocol-relative URL to the configured host', '//app.example'],
   ['absolute URL whose path starts with //', 'https://app.example//evil.com'],
   ['absolute URL with a backslash', 'https://app.example/\\evil'],
+  ['scheme and slashes, no host', 'https://'],
+  ['port out of range', 'https://app.example:99999/x'],
+  ['unclosed IPv6 host', 'http://[::1/x'],
+  // The path '//[' would be read as an (unparsable) host if it were kept as a relative URL.
+  ['absolute URL whose path is an unparsable authority', 'https://app.example//['],
   ['dot segment then slash', '/.//evil.com'],
   ['parent segment then slash', '/a/..//evil.com'],
   ['encoded dot segment then encoded slashes', '/%2e/%2F%2Fevil.com'],
@@ -117,6 +123,18 @@ t.test('loginUrlWithNext', async (t) => {
   t.equal(loginUrlWithNext('/login', '/x', 'return_to'), '/login?return_to=%2Fx', 'custom parameter name')
   t.equal(loginUrlWithNext('https://sso.example/login', 'https://app.example/x'), 'https://sso.example/login?next=https%3A%2F%2Fapp.example%2Fx', 'absolute login URL')
   t.equal(loginUrlWithNext('/login?lang=fr', undefined), '/login?lang=fr', 'undefined next leaves the URL alone')
+})
+
+t.test('nextParamFor: the next value of the unauthorized redirect', async (t) => {
+  const here = 'http://app.example'
+  t.equal(nextParamFor('/login', '/private?a=1', here), '/private?a=1', 'a relative login URL gets the path and query')
+  t.equal(nextParamFor('http://app.example/login', '/private?a=1', here), '/private?a=1', 'a login URL on the same origin too')
+  t.equal(nextParamFor('HTTP://APP.EXAMPLE:80/login', '/private', here), '/private', 'origins are compared after normalisation')
+  t.equal(nextParamFor('https://app.example/login', '/private', here), 'http://app.example/private', 'another scheme is another origin: the full URL')
+  t.equal(nextParamFor('https://sso.example/login', '/private?a=1', here), 'http://app.example/private?a=1', 'another host: the full URL')
+  // Login URLs are validated at registration, but the check is shape only: these pass it.
+  t.equal(nextParamFor('https://sso.example:99999/login', '/private', here), '/private', 'an unparsable login URL cannot be compared: the path, never a throw')
+  t.equal(nextParamFor('http://[::1/login', '/private', here), '/private', 'an unclosed IPv6 host: the same')
 })
 
 t.test('parseDuration', async (t) => {

@@ -4,7 +4,8 @@ import { rememberCookie, type FastifyLoginOptions, type LoginEvent } from '../li
 import { buildApp, CookieJar, setCookie, type MeBody, type TestUser } from './helpers.js'
 
 interface Client {
-  headers?: Record<string, string>
+  /** An undefined value leaves the header out (a User-Agent included: inject sends one otherwise). */
+  headers?: Record<string, string | undefined>
   remoteAddress?: string
 }
 
@@ -26,8 +27,11 @@ function cartRoutes (app: FastifyInstance): void {
 }
 
 /** An app plus a record of its sessionProtected events. */
-async function protectedApp (options: Partial<FastifyLoginOptions> = {}, serverOptions: FastifyServerOptions = {}) {
-  const built = await buildApp(options, cartRoutes, serverOptions)
+async function protectedApp (options: Partial<FastifyLoginOptions> = {}, serverOptions: FastifyServerOptions = {}, routes?: (app: FastifyInstance) => void) {
+  const built = await buildApp(options, (app) => {
+    cartRoutes(app)
+    routes?.(app)
+  }, serverOptions)
   const events: LoginEvent[] = []
   built.app.loginEvents.on('sessionProtected', (event: LoginEvent) => events.push(event))
   return { ...built, events }
@@ -160,6 +164,64 @@ t.test('sessionProtection: false ignores client changes', async (t) => {
   t.equal(ip.body.authenticated, true, 'address change')
   t.equal(ip.body.fresh, true)
   t.equal(events.length, 0)
+})
+
+t.test('sessionProtection: false: a login restored from the remember cookie is not bound to the client either', async (t) => {
+  const { app, users, events } = await protectedApp({ sessionProtection: false }, {}, (app) => {
+    app.get('/client-hash', async (request) => ({ stored: (request.session as unknown as AnySession).get('_id') ?? null }))
+  })
+  t.teardown(() => app.close())
+  const phone: Client = { headers: { 'user-agent': 'Phone/2.0' }, remoteAddress: '192.0.2.10' }
+  const jar = new CookieJar()
+  const [name, value] = rememberCookie(app, users.get('1') as TestUser).split('=') as [string, string]
+  jar.cookies.set(name, value)
+
+  const restored = await me(app, jar, phone)
+  t.same(restored.body, { user: { id: '1', name: 'alice' }, authenticated: true, fresh: false, remembered: true }, 'restored, not fresh')
+  t.ok(setCookie(restored.res, 'session'), 'into a new session')
+  const hash = await inject(app, jar, { url: '/client-hash' }, phone)
+  t.same(hash.json(), { stored: null }, 'the session keeps no hash of the address and User-Agent')
+
+  const confirm = await inject(app, jar, { method: 'POST', url: '/confirm' }, phone)
+  t.same(confirm.json(), { confirmed: true })
+  jar.store(confirm)
+  const moved = await me(app, jar, OTHER_BROWSER)
+  t.same(moved.body, { user: { id: '1', name: 'alice' }, authenticated: true, fresh: true, remembered: true }, 'another browser and address: still logged in and fresh')
+  t.equal(setCookie(moved.res, 'remember_token'), undefined, 'the remember cookie is left alone')
+  t.equal(events.length, 0, 'no sessionProtected event')
+})
+
+t.test('a client that sends no User-Agent', async (t) => {
+  const bare: Client = { headers: { 'user-agent': undefined } }
+
+  t.test('basic: keeps its fresh login; a User-Agent appearing later is a client change', async (t) => {
+    const { app, events } = await protectedApp()
+    t.teardown(() => app.close())
+    const jar = await loggedIn(app, '1', {}, bare)
+
+    for (let i = 1; i <= 2; i++) {
+      const again = await me(app, jar, bare)
+      t.same(again.body, { user: { id: '1', name: 'alice' }, authenticated: true, fresh: true, remembered: false }, `request ${i} without User-Agent: fresh`)
+    }
+    t.equal(events.length, 0)
+
+    // inject's default User-Agent ('lightMyRequest'): also shows that the requests above really sent none.
+    const withAgent = await me(app, jar)
+    t.same(withAgent.body, { user: { id: '1', name: 'alice' }, authenticated: true, fresh: false, remembered: false }, 'then with a User-Agent: not fresh')
+    t.equal(events.length, 1, 'sessionProtected fired')
+  })
+
+  t.test('strong: a User-Agent appearing later drops the login', async (t) => {
+    const { app, events } = await protectedApp({ sessionProtection: 'strong' })
+    t.teardown(() => app.close())
+    const jar = await loggedIn(app, '1', { remember: true }, bare)
+
+    t.equal((await me(app, jar, bare)).body.authenticated, true, 'control: logged in without User-Agent')
+    const withAgent = await me(app, jar, OTHER_BROWSER)
+    t.equal(withAgent.body.authenticated, false)
+    t.equal(setCookie(withAgent.res, 'remember_token')?.maxAge, 0, 'the remember cookie is cleared')
+    t.equal(events.length, 1)
+  })
 })
 
 t.test('an address change (remoteAddress) is a client change', async (t) => {

@@ -1,4 +1,5 @@
 import t from 'tap'
+import secureSession from '@fastify/secure-session'
 import Fastify from 'fastify'
 import fastifyLogin, { loginCookie, rememberCookie } from '../lib/index.js'
 import { buildApp, makeUsers, setCookie, TEST_KEY, type TestUser } from './helpers.js'
@@ -77,6 +78,28 @@ t.test('loginCookie follows a custom session cookie name', async (t) => {
   const cookie = loginCookie(app, bob)
   t.match(cookie, /^sid=/)
   t.match((await app.inject({ url: '/me', headers: { cookie } })).json(), { user: { name: 'bob' }, authenticated: true, fresh: true })
+})
+
+t.test('sessionCookieName tells loginCookie the cookie name of a session the app registered itself', async (t) => {
+  const start = async (options: { sessionCookieName?: string }) => {
+    const app = Fastify()
+    t.teardown(() => app.close())
+    await app.register(secureSession, { key: TEST_KEY, cookieName: 'app_sid', cookie: { path: '/' } })
+    await app.register(fastifyLogin, { loadUser: (id) => users.get(id) ?? null, rememberMe: false, ...options })
+    app.get('/me', async (request) => ({ user: request.currentUser }))
+    await app.ready()
+    return app
+  }
+
+  const named = await start({ sessionCookieName: 'app_sid' })
+  const cookie = loginCookie(named, bob)
+  t.match(cookie, /^app_sid=/)
+  t.same((await named.inject({ url: '/me', headers: { cookie } })).json(), { user: { id: '2', name: 'bob' } }, 'the cookie logs bob in')
+
+  const unnamed = await start({})
+  const wrong = loginCookie(unnamed, bob)
+  t.match(wrong, /^session=/, 'control: without it the helper assumes the default name')
+  t.same((await unnamed.inject({ url: '/me', headers: { cookie: wrong } })).json(), { user: null }, 'which this app does not read')
 })
 
 t.test('rememberCookie(app, user) restores a login that is not fresh', async (t) => {
