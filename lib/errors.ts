@@ -21,3 +21,6 @@ export const InvalidUserError = createError('FST_LOGIN_INVALID_USER', 'fastify-l
 
 /** A request reached the plugin's code without the session it relies on. */
 export const NoSessionError = createError('FST_LOGIN_NO_SESSION', 'fastify-login: request.%s is missing; is @fastify/secure-session registered in this scope?', 500)
+
+/** Session-only API (`reply.login()`, `logout()`, `confirmLogin()`) called in an app registered with `session: false`. */
+export const SessionsDisabledError = createError('FST_LOGIN_SESSIONS_DISABLED', 'fastify-login: this needs a session, but the plugin was registered with `session: false`', 500)

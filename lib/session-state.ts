@@ -1,5 +1,5 @@
 import type { FastifyRequest } from 'fastify'
-import { NoSessionError } from './errors.js'
+import { NoSessionError, SessionsDisabledError } from './errors.js'
 import type { Settings } from './settings.js'
 
 /** The login keys this plugin keeps in the session (Flask-Login's names). */
@@ -20,6 +20,7 @@ export interface SessionLike {
 
 /** The request's session; a missing one is a setup error, said plainly. */
 export function sessionOf (request: FastifyRequest, settings: Settings): SessionLike {
+  if (!settings.sessionEnabled) throw new SessionsDisabledError()
   const session = (request as unknown as Record<string, SessionLike | null | undefined>)[settings.sessionName]
   if (session === null || session === undefined) throw new NoSessionError(settings.sessionName)
   return session

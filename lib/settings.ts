@@ -99,6 +99,7 @@ export function redirectUrlOption (value: unknown, name: string): string {
   if (!(value.startsWith('/') && !value.startsWith('//')) && !/^https?:\/\/[^/]/i.test(value)) {
     fail(`${name} must be a path starting with / or an http(s) URL`)
   }
+  if (!value.startsWith('/') && !URL.canParse(value)) fail(`${name} is not a valid URL`)
   return value.replace(/[^\u0020-\u007e]+/g, encodeURIComponent)
 }
 

@@ -96,6 +96,11 @@ t.test('urls and flags', async (t) => {
     t.test(`loginUrl ${JSON.stringify(url)}`, (t) => rejectsOption(t, withBase({ loginUrl: url }), /loginUrl must be/))
     t.test(`refreshUrl ${JSON.stringify(url)}`, (t) => rejectsOption(t, withBase({ refreshUrl: url }), /refreshUrl must be/))
   }
+  // The right shape, but no browser could follow the redirect.
+  for (const url of ['https://sso.example:99999/login', 'http://[::1/login']) {
+    t.test(`loginUrl ${url} (unparsable)`, (t) => rejectsOption(t, withBase({ loginUrl: url }), /loginUrl is not a valid URL/))
+    t.test(`refreshUrl ${url} (unparsable)`, (t) => rejectsOption(t, withBase({ refreshUrl: url }), /refreshUrl is not a valid URL/))
+  }
   t.test('nextParam empty', (t) => rejectsOption(t, withBase({ nextParam: '' }), /nextParam must be a non-empty string/))
   for (const keep of ['cart', [1], ['cart', null], {}]) {
     t.test(`keepSessionKeys ${JSON.stringify(keep)}`, (t) => rejectsOption(t, withBase({ keepSessionKeys: keep }), /keepSessionKeys must be an array of strings/))

@@ -126,10 +126,10 @@ t.test('setLoginUrl and setRefreshUrl refuse unsafe or malformed URLs', async (t
   }
 })
 
-t.test('login URLs with control characters fail registration instead of breaking every redirect', async (t) => {
+t.test('login URLs with control characters, or that no browser could parse, fail registration instead of breaking every redirect', async (t) => {
   // Such a URL cannot go into a Location header: Node refuses CR/LF there, so
   // each denied request would end in a 500 (ERR_INVALID_CHAR).
-  const bad = ['/login\r\nX-Injected: 1', '/login\n', 'https://sso.example.com/\tlogin', '/login\u0000']
+  const bad = ['/login\r\nX-Injected: 1', '/login\n', 'https://sso.example.com/\tlogin', '/login\u0000', 'https://sso.example:99999/login', 'http://[::1/login']
   for (const url of bad) {
     for (const method of ['setLoginUrl', 'setRefreshUrl'] as const) {
       await t.rejects(
