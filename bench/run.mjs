@@ -360,6 +360,8 @@ function targetsOf (runs, leak) {
   add('remember-me restore vs secure-session writing a new session', 'login-remember', 'secure-session-write', null)
   add('`jwtRequired` (JWT-only app) vs @fastify/jwt', 'login-jwt', 'fastify-jwt', 1.2)
   add('`jwtRequired` (app with sessions) vs @fastify/jwt', 'login-jwt-session', 'fastify-jwt', 1.2)
+  add('fast-jwt called directly vs @fastify/jwt', 'fast-jwt', 'fastify-jwt', null)
+  add('`jwtRequired` (JWT-only app) vs fast-jwt called directly', 'login-jwt', 'fast-jwt', null)
   add('`jwtRequired` + cache vs bare', 'login-jwt-cache', 'bare', 0.7)
   add('logins/s vs passport', 'login-login', 'passport-login', 1)
   if (leak !== null) {

@@ -6,6 +6,7 @@
 // package (dist/), as users get it.
 import Fastify from 'fastify'
 import fastifyJwt from '@fastify/jwt'
+import { createSigner, createVerifier } from 'fast-jwt'
 import fastifyPassport from '@fastify/passport'
 import fastifySecureSession from '@fastify/secure-session'
 import fastifyLogin, { loginCookie, rememberCookie } from 'fastify-login'
@@ -195,6 +196,29 @@ export const scenarios = {
     }
   },
 
+  'fast-jwt': {
+    title: 'fast-jwt called directly in a preHandler (the floor for any HS256 guard)',
+    async build () {
+      const app = newApp()
+      const verify = createVerifier({ key: JWT_SECRET, algorithms: ['HS256'] })
+      const token = createSigner({ key: JWT_SECRET, algorithm: 'HS256', expiresIn: 86_400_000 })({ sub: ALICE.id })
+      app.get('/data', {
+        preHandler: (request, reply, done) => {
+          const header = request.headers.authorization
+          if (header === undefined || !header.startsWith('Bearer ')) return reply.code(401).send({ error: 'token required' })
+          try {
+            verify(header.slice(7))
+          } catch {
+            return reply.code(401).send({ error: 'bad token' })
+          }
+          done()
+        }
+      }, async () => BODY)
+      await app.ready()
+      return { app, auth: { path: '/data', headers: { authorization: `Bearer ${token}` } }, anon: { path: '/data' } }
+    }
+  },
+
   'login-jwt': {
     title: 'fastify-login `jwtRequired`, JWT-only app (`session: false`)',
     build: (store = userStore()) => jwtScenario(store, { session: false }, {})
@@ -336,6 +360,7 @@ export const TABLE_ORDER = [
   'login-public-noload',
   'login-remember',
   'fastify-jwt',
+  'fast-jwt',
   'login-jwt',
   'login-jwt-session',
   'login-jwt-cache',

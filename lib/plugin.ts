@@ -68,25 +68,7 @@ export async function fastifyLoginPlugin (fastify: FastifyInstance, options: Fas
     return confirmLogin(this, settings)
   })
 
-  // Decided once per route, not per request: see `autoLoadDecision`.
-  const selfLoading = new Set<unknown>(jwtGuardsThatSetTheUser(fastify))
-  fastify.addHook('onRoute', function decideAutoLoad (route) {
-    route.config = { ...route.config, [kAutoLoad]: autoLoadDecision(route, settings, selfLoading) } as RouteOptions['config']
-  })
-  fastify.addHook('preHandler', function autoLoadUser (request, _reply, done) {
-    const config = request.routeOptions.config as RouteConfig
-    // Routes declared before the plugin was registered were not seen by onRoute.
-    const wanted = config[kAutoLoad] ?? config.autoLoadUser ?? settings.autoLoadUser
-    if (!wanted) return done()
-    let loading: Promise<void> | undefined
-    try {
-      loading = ensureUserLoaded(request, settings)
-    } catch (err) {
-      return done(err as Error)
-    }
-    if (loading === undefined) return done()
-    loading.then(() => done(), done)
-  })
+  if (autoLoadCanFindUsers(settings, options)) addAutoLoad(fastify, settings)
 
   const remember = settings.remember
   if (remember !== null) {
@@ -147,4 +129,38 @@ function autoLoadDecision (route: RouteOptions, settings: Settings, selfLoading:
 function jwtGuardsThatSetTheUser (fastify: FastifyInstance): unknown[] {
   if (!fastify.hasDecorator('jwtRequired')) return []
   return [fastify.jwtRequired, fastify.freshJwtRequired, fastify.refreshJwtRequired]
+}
+
+/*
+ * Without a way to find a user (no session loader, no request loader) and
+ * without an anonymousUser option, the auto-load could only ever set the
+ * `null` that `currentUser` already holds: a JWT-only API then pays for no
+ * hook at all, and its guards set the user.
+ */
+function autoLoadCanFindUsers (settings: Settings, options: FastifyLoginOptions): boolean {
+  return (settings.sessionEnabled && settings.loadUser !== undefined) ||
+    settings.loadUserFromRequest !== undefined ||
+    options.anonymousUser !== undefined
+}
+
+function addAutoLoad (fastify: FastifyInstance, settings: Settings): void {
+  // Decided once per route, not per request: see `autoLoadDecision`.
+  const selfLoading = new Set<unknown>(jwtGuardsThatSetTheUser(fastify))
+  fastify.addHook('onRoute', function decideAutoLoad (route) {
+    route.config = { ...route.config, [kAutoLoad]: autoLoadDecision(route, settings, selfLoading) } as RouteOptions['config']
+  })
+  fastify.addHook('preHandler', function autoLoadUser (request, _reply, done) {
+    const config = request.routeOptions.config as RouteConfig
+    // Routes declared before the plugin was registered were not seen by onRoute.
+    const wanted = config[kAutoLoad] ?? config.autoLoadUser ?? settings.autoLoadUser
+    if (!wanted) return done()
+    let loading: Promise<void> | undefined
+    try {
+      loading = ensureUserLoaded(request, settings)
+    } catch (err) {
+      return done(err as Error)
+    }
+    if (loading === undefined) return done()
+    loading.then(() => done(), done)
+  })
 }

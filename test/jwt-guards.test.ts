@@ -571,7 +571,7 @@ t.test('session: false makes a JWT-only app: no session cookie, reply.login refu
 
   const login = await app.inject({ method: 'POST', url: '/api/session-login', headers: bearer(access) })
   t.equal(login.statusCode, 200)
-  t.same(login.json(), { error: 'FST_LOGIN_NO_SESSION' }, 'reply.login() throws: there is no session')
+  t.same(login.json(), { error: 'FST_LOGIN_SESSIONS_DISABLED' }, 'reply.login() throws: sessions are off')
   t.equal(login.headers['set-cookie'], undefined)
 })
 

@@ -165,3 +165,26 @@ t.test('routes guarded by jwtRequired do not load the session user first; jwtOpt
   t.same(optional.json(), { user: { id: '1', name: 'alice' } }, 'no token: the session user stands on a jwtOptional route')
   t.same(loads, ['1'], 'loaded from the session')
 })
+
+t.test('a JWT-only app: unguarded routes see the anonymous user, from the anonymousUser option when given', async (t) => {
+  for (const anonymousUser of [undefined, () => ({ name: 'guest' })]) {
+    const label = anonymousUser === undefined ? 'no anonymousUser' : 'anonymousUser'
+    const app = Fastify()
+    t.teardown(() => app.close())
+    await app.register(fastifyLogin, {
+      session: false,
+      ...(anonymousUser === undefined ? {} : { anonymousUser }),
+      jwt: { secret: 'a test secret that is long enough for HS256 ok', authPath: false, loadUserFromClaims: (claims) => ({ id: claims.sub, name: 'from token' }) }
+    })
+    app.get('/open', async (request) => ({ user: request.currentUser, authenticated: request.isAuthenticated() }))
+    app.get('/optional', { preHandler: app.jwtOptional }, async (request) => ({ user: request.currentUser, authenticated: request.isAuthenticated() }))
+    await app.ready()
+    const token = await app.createAccessToken({ id: '7' })
+
+    const expected = { user: anonymousUser === undefined ? null : { name: 'guest' }, authenticated: false }
+    t.same((await app.inject({ url: '/open' })).json(), expected, `${label}: unguarded route`)
+    t.same((await app.inject({ url: '/open', headers: { authorization: `Bearer ${token}` } })).json(), expected, `${label}: a token on an unguarded route is not read`)
+    t.same((await app.inject({ url: '/optional' })).json(), expected, `${label}: jwtOptional without a token`)
+    t.same((await app.inject({ url: '/optional', headers: { authorization: `Bearer ${token}` } })).json(), { user: { id: '7', name: 'from token' }, authenticated: true }, `${label}: jwtOptional with a token`)
+  }
+})
