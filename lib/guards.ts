@@ -2,50 +2,72 @@ import type { FastifyReply, FastifyRequest } from 'fastify'
 import { ensureUserLoaded, isAuthenticated } from './current-user.js'
 import { FreshLoginRequiredError, UnauthorizedError } from './errors.js'
 import { loginFresh } from './login.js'
+import { refuseNow, settle, type HookDone, type MaybePromise } from './maybe-async.js'
 import type { Settings } from './settings.js'
 import { denialMessage, denyAccess } from './unauthorized.js'
 
-/** A preHandler-compatible guard. */
-export type Guard = (request: FastifyRequest, reply: FastifyReply) => Promise<FastifyReply | undefined>
+/**
+ * A session guard: a preHandler (or any request hook), an @fastify/auth
+ * function, or awaited from app code: `await fastify.loginRequired(request, reply)`.
+ */
+export interface Guard {
+  /** Awaited: resolves when the request passes (or with the reply the unauthorized flow sent), rejects with the 401 otherwise. */
+  (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined>
+  /** As a hook: calls `done` when the request passes at once, else returns a promise. */
+  (request: FastifyRequest, reply: FastifyReply, done: HookDone): Promise<FastifyReply | undefined> | undefined
+}
+
+/** What a guard decides once the user is loaded: pass (undefined), the reply the unauthorized flow sent, or a throw. */
+type Decide = (request: FastifyRequest, reply: FastifyReply, settings: Settings) => MaybePromise<FastifyReply | undefined>
 
 /*
  * OPTIONS requests pass every guard, as in Flask-Login: CORS preflights carry
  * no cookies and must not be redirected to a login page.
+ *
+ * A request that passes with a synchronous loader is done without a promise;
+ * a refusal (which may run the app's async `unauthorized` handler) or an
+ * async loader returns one.
  */
+function guard (decide: Decide, settings: Settings): Guard {
+  return function sessionGuard (request: FastifyRequest, reply: FastifyReply, done?: HookDone): Promise<FastifyReply | undefined> | undefined {
+    if (request.method === 'OPTIONS') return settle(undefined, done)
+    let outcome: MaybePromise<FastifyReply | undefined>
+    try {
+      const loading = ensureUserLoaded(request, settings)
+      outcome = loading === undefined ? decide(request, reply, settings) : loading.then(() => decide(request, reply, settings))
+    } catch (err) {
+      return refuseNow(err, done)
+    }
+    return settle(outcome, done)
+  } as Guard
+}
+
+const login: Decide = (request, reply, settings) =>
+  isAuthenticated(request) ? undefined : denyAccess('login', request, reply, settings)
+
+const freshLogin: Decide = (request, reply, settings) => {
+  if (!isAuthenticated(request)) return denyAccess('login', request, reply, settings)
+  return loginFresh(request, settings) ? undefined : denyAccess('refresh', request, reply, settings)
+}
+
+// For @fastify/auth and other composition: only throw, never send or redirect.
+const verify: Decide = (request, _reply, settings) => {
+  if (!isAuthenticated(request)) throw new UnauthorizedError(denialMessage('login', request, settings))
+  return undefined
+}
+
+const verifyFresh: Decide = (request, reply, settings) => {
+  verify(request, reply, settings)
+  if (!loginFresh(request, settings)) throw new FreshLoginRequiredError(denialMessage('refresh', request, settings))
+  return undefined
+}
 
 /** The guards, bound to the plugin's settings. */
 export function createGuards (settings: Settings): Record<'loginRequired' | 'freshLoginRequired' | 'verifyLogin' | 'verifyFreshLogin', Guard> {
-  async function loginRequired (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> {
-    if (request.method === 'OPTIONS') return undefined
-    const loading = ensureUserLoaded(request, settings)
-    if (loading !== undefined) await loading
-    if (isAuthenticated(request)) return undefined
-    return denyAccess('login', request, reply, settings)
+  return {
+    loginRequired: guard(login, settings),
+    freshLoginRequired: guard(freshLogin, settings),
+    verifyLogin: guard(verify, settings),
+    verifyFreshLogin: guard(verifyFresh, settings)
   }
-
-  async function freshLoginRequired (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> {
-    if (request.method === 'OPTIONS') return undefined
-    const loading = ensureUserLoaded(request, settings)
-    if (loading !== undefined) await loading
-    if (!isAuthenticated(request)) return denyAccess('login', request, reply, settings)
-    if (loginFresh(request, settings)) return undefined
-    return denyAccess('refresh', request, reply, settings)
-  }
-
-  // For @fastify/auth and other composition: only throw, never send or redirect.
-  async function verifyLogin (request: FastifyRequest): Promise<undefined> {
-    if (request.method === 'OPTIONS') return undefined
-    const loading = ensureUserLoaded(request, settings)
-    if (loading !== undefined) await loading
-    if (!isAuthenticated(request)) throw new UnauthorizedError(denialMessage('login', request, settings))
-    return undefined
-  }
-
-  async function verifyFreshLogin (request: FastifyRequest): Promise<undefined> {
-    await verifyLogin(request)
-    if (request.method !== 'OPTIONS' && !loginFresh(request, settings)) throw new FreshLoginRequiredError(denialMessage('refresh', request, settings))
-    return undefined
-  }
-
-  return { loginRequired, freshLoginRequired, verifyLogin, verifyFreshLogin }
 }

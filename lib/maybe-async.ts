@@ -19,3 +19,30 @@ export function isThenable<T> (value: MaybePromise<T>): value is PromiseLike<T> 
 export function andThen<T, R> (value: MaybePromise<T>, next: (value: T) => MaybePromise<R>): MaybePromise<R> {
   return isThenable(value) ? Promise.resolve(value).then(next) : next(value)
 }
+
+/** Fastify's hook callback. */
+export type HookDone = (err?: Error) => void
+
+/*
+ * Fastify and @fastify/auth call a hook as (request, reply, done) and wait
+ * for `done` unless the hook returns a promise. A guard whose outcome is
+ * settled hands it to `done` and makes no promise; one that had to wait
+ * returns its promise. Called without `done` (awaited by app code), a guard
+ * always returns a promise.
+ */
+
+/** Ends a guard whose check threw synchronously. */
+export function refuseNow (err: unknown, done: HookDone | undefined): Promise<never> | undefined {
+  if (typeof done !== 'function') return Promise.reject(err)
+  done(err as Error)
+  return undefined
+}
+
+/** Ends a guard with its outcome: `done()` now when it is settled, else its promise. */
+export function settle<T> (outcome: MaybePromise<T>, done: HookDone | undefined): Promise<T> | undefined {
+  if (isThenable(outcome)) return Promise.resolve(outcome)
+  if (typeof done !== 'function') return Promise.resolve(outcome)
+  // An error thrown by the rest of the request (run from inside done) is not the guard's.
+  done()
+  return undefined
+}

@@ -3,7 +3,7 @@
 // floor. Raise the numbers as coverage grows; never lower them to get a green run.
 import { readFileSync } from 'node:fs'
 
-const FLOOR = { lines: 99, statements: 99, functions: 100, branches: 96 }
+const FLOOR = { lines: 99.5, statements: 99.5, functions: 100, branches: 98 }
 
 const { total } = JSON.parse(readFileSync('.tap/report/coverage-summary.json', 'utf8'))
 let failed = false

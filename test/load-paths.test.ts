@@ -1,7 +1,7 @@
 import t from 'tap'
 import { setImmediate as tick } from 'node:timers/promises'
 import Fastify, { type FastifyInstance } from 'fastify'
-import fastifyLogin from '../lib/index.js'
+import fastifyLogin, { type FastifyLoginOptions } from '../lib/index.js'
 import { buildApp, CookieJar, makeUsers, me, send, TEST_KEY, type TestUser } from './helpers.js'
 
 /*
@@ -167,7 +167,9 @@ t.test('routes guarded by jwtRequired do not load the session user first; jwtOpt
 })
 
 t.test('a JWT-only app: unguarded routes see the anonymous user, from the anonymousUser option when given', async (t) => {
-  for (const anonymousUser of [undefined, () => ({ name: 'guest' })]) {
+  // Typed as null by default; an app widens AnonymousUser by declaration merging (see types/).
+  const guest = (() => ({ name: 'guest' })) as unknown as FastifyLoginOptions['anonymousUser']
+  for (const anonymousUser of [undefined, guest]) {
     const label = anonymousUser === undefined ? 'no anonymousUser' : 'anonymousUser'
     const app = Fastify()
     t.teardown(() => app.close())

@@ -5,7 +5,7 @@ import type { LoginUser } from '../types.js'
 import type { TokenEngine } from './engine.js'
 import { jwtError, type JwtErrorCode } from './errors.js'
 import { csrfOk, tokenFinder, type FoundToken } from './extract.js'
-import { andThen, isThenable, type MaybePromise } from '../maybe-async.js'
+import { andThen, refuseNow, settle, type HookDone, type MaybePromise } from '../maybe-async.js'
 import type { JwtSettings } from './settings.js'
 import type { JwtClaims, JwtGuard } from './types.js'
 
@@ -14,8 +14,6 @@ interface GuardMode {
   optional: boolean
   fresh: boolean
 }
-
-type Done = (err?: Error) => void
 
 /**
  * The JWT guards and the verification they share. Every step runs
@@ -66,28 +64,15 @@ export function createJwtGuards (engine: TokenEngine, jwt: JwtSettings, core: Se
     })
   }
 
-  /*
-   * Fastify and @fastify/auth call a hook as (request, reply, done), and wait
-   * for `done` unless the hook returns a promise. A guard that settled
-   * synchronously calls `done` and returns nothing, so no promise is made;
-   * one that had to wait returns its promise. Called without `done` (awaited
-   * by app code), a guard always returns a promise.
-   */
   function guard (mode: GuardMode): JwtGuard {
-    return function jwtGuard (request: FastifyRequest, _reply: FastifyReply, done?: Done): Promise<void> | undefined {
+    return function jwtGuard (request: FastifyRequest, _reply: FastifyReply, done?: HookDone): Promise<void> | undefined {
       let outcome: MaybePromise<void>
       try {
         outcome = authenticate(request, mode)
       } catch (err) {
-        if (typeof done !== 'function') return Promise.reject(err)
-        done(err as Error)
-        return undefined
+        return refuseNow(err, done)
       }
-      if (isThenable(outcome)) return outcome as Promise<void>
-      if (typeof done !== 'function') return Promise.resolve()
-      // Not inside the try: an error thrown by the rest of the request is not a refusal of ours.
-      done()
-      return undefined
+      return settle(outcome, done)
     } as JwtGuard
   }
 
