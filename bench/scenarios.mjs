@@ -66,6 +66,23 @@ async function sessionLoginApp (store, extra = {}) {
   return app
 }
 
+/**
+ * A fastify-login app with GET /data: `route` are its route options (a
+ * `preHandler` named by the guard's decorator), `cookie` which login the load
+ * sends ('session' or 'remember'), `anonStatus` what a request without it gets
+ * (200 on a public route).
+ */
+async function sessionScenario ({ preHandler, ...route }, cookie, anonStatus = 401) {
+  const store = userStore()
+  const app = await sessionLoginApp(store)
+  app.get('/data', preHandler === undefined ? route : { ...route, preHandler: app[preHandler] }, async () => BODY)
+  await app.ready()
+  const header = cookie === 'remember'
+    ? rememberCookie(app, ALICE)
+    : loginCookie(app, ALICE, { ip: CLIENT_IP, userAgent: USER_AGENT })
+  return { app, stats: store.stats, auth: { path: '/data', headers: { cookie: header } }, anon: { path: '/data' }, anonStatus }
+}
+
 /** Each scenario: `build()` returns { app, auth, anon, stats? }; auth and anon are requests. */
 export const scenarios = {
   bare: {
@@ -136,52 +153,23 @@ export const scenarios = {
 
   'login-session': {
     title: 'fastify-login `loginRequired`, session cookie',
-    async build () {
-      const store = userStore()
-      const app = await sessionLoginApp(store)
-      app.get('/data', { preHandler: app.loginRequired }, async () => BODY)
-      await app.ready()
-      const cookie = loginCookie(app, ALICE, { ip: CLIENT_IP, userAgent: USER_AGENT })
-      return { app, stats: store.stats, auth: { path: '/data', headers: { cookie } }, anon: { path: '/data' } }
-    }
+    build: () => sessionScenario({ preHandler: 'loginRequired' }, 'session')
   },
 
   'login-public': {
     title: 'fastify-login, route that never uses the user (defaults)',
-    async build () {
-      const store = userStore()
-      const app = await sessionLoginApp(store)
-      app.get('/data', async () => BODY)
-      await app.ready()
-      const cookie = loginCookie(app, ALICE, { ip: CLIENT_IP, userAgent: USER_AGENT })
-      // A public route: the anonymous request gets 200 too.
-      return { app, stats: store.stats, auth: { path: '/data', headers: { cookie } }, anon: { path: '/data' }, anonStatus: 200 }
-    }
+    build: () => sessionScenario({}, 'session', 200)
   },
 
   'login-public-noload': {
     title: 'fastify-login, same route with `autoLoadUser: false`',
-    async build () {
-      const store = userStore()
-      const app = await sessionLoginApp(store)
-      app.get('/data', { config: { autoLoadUser: false } }, async () => BODY)
-      await app.ready()
-      const cookie = loginCookie(app, ALICE, { ip: CLIENT_IP, userAgent: USER_AGENT })
-      return { app, stats: store.stats, auth: { path: '/data', headers: { cookie } }, anon: { path: '/data' }, anonStatus: 200 }
-    }
+    build: () => sessionScenario({ config: { autoLoadUser: false } }, 'session', 200)
   },
 
   'login-remember': {
     title: 'fastify-login, login restored from the remember-me cookie',
-    async build () {
-      const store = userStore()
-      const app = await sessionLoginApp(store)
-      app.get('/data', { preHandler: app.loginRequired }, async () => BODY)
-      await app.ready()
-      // Only the remember cookie: every request restores the login and writes a new session.
-      const cookie = rememberCookie(app, ALICE)
-      return { app, stats: store.stats, auth: { path: '/data', headers: { cookie } }, anon: { path: '/data' } }
-    }
+    // Only the remember cookie: every request restores the login and writes a new session.
+    build: () => sessionScenario({ preHandler: 'loginRequired' }, 'remember')
   },
 
   'fastify-jwt': {

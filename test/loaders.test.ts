@@ -1,6 +1,6 @@
 import t from 'tap'
 import { setImmediate as tick } from 'node:timers/promises'
-import type { FastifyRequest } from 'fastify'
+import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { FastifyLoginOptions } from '../lib/index.js'
 import { ANONYMOUS, buildApp, CookieJar, makeUsers, me, send, setCookie, type TestUser } from './helpers.js'
 
@@ -158,7 +158,8 @@ t.test('the loader runs at most once per request', async (t) => {
   t.same(counter.calls, ['2'], 'the remember-cookie restore also loads once')
 })
 
-t.test('concurrent loadCurrentUser() calls share one async load', async (t) => {
+/** buildApp with an async loadUser that records the ids it is called with. */
+async function asyncLoaderApp (setup: (app: FastifyInstance) => void): Promise<{ app: FastifyInstance, calls: string[], users: Map<string, TestUser> }> {
   const users = makeUsers()
   const calls: string[] = []
   const { app } = await buildApp({
@@ -167,7 +168,12 @@ t.test('concurrent loadCurrentUser() calls share one async load', async (t) => {
       await tick()
       return users.get(id) ?? null
     }
-  }, (app) => {
+  }, setup)
+  return { app, calls, users }
+}
+
+t.test('concurrent loadCurrentUser() calls share one async load', async (t) => {
+  const { app, calls } = await asyncLoaderApp((app) => {
     app.get('/both', { config: { autoLoadUser: false } }, async (request) => {
       const [first, second] = await Promise.all([request.loadCurrentUser(), request.loadCurrentUser()])
       return { first, second, same: first === second && first === request.currentUser }
@@ -185,15 +191,7 @@ t.test('concurrent loadCurrentUser() calls share one async load', async (t) => {
 })
 
 t.test('an async loader on a route that skips the auto-load: the guard waits for the load itself', async (t) => {
-  const users = makeUsers()
-  const calls: string[] = []
-  const { app } = await buildApp({
-    loadUser: async (id) => {
-      calls.push(id)
-      await tick()
-      return users.get(id) ?? null
-    }
-  }, (app) => {
+  const { app, calls, users } = await asyncLoaderApp((app) => {
     app.get('/guarded-raw', { config: { autoLoadUser: false }, preHandler: app.loginRequired }, async (request) => ({ user: request.currentUser }))
   })
   t.teardown(() => app.close())

@@ -60,6 +60,17 @@ async function me (app: FastifyInstance, jar: CookieJar, client: Client = {}): P
   return { res, body: res.json<MeBody>() }
 }
 
+/** A new client: a phone on another network. */
+const PHONE: Client = { headers: { 'user-agent': 'Phone/2.0' }, remoteAddress: '192.0.2.10' }
+
+/** A jar holding only `user`'s remember-me cookie (its session is gone). */
+function rememberedJar (app: FastifyInstance, user: TestUser): CookieJar {
+  const jar = new CookieJar()
+  const [name, value] = rememberCookie(app, user).split('=') as [string, string]
+  jar.cookies.set(name, value)
+  return jar
+}
+
 t.test('successive requests from the same client keep the fresh login', async (t) => {
   const { app, events } = await protectedApp({ sessionProtection: 'strong' })
   t.teardown(() => app.close())
@@ -130,18 +141,15 @@ t.test('strong: a User-Agent change drops the login and the remember cookie, kee
 t.test('strong: a login restored from the remember cookie survives its next request (Flask-Login #685)', async (t) => {
   const { app, users, events } = await protectedApp({ sessionProtection: 'strong' })
   t.teardown(() => app.close())
-  const phone: Client = { headers: { 'user-agent': 'Phone/2.0' }, remoteAddress: '192.0.2.10' }
-  const jar = new CookieJar()
-  const [name, value] = rememberCookie(app, users.get('1') as TestUser).split('=') as [string, string]
-  jar.cookies.set(name, value)
+  const jar = rememberedJar(app, users.get('1') as TestUser)
 
-  const restored = await me(app, jar, phone)
+  const restored = await me(app, jar, PHONE)
   t.equal(restored.body.authenticated, true, 'restored')
   t.equal(restored.body.fresh, false)
   t.ok(jar.cookies.has('session'), 'a session cookie was set')
 
   for (let i = 1; i <= 2; i++) {
-    const next = await me(app, jar, phone)
+    const next = await me(app, jar, PHONE)
     t.equal(next.body.authenticated, true, `next request ${i}: still logged in`)
     t.equal(setCookie(next.res, 'remember_token'), undefined, `next request ${i}: remember cookie kept`)
   }
@@ -171,18 +179,15 @@ t.test('sessionProtection: false: a login restored from the remember cookie is n
     app.get('/client-hash', async (request) => ({ stored: (request.session as unknown as AnySession).get('_id') ?? null }))
   })
   t.teardown(() => app.close())
-  const phone: Client = { headers: { 'user-agent': 'Phone/2.0' }, remoteAddress: '192.0.2.10' }
-  const jar = new CookieJar()
-  const [name, value] = rememberCookie(app, users.get('1') as TestUser).split('=') as [string, string]
-  jar.cookies.set(name, value)
+  const jar = rememberedJar(app, users.get('1') as TestUser)
 
-  const restored = await me(app, jar, phone)
+  const restored = await me(app, jar, PHONE)
   t.same(restored.body, { user: { id: '1', name: 'alice' }, authenticated: true, fresh: false, remembered: true }, 'restored, not fresh')
   t.ok(setCookie(restored.res, 'session'), 'into a new session')
-  const hash = await inject(app, jar, { url: '/client-hash' }, phone)
+  const hash = await inject(app, jar, { url: '/client-hash' }, PHONE)
   t.same(hash.json(), { stored: null }, 'the session keeps no hash of the address and User-Agent')
 
-  const confirm = await inject(app, jar, { method: 'POST', url: '/confirm' }, phone)
+  const confirm = await inject(app, jar, { method: 'POST', url: '/confirm' }, PHONE)
   t.same(confirm.json(), { confirmed: true })
   jar.store(confirm)
   const moved = await me(app, jar, OTHER_BROWSER)

@@ -88,17 +88,7 @@ export async function createTokenEngine (fastify: FastifyInstance, settings: Jwt
  * (refused tokens only).
  */
 function singleKeyVerifier (instance: JwtInstance, kid: string | undefined): (token: string) => VerifyResult {
-  if (kid === undefined) {
-    return (token) => {
-      let payload: unknown
-      try {
-        payload = instance.verify(token)
-      } catch (err) {
-        return codeOf(err)
-      }
-      return claimsOf(payload)
-    }
-  }
+  if (kid === undefined) return (token) => verifyWith(instance, token)
   return (token) => {
     let complete: { header: Header, payload: unknown }
     try {
@@ -125,14 +115,19 @@ function kidVerifier (keys: JwtKey[], instances: JwtInstance[]): (token: string)
     if (header === null) return 'FST_LOGIN_JWT_INVALID'
     const instance = typeof header.kid === 'string' ? byKid.get(header.kid) : undefined
     if (instance === undefined) return 'FST_LOGIN_JWT_UNKNOWN_KEY'
-    let payload: unknown
-    try {
-      payload = instance.verify(token)
-    } catch (err) {
-      return codeOf(err)
-    }
-    return claimsOf(payload)
+    return verifyWith(instance, token)
   }
+}
+
+/** The claims of a token one key verifies, or the code of its refusal. */
+function verifyWith (instance: JwtInstance, token: string): VerifyResult {
+  let payload: unknown
+  try {
+    payload = instance.verify(token)
+  } catch (err) {
+    return codeOf(err)
+  }
+  return claimsOf(payload)
 }
 
 function jwtPluginOptions (key: JwtKey, settings: JwtSettings, namespace: string, complete: boolean): Record<string, unknown> {
