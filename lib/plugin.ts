@@ -2,6 +2,7 @@ import secureSession from '@fastify/secure-session'
 import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from 'fastify'
 import { ensureUserLoaded, isAuthenticated, loadCurrentUser } from './current-user.js'
 import { InvalidOptionError } from './errors.js'
+import { refuseNow, settle } from './maybe-async.js'
 import { createGuards } from './guards.js'
 import { setupJwt } from './jwt/setup.js'
 import { confirmLogin, login, loginFresh, logout } from './login.js'
@@ -158,9 +159,8 @@ function addAutoLoad (fastify: FastifyInstance, settings: Settings): void {
     try {
       loading = ensureUserLoaded(request, settings)
     } catch (err) {
-      return done(err as Error)
+      return refuseNow(err, done)
     }
-    if (loading === undefined) return done()
-    loading.then(() => done(), done)
+    return settle(loading, done)
   })
 }
