@@ -4,6 +4,10 @@ import Fastify, { type FastifyReply, type FastifyRequest, type preHandlerAsyncHo
 import { describe, expect, test } from 'tstyche'
 import fastifyLogin, {
   InvalidOptionError,
+  MemoryRevocationStore,
+  type JwtClaims,
+  type JwtErrorCode,
+  type RevocationStore,
   loginCookie,
   loginUrlWithNext,
   parseDuration,
@@ -97,6 +101,9 @@ describe('decorators', () => {
     expect(app.get).type.toBeCallableWith('/open', { config: { autoLoadUser: false } }, async () => 'ok')
     expect(app.get).type.not.toBeCallableWith('/open', { config: { autoLoadUser: 'no' } }, async () => 'ok')
     expect(app.verifyLogin(request, reply)).type.toBe<Promise<FastifyReply | undefined>>()
+    // As a callback hook: `done` is called when the outcome is settled at once.
+    expect(app.loginRequired(request, reply, () => {})).type.toBe<Promise<FastifyReply | undefined> | undefined>()
+    expect(app.addHook).type.toBeCallableWith('onRequest', app.loginRequired)
   })
 
   test('scope helpers and events', () => {
@@ -115,5 +122,53 @@ describe('named exports', () => {
     expect(loginCookie(app, { id: '1' }, { fresh: false })).type.toBe<string>()
     expect(rememberCookie(app, { id: '1' }, { duration: '1d' })).type.toBe<string>()
     expect(new InvalidOptionError('x')).type.toHaveProperty('code')
+  })
+})
+
+describe('JWT', () => {
+  test('jwt options are checked', () => {
+    expect(app.register).type.toBeCallableWith(fastifyLogin, {
+      loadUser: (id: string) => ({ id }),
+      session: false,
+      jwt: {
+        secret: 'a long enough HS256 secret for the type test',
+        accessTokenExpires: '15m',
+        locations: ['headers', 'cookies'],
+        cookies: { csrf: true, sameSite: 'strict' },
+        cache: true,
+        isRevoked: async (claims: JwtClaims) => claims.jti === 'x',
+        messages: { FST_LOGIN_JWT_EXPIRED: 'Please sign in again' }
+      }
+    })
+    expect(app.register).type.not.toBeCallableWith(fastifyLogin, {
+      loadUser: (id: string) => ({ id }),
+      jwt: { secret: 'x', locations: ['body'] }
+    })
+    expect(app.register).type.not.toBeCallableWith(fastifyLogin, {
+      loadUser: (id: string) => ({ id }),
+      jwt: { secret: 'x', algorithm: 'none' }
+    })
+  })
+
+  test('tokens, claims and guards', () => {
+    expect(app.createAccessToken({ id: '1' })).type.toBe<Promise<string>>()
+    expect(app.createAccessToken).type.toBeCallableWith({ id: '1' }, { fresh: true, claims: { role: 'admin' }, expiresIn: '5m' })
+    expect(app.createRefreshToken({ id: '1' })).type.toBe<Promise<string>>()
+    expect(request.jwtClaims).type.toBe<JwtClaims | null>()
+    expect<JwtClaims['sub']>().type.toBe<string>()
+    expect(app.jwtRequired(request, reply)).type.toBe<Promise<void>>()
+    expect(app.jwtOptional(request, reply, () => {})).type.toBe<Promise<void> | undefined>()
+    expect(app.get).type.toBeCallableWith('/api', { preHandler: [app.jwtRequired, app.freshJwtRequired] }, async () => 'ok')
+    expect(app.addHook).type.toBeCallableWith('onRequest', app.refreshJwtRequired)
+    expect(reply.jwtLogout()).type.toBe<Promise<void>>()
+    expect(reply.setJwtCookies).type.toBeCallableWith({ accessToken: 'a', refreshToken: 'r' })
+    expect(app.revokeAllTokens('1')).type.toBe<Promise<void>>()
+  })
+
+  test('revocation stores and error codes', () => {
+    expect(new MemoryRevocationStore()).type.toBeAssignableTo<RevocationStore>()
+    expect(app.jwtRevocationStore).type.toBe<RevocationStore>()
+    expect<'FST_LOGIN_JWT_EXPIRED'>().type.toBeAssignableTo<JwtErrorCode>()
+    expect<'FST_LOGIN_JWT_NOPE'>().type.not.toBeAssignableTo<JwtErrorCode>()
   })
 })
