@@ -131,12 +131,7 @@ export const scenarios = {
     title: '@fastify/passport + secure-session, user deserializer',
     async build () {
       const store = userStore()
-      const app = newApp()
-      await app.register(fastifySecureSession, { key: SESSION_KEY, cookie: { path: '/', httpOnly: true } })
-      const passport = passportFor(store)
-      await app.register(passport.initialize())
-      await app.register(passport.secureSession())
-      app.post('/login', { preValidation: passport.authenticate('bench', { authInfo: false }) }, async () => BODY)
+      const app = await passportApp(store)
       app.get('/data', {
         preValidation: async (request, reply) => {
           if (!request.isAuthenticated()) return reply.code(401).send({ error: 'login required' })
@@ -242,12 +237,7 @@ export const scenarios = {
     title: '@fastify/passport logins/s: POST /login → `authenticate()`',
     async build () {
       const store = userStore()
-      const app = newApp()
-      await app.register(fastifySecureSession, { key: SESSION_KEY, cookie: { path: '/', httpOnly: true } })
-      const passport = passportFor(store)
-      await app.register(passport.initialize())
-      await app.register(passport.secureSession())
-      app.post('/login', { preValidation: passport.authenticate('bench', { authInfo: false }) }, async () => BODY)
+      const app = await passportApp(store)
       await app.ready()
       return { app, ...loginRequests() }
     }
@@ -326,6 +316,17 @@ class BenchStrategy extends fastifyPassport.Strategy {
     if (user === null) return this.fail(401)
     this.success(user)
   }
+}
+
+/** secure-session + passport with POST /login (the strategy's username/password check). */
+async function passportApp (store) {
+  const app = newApp()
+  await app.register(fastifySecureSession, { key: SESSION_KEY, cookie: { path: '/', httpOnly: true } })
+  const passport = passportFor(store)
+  await app.register(passport.initialize())
+  await app.register(passport.secureSession())
+  app.post('/login', { preValidation: passport.authenticate('bench', { authInfo: false }) }, async () => BODY)
+  return app
 }
 
 function passportFor (store) {
