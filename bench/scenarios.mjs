@@ -66,6 +66,22 @@ async function sessionLoginApp (store, extra = {}) {
   return app
 }
 
+/** A Fastify app with @fastify/secure-session as the peers' scenarios use it. */
+async function secureSessionApp () {
+  const app = newApp()
+  await app.register(fastifySecureSession, { key: SESSION_KEY, cookie: { path: '/', httpOnly: true } })
+  return app
+}
+
+/** secure-session alone, GET /data served by `handler`; the load sends a session holding alice's uid. */
+async function secureSessionScenario (handler) {
+  const app = await secureSessionApp()
+  app.get('/data', handler)
+  await app.ready()
+  const cookie = `session=${encodeURIComponent(app.encodeSecureSession(app.createSecureSession({ uid: ALICE.id })))}`
+  return { app, auth: { path: '/data', headers: { cookie } }, anon: { path: '/data' } }
+}
+
 /**
  * A fastify-login app with GET /data: `route` are its route options (a
  * `preHandler` named by the guard's decorator), `cookie` which login the load
@@ -96,35 +112,21 @@ export const scenarios = {
 
   'secure-session': {
     title: '@fastify/secure-session alone, handler reads the session',
-    async build () {
-      const app = newApp()
-      await app.register(fastifySecureSession, { key: SESSION_KEY, cookie: { path: '/', httpOnly: true } })
-      app.get('/data', async (request, reply) => {
-        if (request.session.get('uid') === undefined) return reply.code(401).send({ error: 'login required' })
-        return BODY
-      })
-      await app.ready()
-      const cookie = `session=${encodeURIComponent(app.encodeSecureSession(app.createSecureSession({ uid: ALICE.id })))}`
-      return { app, auth: { path: '/data', headers: { cookie } }, anon: { path: '/data' } }
-    }
+    build: () => secureSessionScenario(async (request, reply) => {
+      if (request.session.get('uid') === undefined) return reply.code(401).send({ error: 'login required' })
+      return BODY
+    })
   },
 
   'secure-session-write': {
     title: '@fastify/secure-session alone, handler writes a new session (what a restore must also do)',
-    async build () {
-      const app = newApp()
-      await app.register(fastifySecureSession, { key: SESSION_KEY, cookie: { path: '/', httpOnly: true } })
-      app.get('/data', async (request, reply) => {
-        const uid = request.session.get('uid')
-        if (uid === undefined) return reply.code(401).send({ error: 'login required' })
-        request.session.regenerate()
-        request.session.set('uid', uid)
-        return BODY
-      })
-      await app.ready()
-      const cookie = `session=${encodeURIComponent(app.encodeSecureSession(app.createSecureSession({ uid: ALICE.id })))}`
-      return { app, auth: { path: '/data', headers: { cookie } }, anon: { path: '/data' } }
-    }
+    build: () => secureSessionScenario(async (request, reply) => {
+      const uid = request.session.get('uid')
+      if (uid === undefined) return reply.code(401).send({ error: 'login required' })
+      request.session.regenerate()
+      request.session.set('uid', uid)
+      return BODY
+    })
   },
 
   passport: {
@@ -320,8 +322,7 @@ class BenchStrategy extends fastifyPassport.Strategy {
 
 /** secure-session + passport with POST /login (the strategy's username/password check). */
 async function passportApp (store) {
-  const app = newApp()
-  await app.register(fastifySecureSession, { key: SESSION_KEY, cookie: { path: '/', httpOnly: true } })
+  const app = await secureSessionApp()
   const passport = passportFor(store)
   await app.register(passport.initialize())
   await app.register(passport.secureSession())
