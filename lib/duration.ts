@@ -1,3 +1,5 @@
+import { fail } from './option-checks.js'
+
 const UNIT_SECONDS: Record<string, number> = {
   s: 1,
   m: 60,
@@ -32,4 +34,12 @@ export function parseDuration (value: unknown): number | undefined {
   if (match === null) return undefined
   const seconds = Number(match[1]) * (UNIT_SECONDS[match[2] as string] as number)
   return seconds > 0 && seconds <= MAX_SECONDS ? seconds : undefined
+}
+
+/** A duration option in seconds: `fallback` when absent, FST_LOGIN_INVALID_OPTION naming `name` when invalid. */
+export function durationOption (value: unknown, name: string, fallback: number): number {
+  if (value === undefined) return fallback
+  const seconds = parseDuration(value)
+  if (seconds === undefined) fail(`${name} must be a positive whole number of seconds or a string like '30d', at most 100 years`)
+  return seconds
 }

@@ -24,3 +24,9 @@ export const NoSessionError = createError('FST_LOGIN_NO_SESSION', 'fastify-login
 
 /** Session-only API (`reply.login()`, `logout()`, `confirmLogin()`) called in an app registered with `session: false`. */
 export const SessionsDisabledError = createError('FST_LOGIN_SESSIONS_DISABLED', 'fastify-login: this needs a session, but the plugin was registered with `session: false`', 500)
+
+/** A guard imported from 'fastify-login' ran on a route that does not see the plugin. */
+export const NotRegisteredError = createError('FST_LOGIN_NOT_REGISTERED', 'fastify-login: %s guards a route in a scope where the plugin is not registered; register fastify-login in this scope or a parent of it', 500)
+
+/** A JWT guard is used, but the plugin was registered without the `jwt` option. */
+export const JwtDisabledError = createError('FST_LOGIN_JWT_DISABLED', 'fastify-login: %s needs the `jwt` option, and the plugin was registered without it', 500)

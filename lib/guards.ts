@@ -21,8 +21,10 @@ export interface Guard {
 type Decide = (request: FastifyRequest, reply: FastifyReply, settings: Settings) => MaybePromise<FastifyReply | undefined>
 
 /*
- * OPTIONS requests pass every guard, as in Flask-Login: CORS preflights carry
- * no cookies and must not be redirected to a login page.
+ * OPTIONS requests are guarded like any other method. Flask-Login lets them
+ * through because Flask answers OPTIONS itself; in Fastify an OPTIONS route
+ * runs its own handler, and a CORS preflight is answered by @fastify/cors in
+ * onRequest, before any preHandler guard runs.
  *
  * A request that passes with a synchronous loader is done without a promise;
  * a refusal (which may run the app's async `unauthorized` handler) or an
@@ -30,7 +32,6 @@ type Decide = (request: FastifyRequest, reply: FastifyReply, settings: Settings)
  */
 function guard (decide: Decide, settings: Settings): Guard {
   return function sessionGuard (request: FastifyRequest, reply: FastifyReply, done?: HookDone): Promise<FastifyReply | undefined> | undefined {
-    if (request.method === 'OPTIONS') return settle(undefined, done)
     let outcome: MaybePromise<FastifyReply | undefined>
     try {
       const loading = ensureUserLoaded(request, settings)

@@ -28,7 +28,26 @@ export { fastifyLogin }
 export { safeNextUrl, loginUrlWithNext, type SafeNextOptions } from './safe-next.js'
 export { loginCookie, rememberCookie, type LoginCookieOptions } from './testing.js'
 export { parseDuration } from './duration.js'
-export { UnauthorizedError, FreshLoginRequiredError, InvalidOptionError, InvalidUserError, NoSessionError, SessionsDisabledError } from './errors.js'
+export {
+  UnauthorizedError,
+  FreshLoginRequiredError,
+  InvalidOptionError,
+  InvalidUserError,
+  JwtDisabledError,
+  NoSessionError,
+  NotRegisteredError,
+  SessionsDisabledError
+} from './errors.js'
+export {
+  loginRequired,
+  freshLoginRequired,
+  verifyLogin,
+  verifyFreshLogin,
+  jwtRequired,
+  jwtOptional,
+  freshJwtRequired,
+  refreshJwtRequired
+} from './guard-exports.js'
 export type { Guard } from './guards.js'
 export { MemoryRevocationStore } from './jwt/revocation.js'
 export { defaultJwtMessages, type JwtErrorCode } from './jwt/errors.js'

@@ -1,6 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { isAuthenticated, loadCurrentUser, setCurrentUser } from './current-user.js'
-import { durationOption } from './settings.js'
+import { durationOption } from './duration.js'
 import { InvalidUserError } from './errors.js'
 import { emitLoginEvent } from './events.js'
 import { sessionIdentifier } from './identifier.js'

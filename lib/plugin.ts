@@ -1,23 +1,27 @@
 import secureSession from '@fastify/secure-session'
 import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from 'fastify'
 import { ensureUserLoaded, isAuthenticated, loadCurrentUser } from './current-user.js'
-import { InvalidOptionError } from './errors.js'
+import { InvalidOptionError, JwtDisabledError } from './errors.js'
+import { disabledJwtGuard, exportedJwtGuards, type GuardTable, type JwtGuardName } from './guard-exports.js'
 import { refuseNow, settle } from './maybe-async.js'
 import { createGuards } from './guards.js'
 import { setupJwt } from './jwt/setup.js'
+import type { JwtGuard } from './jwt/types.js'
 import { confirmLogin, login, loginFresh, logout } from './login.js'
 import { readRememberCookie, writeRememberCookie } from './remember-cookie.js'
 import { safeNextUrl } from './safe-next.js'
 import { NEXT_KEY, sessionOf, storedUserId } from './session-state.js'
-import { buildSettings, redirectUrlOption, secureSessionOptions, type Settings } from './settings.js'
-import { kAuthenticated, kAutoLoad, kLoginUrl, kRefreshUrl, kRemember, kSettings, kUserLoad } from './symbols.js'
+import { noStoreForCookies } from './no-store.js'
+import { secureSessionOptions } from './session-options.js'
+import { buildSettings, redirectUrlOption, type Settings } from './settings.js'
+import { kAuthenticated, kAutoLoad, kGuards, kLoginUrl, kRefreshUrl, kRemember, kSettings, kUserLoad } from './symbols.js'
 import type { FastifyLoginOptions, LoginOptions, LoginUser, LogoutOptions } from './types.js'
 
 /** The plugin body; `index.ts` wraps it with fastify-plugin. */
 export async function fastifyLoginPlugin (fastify: FastifyInstance, options: FastifyLoginOptions): Promise<void> {
   const settings = buildSettings(options)
   await registerSession(fastify, options, settings)
-  if (options.jwt !== undefined) await setupJwt(fastify, settings, options.jwt)
+  const jwt = options.jwt === undefined ? withoutJwt(fastify) : await setupJwt(fastify, settings, options.jwt)
 
   fastify.decorate(kSettings, settings)
   fastify.decorate(kLoginUrl, undefined)
@@ -28,13 +32,15 @@ export async function fastifyLoginPlugin (fastify: FastifyInstance, options: Fas
   fastify.decorate('freshLoginRequired', guards.freshLoginRequired)
   fastify.decorate('verifyLogin', guards.verifyLogin)
   fastify.decorate('verifyFreshLogin', guards.verifyFreshLogin)
+  fastify.decorate(kGuards, { ...guards, ...jwt.guards } satisfies GuardTable)
+  if (options.jwt === undefined) refuseJwtGuardsOnRoutes(fastify, jwt.guards)
   // Per-scope pages (Flask-Login's blueprint_login_views): the value is an own
   // property of the encapsulated instance, so it shadows the parent's only there.
   fastify.decorate('setLoginUrl', function (this: FastifyInstance, url: string) {
-    (this as unknown as Record<symbol, string>)[kLoginUrl] = redirectUrlOption(url, 'setLoginUrl()')
+    (this as unknown as Record<symbol, string>)[kLoginUrl] = redirectUrlOption(url, 'setLoginUrl()', settings.origin)
   })
   fastify.decorate('setRefreshUrl', function (this: FastifyInstance, url: string) {
-    (this as unknown as Record<symbol, string>)[kRefreshUrl] = redirectUrlOption(url, 'setRefreshUrl()')
+    (this as unknown as Record<symbol, string>)[kRefreshUrl] = redirectUrlOption(url, 'setRefreshUrl()', settings.origin)
   })
 
   fastify.decorateRequest('currentUser', null)
@@ -69,7 +75,7 @@ export async function fastifyLoginPlugin (fastify: FastifyInstance, options: Fas
     return confirmLogin(this, settings)
   })
 
-  if (autoLoadCanFindUsers(settings, options)) addAutoLoad(fastify, settings)
+  if (autoLoadCanFindUsers(settings, options)) addAutoLoad(fastify, settings, jwt.guards)
 
   const remember = settings.remember
   if (remember !== null) {
@@ -78,6 +84,52 @@ export async function fastifyLoginPlugin (fastify: FastifyInstance, options: Fas
       done()
     })
   }
+  // Last of our onSend hooks, so that it sees every login cookie written before it.
+  fastify.addHook('onSend', noStoreForCookies([
+    ...(settings.sessionEnabled ? [settings.sessionCookieName] : []),
+    ...(remember === null ? [] : [remember.cookieName]),
+    ...jwt.cookieNames
+  ]))
+}
+
+type JwtGuards = Record<JwtGuardName, JwtGuard>
+
+/*
+ * Without `jwt`, the JWT guard decorators still exist: an undefined
+ * preHandler would leave the route open. They refuse every request, and a
+ * route declared with one (or with the exported JWT guards) stops
+ * `app.ready()`.
+ */
+function withoutJwt (fastify: FastifyInstance): { guards: JwtGuards, cookieNames: string[] } {
+  const guards = {
+    jwtRequired: disabledJwtGuard('jwtRequired'),
+    jwtOptional: disabledJwtGuard('jwtOptional'),
+    freshJwtRequired: disabledJwtGuard('freshJwtRequired'),
+    refreshJwtRequired: disabledJwtGuard('refreshJwtRequired')
+  }
+  for (const [name, guard] of Object.entries(guards)) fastify.decorate(name, guard)
+  fastify.decorateRequest('jwtClaims', null)
+  return { guards, cookieNames: [] }
+}
+
+const HOOK_NAMES = ['onRequest', 'preParsing', 'preValidation', 'preHandler'] as const
+
+function hooksOf (route: RouteOptions): unknown[] {
+  return HOOK_NAMES.flatMap((name) => {
+    const hook: unknown = route[name]
+    return Array.isArray(hook) ? hook : [hook]
+  })
+}
+
+function refuseJwtGuardsOnRoutes (fastify: FastifyInstance, disabled: JwtGuards): void {
+  const names = new Map<unknown, string>(exportedJwtGuards)
+  for (const [name, guard] of Object.entries(disabled)) names.set(guard, name)
+  fastify.addHook('onRoute', function jwtGuardsNeedJwt (route) {
+    for (const hook of hooksOf(route)) {
+      const name = names.get(hook)
+      if (name !== undefined) throw new JwtDisabledError(`${name} (route ${String(route.method)} ${route.url})`)
+    }
+  })
 }
 
 async function registerSession (fastify: FastifyInstance, options: FastifyLoginOptions, settings: Settings): Promise<void> {
@@ -107,7 +159,8 @@ function nextUrl (request: FastifyRequest, settings: Settings, fallback: string)
     const body = request.body as Record<string, unknown> | undefined
     candidate = query?.[settings.nextParam] ?? (body !== null && typeof body === 'object' ? body[settings.nextParam] : undefined)
   }
-  return safeNextUrl(candidate, { host: request.host }) ?? fallback
+  const host = settings.origin === undefined ? request.host : new URL(settings.origin).host
+  return safeNextUrl(candidate, { host }) ?? fallback
 }
 
 type RouteConfig = { autoLoadUser?: boolean, [kAutoLoad]?: boolean }
@@ -127,9 +180,13 @@ function autoLoadDecision (route: RouteOptions, settings: Settings, selfLoading:
   return !preHandlers.some((hook) => selfLoading.has(hook))
 }
 
-function jwtGuardsThatSetTheUser (fastify: FastifyInstance): unknown[] {
-  if (!fastify.hasDecorator('jwtRequired')) return []
-  return [fastify.jwtRequired, fastify.freshJwtRequired, fastify.refreshJwtRequired]
+/** The guards (decorators and exports) that always set the user themselves. */
+function jwtGuardsThatSetTheUser (jwt: JwtGuards): unknown[] {
+  const selfLoading = new Set<JwtGuardName>(['jwtRequired', 'freshJwtRequired', 'refreshJwtRequired'])
+  return [
+    ...[...selfLoading].map((name) => jwt[name]),
+    ...[...exportedJwtGuards].filter(([, name]) => selfLoading.has(name)).map(([guard]) => guard)
+  ]
 }
 
 /*
@@ -144,9 +201,9 @@ function autoLoadCanFindUsers (settings: Settings, options: FastifyLoginOptions)
     options.anonymousUser !== undefined
 }
 
-function addAutoLoad (fastify: FastifyInstance, settings: Settings): void {
+function addAutoLoad (fastify: FastifyInstance, settings: Settings, jwt: JwtGuards): void {
   // Decided once per route, not per request: see `autoLoadDecision`.
-  const selfLoading = new Set<unknown>(jwtGuardsThatSetTheUser(fastify))
+  const selfLoading = new Set<unknown>(jwtGuardsThatSetTheUser(jwt))
   fastify.addHook('onRoute', function decideAutoLoad (route) {
     route.config = { ...route.config, [kAutoLoad]: autoLoadDecision(route, settings, selfLoading) } as RouteOptions['config']
   })

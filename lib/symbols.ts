@@ -17,3 +17,5 @@ export const kRemember = Symbol('fastify-login.remember')
 export const kAuthenticated = Symbol('fastify-login.authenticated')
 /** A route's own decision, made once in onRoute, to load `currentUser` before its handler. */
 export const kAutoLoad = Symbol('fastify-login.autoLoad')
+/** The guards of this plugin instance, for the guards exported by name. */
+export const kGuards = Symbol('fastify-login.guards')

@@ -43,7 +43,7 @@ export interface SessionOptions {
   /** Alternative to `key`: a passphrase of 32+ bytes, stretched with `salt` (16 bytes). */
   secret?: string | Buffer
   salt?: string | Buffer
-  /** Cookie name. Default `'session'`. */
+  /** Cookie name. Default `'__Host-session'`, or `'session'` when the cookie is not secure, has a domain or another path. */
   cookieName?: string
   /** Cookie attributes. Defaults: `path: '/'`, `httpOnly: true`, `sameSite: 'lax'`, `secure: true`. */
   cookie?: CookieSerializeOptions
@@ -53,7 +53,7 @@ export interface SessionOptions {
 
 /** Options for the remember-me cookie. */
 export interface RememberMeOptions {
-  /** Cookie name. Default `'remember_token'`. */
+  /** Cookie name. Default `'__Host-remember_token'`, or `'remember_token'` when not secure, with a domain or another path. */
   cookieName?: string
   /** Lifetime, checked by the server from inside the cookie too. Default 365 days. */
   duration?: Duration
@@ -105,7 +105,12 @@ export interface FastifyLoginOptions {
   keepSessionKeys?: string[]
   /** Load `request.currentUser` before every handler (default true); routes can opt out with `config.autoLoadUser`. */
   autoLoadUser?: boolean
-  /** Where unauthorized browsers are redirected. Default: none (401). */
+  /**
+   * The app's public origin, like `'https://app.example'`. Required when `loginUrl` or `refreshUrl` is a full URL:
+   * `next` then points back to this origin, never to one taken from the request's Host header.
+   */
+  origin?: string
+  /** Where unauthorized browsers are redirected (a path, or a full URL with `origin`). Default: none (401). */
   loginUrl?: string
   /** Where logged-in but not fresh browsers are redirected. Default: none (401). */
   refreshUrl?: string

@@ -31,14 +31,21 @@ export function denialMessage (kind: 'login' | 'refresh', request: FastifyReques
 }
 
 /**
- * A redirect to an HTML login page only helps a browser. API clients, which
- * send an Accept header without HTML or mark themselves as XHR, get the 401.
+ * Whether the request is a page navigation, the only kind a redirect to an
+ * HTML login page helps. Browsers say so in Fetch Metadata: `Sec-Fetch-Mode:
+ * navigate` or `Sec-Fetch-Dest: document`; a `fetch()` from a page says
+ * `cors` or `same-origin` and gets the 401 it can act on. Without Fetch
+ * Metadata (older browsers), only an Accept header that names HTML counts:
+ * `*\/*` is what fetch(), curl and most HTTP libraries send.
  */
-export function wantsHtml (request: FastifyRequest): boolean {
-  if (request.headers['x-requested-with'] === 'XMLHttpRequest') return false
-  const accept = request.headers.accept
-  if (accept === undefined || accept === '' || accept.trim() === '*/*') return true
-  return accept.includes('text/html') || accept.includes('application/xhtml+xml')
+export function isPageNavigation (request: FastifyRequest): boolean {
+  const headers = request.headers
+  const mode = headers['sec-fetch-mode']
+  const dest = headers['sec-fetch-dest']
+  if (mode !== undefined || dest !== undefined) return mode === 'navigate' || dest === 'document'
+  if (headers['x-requested-with'] === 'XMLHttpRequest') return false
+  const accept = headers.accept
+  return accept !== undefined && (accept.includes('text/html') || accept.includes('application/xhtml+xml'))
 }
 
 function flowFor (kind: 'login' | 'refresh', request: FastifyRequest, settings: Settings): Flow {
@@ -81,10 +88,12 @@ export async function denyAccess (kind: 'login' | 'refresh', request: FastifyReq
     throw flow.error(text)
   }
 
-  if (flow.url !== undefined && wantsHtml(request)) {
+  if (flow.url !== undefined && isPageNavigation(request)) {
     const flash = (request as FlashRequest).flash
     if (flow.message !== false && typeof flash === 'function') flash.call(request, flow.category, text)
-    const next = nextParamFor(flow.url, request.url, `${request.protocol}://${request.host}`)
+    // A login page on another origin needs a full URL back; `origin` is then
+    // required (see settings.ts), so the Host header never decides where it points.
+    const next = nextParamFor(flow.url, request.url, settings.origin ?? `${request.protocol}://${request.host}`)
     if (settings.useSessionForNext) {
       sessionOf(request, settings).set(NEXT_KEY, next)
       return reply.redirect(flow.url, 302)

@@ -1,6 +1,6 @@
 import t from 'tap'
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
-import { BROWSER_ACCEPT, CookieJar, setCookie } from './helpers.js'
+import { BROWSER_ACCEPT, CookieJar, setCookie, testKey } from './helpers.js'
 
 type Test = tap.Test
 
@@ -90,7 +90,7 @@ t.test('wrong credentials', async (t) => {
       t.match(res.body, `<p class="error">${GENERIC_ERROR}</p>`)
       t.match(res.body, '<form method="post" action="/login">')
       t.match(res.body, '<input type="hidden" name="next" value="/account">', 'next is kept for the retry')
-      t.notOk(setCookie(res, 'remember_token'), 'no remember cookie')
+      t.notOk(setCookie(res, '__Host-remember_token'), 'no remember cookie')
       const account = await browser.get('/account')
       t.equal(account.statusCode, 302, 'still not logged in')
     })
@@ -128,7 +128,7 @@ t.test('login, remember-me, fresh pages, re-authentication and logout', async (t
   const login = await browser.post('/login', { username: 'alice', password: 'wonderland', remember: 'yes', next: '/account' })
   t.equal(login.statusCode, 302)
   t.equal(login.headers.location, '/account', 'redirected to next')
-  for (const name of ['session', 'remember_token']) {
+  for (const name of ['__Host-session', '__Host-remember_token']) {
     const cookie = setCookie(login, name)
     t.ok(cookie, `${name} cookie set`)
     t.equal(cookie?.secure, true, `${name} is Secure`)
@@ -150,7 +150,7 @@ t.test('login, remember-me, fresh pages, re-authentication and logout', async (t
   t.match(settings.body, '<form method="post" action="/settings">')
 
   // The browser session ends: only the remember-me cookie is left.
-  browser.jar.cookies.delete('session')
+  browser.jar.cookies.delete('__Host-session')
   const restored = await browser.get('/account')
   t.equal(restored.statusCode, 200, 'the remember cookie restores the login')
   t.match(restored.body, '<tr><th>Fresh login</th><td>no')
@@ -179,8 +179,8 @@ t.test('login, remember-me, fresh pages, re-authentication and logout', async (t
   const logout = await browser.post('/logout', {})
   t.equal(logout.statusCode, 302)
   t.equal(logout.headers.location, '/')
-  t.equal(setCookie(logout, 'remember_token')?.maxAge, 0, 'the remember cookie is deleted')
-  t.notOk(browser.jar.cookies.has('remember_token'))
+  t.equal(setCookie(logout, '__Host-remember_token')?.maxAge, 0, 'the remember cookie is deleted')
+  t.notOk(browser.jar.cookies.has('__Host-remember_token'))
 
   const after = await browser.get('/account')
   t.equal(after.statusCode, 302)
@@ -308,7 +308,7 @@ t.test('settings form', async (t) => {
 
   t.test('changing settings needs a fresh login', async (t) => {
     const browser = await loggedIn(t, true)
-    browser.jar.cookies.delete('session')
+    browser.jar.cookies.delete('__Host-session')
     const res = await browser.post('/settings', { name: 'Changed' })
     t.equal(res.statusCode, 302)
     t.match(res.headers.location, /^\/reauth\?next=/)
@@ -376,7 +376,7 @@ t.test('session key', async (t) => {
     const devBrowser = new Browser(devApp)
     await devBrowser.post('/login', { username: 'alice', password: 'wonderland', remember: 'yes' })
 
-    process.env.SESSION_KEY = Buffer.alloc(32, 9).toString('base64')
+    process.env.SESSION_KEY = testKey('k9').toString('base64')
     t.same(await warnings(), [])
     const app = await buildDemoApp()
     t.teardown(() => app.close())
@@ -406,7 +406,7 @@ t.test('JWT API: the README curl session', async (t) => {
   const { access_token: access, refresh_token: refresh, token_type: type, expires_in: expiresIn } = auth.json()
   t.equal(type, 'Bearer')
   t.equal(expiresIn, 900)
-  t.notOk(setCookie(auth, 'session'), 'API clients get no session cookie')
+  t.notOk(setCookie(auth, '__Host-session'), 'API clients get no session cookie')
 
   const me = await app.inject({ url: '/api/jwt/me', headers: { authorization: `Bearer ${access}` } })
   t.equal(me.statusCode, 200)

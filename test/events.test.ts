@@ -115,14 +115,14 @@ t.test('userLoadedFromCookie fires once, on the restoring request', async (t) =>
   await send(app, jar, 'POST', '/login/1', { remember: true })
   t.same(events.take(), [['userLoggedIn', 'alice', 'POST /login/1']], 'the login itself is not a cookie load')
 
-  jar.cookies.delete('session')
+  jar.cookies.delete('__Host-session')
   await send(app, jar, 'GET', '/me')
   t.same(events.take(), [['userLoadedFromCookie', 'alice', 'GET /me']])
 
   await send(app, jar, 'GET', '/me')
   t.same(events.take(), [], 'the restored session serves later requests')
 
-  const bad = await app.inject({ url: '/me', headers: { cookie: 'remember_token=foo' } })
+  const bad = await app.inject({ url: '/me', headers: { cookie: '__Host-remember_token=foo' } })
   t.equal(bad.statusCode, 200)
   t.same(events.take(), [], 'not for an invalid cookie')
 })
@@ -304,7 +304,7 @@ t.test('failing listeners do not break the request', async (t) => {
     t.equal((await send(app, jar, 'GET', '/fresh')).statusCode, 401, 'still the refresh 401')
     t.equal((await send(app, jar, 'POST', '/confirm')).statusCode, 200)
     t.equal((await send(app, jar, 'GET', '/me', undefined, { 'user-agent': 'other' })).statusCode, 200)
-    jar.cookies.delete('session')
+    jar.cookies.delete('__Host-session')
     const restored = await send(app, jar, 'GET', '/me')
     t.match(restored.json(), { user: { name: 'alice' } }, 'the cookie restore still works')
     t.equal((await send(app, jar, 'POST', '/logout')).statusCode, 200)

@@ -134,18 +134,18 @@ t.test('a login restored from the remember cookie is not fresh until confirmed',
   t.teardown(() => test.app.close())
   const { app } = test
   const login = await loggedIn(test.app, '1', { remember: true })
-  const remember = login.cookies.get('remember_token')
+  const remember = login.cookies.get('__Host-remember_token')
   t.ok(remember, 'the login set a remember cookie')
 
   // A new browser session: only the remember cookie is left.
   const jar = new CookieJar()
-  jar.cookies.set('remember_token', remember as string)
+  jar.cookies.set('__Host-remember_token', remember as string)
 
   const restored = await app.inject({ url: '/fresh', headers: { cookie: jar.header() } })
   t.equal(restored.statusCode, 401)
   t.same(restored.json(), FRESH_REQUIRED_BODY)
   jar.store(restored)
-  t.ok(jar.cookies.has('session'), 'the restore started a session')
+  t.ok(jar.cookies.has('__Host-session'), 'the restore started a session')
 
   const me = await app.inject({ url: '/me', headers: { cookie: jar.header() } })
   t.match(me.json(), { authenticated: true, fresh: false, user: { id: '1' } })

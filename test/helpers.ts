@@ -1,4 +1,4 @@
-import { createHmac } from 'node:crypto'
+import { createHash, createHmac } from 'node:crypto'
 import Fastify, { type FastifyInstance, type FastifyServerOptions, type LightMyRequestResponse } from 'fastify'
 import type { Test } from 'tap'
 import fastifyLogin, { type FastifyLoginOptions, type JwtClaims } from '../lib/index.js'
@@ -11,7 +11,12 @@ export interface TestUser {
 }
 
 /** 32 bytes: a valid @fastify/secure-session key, for tests only. */
-export const TEST_KEY = Buffer.alloc(32, 7)
+export const TEST_KEY = testKey('session')
+
+/** A fixed 32-byte key that looks random (the plugin refuses keys that do not), different for each label. */
+export function testKey (label: string): Buffer {
+  return createHash('sha256').update(`fastify-login test key: ${label}`).digest()
+}
 
 /** The test users: alice (active), bob (active), carol (inactive), and a non-ASCII id. */
 export function makeUsers (): Map<string, TestUser> {

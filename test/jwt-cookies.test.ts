@@ -12,7 +12,7 @@ import {
  */
 
 const SECRET = 'jwt-cookies-test-secret-0123456789abcdef'
-const TOKEN_COOKIES = ['access_token_cookie', 'refresh_token_cookie', 'csrf_access_token', 'csrf_refresh_token']
+const TOKEN_COOKIES = ['__Host-access_token_cookie', '__Host-refresh_token_cookie', '__Host-csrf_access_token', '__Host-csrf_refresh_token']
 
 /**
  * An app with the JWT part (secret, authenticate, cookie location unless
@@ -70,10 +70,10 @@ t.test('POST /auth sets the token and CSRF cookies', async (t) => {
     const res = await fakeClock(t).frozen(() => authLogin(app))
     t.equal(res.statusCode, 200)
     const lifetimes: Record<string, number> = {
-      access_token_cookie: 15 * 60,
-      csrf_access_token: 15 * 60,
-      refresh_token_cookie: 30 * 86400,
-      csrf_refresh_token: 30 * 86400
+      '__Host-access_token_cookie': 15 * 60,
+      '__Host-csrf_access_token': 15 * 60,
+      '__Host-refresh_token_cookie': 30 * 86400,
+      '__Host-csrf_refresh_token': 30 * 86400
     }
     for (const name of TOKEN_COOKIES) {
       const cookie = setCookie(res, name)
@@ -83,34 +83,34 @@ t.test('POST /auth sets the token and CSRF cookies', async (t) => {
       t.equal(cookie?.path, '/', `${name} has Path=/`)
       t.equal(cookie?.maxAge, lifetimes[name], `${name} lives as long as its token`)
     }
-    t.equal(setCookie(res, 'access_token_cookie')?.httpOnly, true, 'the access token cookie is HttpOnly')
-    t.equal(setCookie(res, 'refresh_token_cookie')?.httpOnly, true, 'the refresh token cookie is HttpOnly')
-    t.notOk(setCookie(res, 'csrf_access_token')?.httpOnly, 'scripts can read the access CSRF cookie')
-    t.notOk(setCookie(res, 'csrf_refresh_token')?.httpOnly, 'scripts can read the refresh CSRF cookie')
+    t.equal(setCookie(res, '__Host-access_token_cookie')?.httpOnly, true, 'the access token cookie is HttpOnly')
+    t.equal(setCookie(res, '__Host-refresh_token_cookie')?.httpOnly, true, 'the refresh token cookie is HttpOnly')
+    t.notOk(setCookie(res, '__Host-csrf_access_token')?.httpOnly, 'scripts can read the access CSRF cookie')
+    t.notOk(setCookie(res, '__Host-csrf_refresh_token')?.httpOnly, 'scripts can read the refresh CSRF cookie')
   })
 
   t.test('with configured lifetimes', async (t) => {
     const app = await cookieApp(t, { accessTokenExpires: '5m', refreshTokenExpires: '1d' })
     const res = await fakeClock(t).frozen(() => authLogin(app))
-    t.equal(setCookie(res, 'access_token_cookie')?.maxAge, 300)
-    t.equal(setCookie(res, 'csrf_access_token')?.maxAge, 300)
-    t.equal(setCookie(res, 'refresh_token_cookie')?.maxAge, 86400)
-    t.equal(setCookie(res, 'csrf_refresh_token')?.maxAge, 86400)
+    t.equal(setCookie(res, '__Host-access_token_cookie')?.maxAge, 300)
+    t.equal(setCookie(res, '__Host-csrf_access_token')?.maxAge, 300)
+    t.equal(setCookie(res, '__Host-refresh_token_cookie')?.maxAge, 86400)
+    t.equal(setCookie(res, '__Host-csrf_refresh_token')?.maxAge, 86400)
   })
 
   t.test('the CSRF values are the csrf claims of their tokens', async (t) => {
     const app = await cookieApp(t)
     const res = await authLogin(app)
-    const access = cookieValue(res, 'access_token_cookie')
-    const refresh = cookieValue(res, 'refresh_token_cookie')
+    const access = cookieValue(res, '__Host-access_token_cookie')
+    const refresh = cookieValue(res, '__Host-refresh_token_cookie')
     t.equal(payloadOf(access).type, 'access')
     t.equal(payloadOf(refresh).type, 'refresh')
-    t.equal(cookieValue(res, 'csrf_access_token'), payloadOf(access).csrf)
-    t.equal(cookieValue(res, 'csrf_refresh_token'), payloadOf(refresh).csrf)
+    t.equal(cookieValue(res, '__Host-csrf_access_token'), payloadOf(access).csrf)
+    t.equal(cookieValue(res, '__Host-csrf_refresh_token'), payloadOf(refresh).csrf)
     t.ok(String(payloadOf(access).csrf).length >= 16, 'the CSRF value is long enough to be unguessable')
     t.not(payloadOf(access).csrf, payloadOf(refresh).csrf, 'each token has its own CSRF value')
     const again = await authLogin(app)
-    t.not(cookieValue(again, 'csrf_access_token'), cookieValue(res, 'csrf_access_token'), 'a new login gets a new CSRF value')
+    t.not(cookieValue(again, '__Host-csrf_access_token'), cookieValue(res, '__Host-csrf_access_token'), 'a new login gets a new CSRF value')
   })
 
   t.test('cookie names and attributes can be configured', async (t) => {
@@ -133,7 +133,7 @@ t.test('CSRF double submit', async (t) => {
   const app = await cookieApp(t)
   const res = await authLogin(app)
   const jar = new CookieJar().store(res)
-  const csrf = cookieValue(res, 'csrf_access_token')
+  const csrf = cookieValue(res, '__Host-csrf_access_token')
 
   t.test('GET with the cookie passes without a CSRF header', async (t) => {
     assertUser(t, await app.inject({ url: '/api/me', headers: { cookie: jar.header() } }))
@@ -148,12 +148,12 @@ t.test('CSRF double submit', async (t) => {
     assertRefused(t, await app.inject({ method: 'POST', url: '/api/me', headers: { cookie: jar.header(), 'x-csrf-token': '' } }), 'FST_LOGIN_JWT_CSRF')
   })
   t.test('POST with the refresh CSRF value is refused', async (t) => {
-    const refreshCsrf = cookieValue(res, 'csrf_refresh_token')
+    const refreshCsrf = cookieValue(res, '__Host-csrf_refresh_token')
     assertRefused(t, await app.inject({ method: 'POST', url: '/api/me', headers: { cookie: jar.header(), 'x-csrf-token': refreshCsrf } }), 'FST_LOGIN_JWT_CSRF')
   })
   t.test('another user\'s CSRF value is refused', async (t) => {
     const bob = await authLogin(app, 'bob')
-    assertRefused(t, await app.inject({ method: 'POST', url: '/api/me', headers: { cookie: jar.header(), 'x-csrf-token': cookieValue(bob, 'csrf_access_token') } }), 'FST_LOGIN_JWT_CSRF')
+    assertRefused(t, await app.inject({ method: 'POST', url: '/api/me', headers: { cookie: jar.header(), 'x-csrf-token': cookieValue(bob, '__Host-csrf_access_token') } }), 'FST_LOGIN_JWT_CSRF')
   })
   t.test('POST with the right CSRF header passes', async (t) => {
     assertUser(t, await app.inject({ method: 'POST', url: '/api/me', headers: { cookie: jar.header(), 'x-csrf-token': csrf } }))
@@ -166,7 +166,7 @@ t.test('CSRF double submit', async (t) => {
     const custom = await cookieApp(t, { cookies: { csrfHeader: 'X-XSRF-TOKEN' } })
     const res = await authLogin(custom)
     const cookie = new CookieJar().store(res).header()
-    const value = cookieValue(res, 'csrf_access_token')
+    const value = cookieValue(res, '__Host-csrf_access_token')
     assertRefused(t, await custom.inject({ method: 'POST', url: '/api/me', headers: { cookie, 'x-csrf-token': value } }), 'FST_LOGIN_JWT_CSRF')
     assertUser(t, await custom.inject({ method: 'POST', url: '/api/me', headers: { cookie, 'x-xsrf-token': value } }))
   })
@@ -175,9 +175,9 @@ t.test('CSRF double submit', async (t) => {
 t.test('cookies.csrf: false', async (t) => {
   const app = await cookieApp(t, { cookies: { csrf: false } })
   const res = await authLogin(app)
-  t.ok(setCookie(res, 'access_token_cookie'), 'the token cookie is set')
-  t.notOk(setCookie(res, 'csrf_access_token'), 'no access CSRF cookie')
-  t.notOk(setCookie(res, 'csrf_refresh_token'), 'no refresh CSRF cookie')
+  t.ok(setCookie(res, '__Host-access_token_cookie'), 'the token cookie is set')
+  t.notOk(setCookie(res, '__Host-csrf_access_token'), 'no access CSRF cookie')
+  t.notOk(setCookie(res, '__Host-csrf_refresh_token'), 'no refresh CSRF cookie')
   assertUser(t, await app.inject({ method: 'POST', url: '/api/me', headers: { cookie: new CookieJar().store(res).header() } }))
 })
 
@@ -185,14 +185,14 @@ t.test('refresh through the refresh cookie', async (t) => {
   const app = await cookieApp(t)
   const res = await authLogin(app)
   const jar = new CookieJar().store(res)
-  const oldAccess = cookieValue(res, 'access_token_cookie')
+  const oldAccess = cookieValue(res, '__Host-access_token_cookie')
 
   t.test('without the refresh CSRF header it is refused', async (t) => {
     assertRefused(t, await app.inject({ method: 'POST', url: '/auth/refresh', headers: { cookie: jar.header() } }), 'FST_LOGIN_JWT_CSRF')
     assertRefused(t, await app.inject({
       method: 'POST',
       url: '/auth/refresh',
-      headers: { cookie: jar.header(), 'x-csrf-token': cookieValue(res, 'csrf_access_token') }
+      headers: { cookie: jar.header(), 'x-csrf-token': cookieValue(res, '__Host-csrf_access_token') }
     }), 'FST_LOGIN_JWT_CSRF')
   })
 
@@ -200,32 +200,32 @@ t.test('refresh through the refresh cookie', async (t) => {
     const refreshed = await app.inject({
       method: 'POST',
       url: '/auth/refresh',
-      headers: { cookie: jar.header(), 'x-csrf-token': cookieValue(res, 'csrf_refresh_token') }
+      headers: { cookie: jar.header(), 'x-csrf-token': cookieValue(res, '__Host-csrf_refresh_token') }
     })
     t.equal(refreshed.statusCode, 200)
-    const access = cookieValue(refreshed, 'access_token_cookie')
+    const access = cookieValue(refreshed, '__Host-access_token_cookie')
     t.not(access, oldAccess, 'a new access token')
     t.equal(payloadOf(access).type, 'access')
     t.equal(payloadOf(access).fresh, false, 'a refreshed token is not fresh')
-    t.equal(setCookie(refreshed, 'access_token_cookie')?.httpOnly, true)
-    t.notOk(setCookie(refreshed, 'refresh_token_cookie'), 'the refresh cookie is left alone')
-    const newCsrf = cookieValue(refreshed, 'csrf_access_token')
+    t.equal(setCookie(refreshed, '__Host-access_token_cookie')?.httpOnly, true)
+    t.notOk(setCookie(refreshed, '__Host-refresh_token_cookie'), 'the refresh cookie is left alone')
+    const newCsrf = cookieValue(refreshed, '__Host-csrf_access_token')
     t.equal(newCsrf, payloadOf(access).csrf, 'the access CSRF cookie matches the new token')
 
     jar.store(refreshed)
-    t.equal(jar.cookies.get('access_token_cookie'), access)
+    t.equal(jar.cookies.get('__Host-access_token_cookie'), access)
     assertUser(t, await app.inject({ url: '/api/me', headers: { cookie: jar.header() } }))
     assertUser(t, await app.inject({ method: 'POST', url: '/api/me', headers: { cookie: jar.header(), 'x-csrf-token': newCsrf } }))
   })
 
   t.test('the access cookie cannot be used as a refresh token', async (t) => {
-    const onlyAccess = `access_token_cookie=${oldAccess}`
+    const onlyAccess = `__Host-access_token_cookie=${oldAccess}`
     assertRefused(t, await app.inject({ method: 'POST', url: '/auth/refresh', headers: { cookie: onlyAccess } }), 'FST_LOGIN_JWT_NO_TOKEN')
-    const swapped = `refresh_token_cookie=${oldAccess}`
+    const swapped = `__Host-refresh_token_cookie=${oldAccess}`
     assertRefused(t, await app.inject({
       method: 'POST',
       url: '/auth/refresh',
-      headers: { cookie: swapped, 'x-csrf-token': cookieValue(res, 'csrf_access_token') }
+      headers: { cookie: swapped, 'x-csrf-token': cookieValue(res, '__Host-csrf_access_token') }
     }), 'FST_LOGIN_JWT_WRONG_TYPE')
   })
 })
@@ -234,7 +234,7 @@ t.test('logout clears the cookies and revokes both tokens', async (t) => {
   const app = await cookieApp(t)
   const res = await authLogin(app)
   const before = new CookieJar().store(res).header()
-  const csrf = cookieValue(res, 'csrf_access_token')
+  const csrf = cookieValue(res, '__Host-csrf_access_token')
 
   const noCsrf = await app.inject({ method: 'POST', url: '/auth/logout', headers: { cookie: before } })
   assertRefused(t, noCsrf, 'FST_LOGIN_JWT_CSRF')
@@ -251,7 +251,7 @@ t.test('logout clears the cookies and revokes both tokens', async (t) => {
   assertRefused(t, await app.inject({
     method: 'POST',
     url: '/auth/refresh',
-    headers: { cookie: before, 'x-csrf-token': cookieValue(res, 'csrf_refresh_token') }
+    headers: { cookie: before, 'x-csrf-token': cookieValue(res, '__Host-csrf_refresh_token') }
   }), 'FST_LOGIN_JWT_REVOKED')
 })
 
@@ -262,20 +262,20 @@ t.test('reply.setJwtCookies and reply.clearJwtCookies in custom routes', async (
     const res = await app.inject({ method: 'POST', url: '/custom-login/2' })
     t.equal(res.statusCode, 200)
     for (const name of TOKEN_COOKIES) t.ok(setCookie(res, name), `${name} is set`)
-    t.equal(setCookie(res, 'access_token_cookie')?.httpOnly, true)
-    t.equal(cookieValue(res, 'csrf_access_token'), payloadOf(cookieValue(res, 'access_token_cookie')).csrf)
+    t.equal(setCookie(res, '__Host-access_token_cookie')?.httpOnly, true)
+    t.equal(cookieValue(res, '__Host-csrf_access_token'), payloadOf(cookieValue(res, '__Host-access_token_cookie')).csrf)
     const jar = new CookieJar().store(res)
     assertUser(t, await app.inject({ url: '/api/me', headers: { cookie: jar.header() } }), 'bob')
-    assertUser(t, await app.inject({ method: 'POST', url: '/api/me', headers: { cookie: jar.header(), 'x-csrf-token': cookieValue(res, 'csrf_access_token') } }), 'bob')
+    assertUser(t, await app.inject({ method: 'POST', url: '/api/me', headers: { cookie: jar.header(), 'x-csrf-token': cookieValue(res, '__Host-csrf_access_token') } }), 'bob')
     assertRefused(t, await app.inject({ method: 'POST', url: '/api/me', headers: { cookie: jar.header() } }), 'FST_LOGIN_JWT_CSRF')
   })
 
   t.test('setJwtCookies with only an access token', async (t) => {
     const res = await app.inject({ method: 'POST', url: '/custom-login/1', payload: { refresh: false } })
-    t.ok(setCookie(res, 'access_token_cookie'))
-    t.ok(setCookie(res, 'csrf_access_token'))
-    t.notOk(setCookie(res, 'refresh_token_cookie'))
-    t.notOk(setCookie(res, 'csrf_refresh_token'))
+    t.ok(setCookie(res, '__Host-access_token_cookie'))
+    t.ok(setCookie(res, '__Host-csrf_access_token'))
+    t.notOk(setCookie(res, '__Host-refresh_token_cookie'))
+    t.notOk(setCookie(res, '__Host-csrf_refresh_token'))
   })
 
   t.test('clearJwtCookies', async (t) => {
@@ -348,7 +348,7 @@ t.test('JWT-only app (session: false) with the cookie location', async (t) => {
     })
     app.get('/api/me', { preHandler: app.jwtRequired }, async (request) => ({ name: (request.currentUser as TestUser).name }))
     const res = await authLogin(app)
-    t.ok(setCookie(res, 'access_token_cookie'))
+    t.ok(setCookie(res, '__Host-access_token_cookie'))
     assertUser(t, await app.inject({ url: '/api/me', headers: { cookie: new CookieJar().store(res).header() } }))
   })
 
@@ -374,7 +374,7 @@ t.test('JWT-only app (session: false) with the cookie location', async (t) => {
     if (!registered) return
     const res = await app.inject({ method: 'POST', url: '/auth', payload: { username: 'alice', password: PASSWORD } })
     t.equal(res.statusCode, 200, `POST /auth works (${res.body.slice(0, 120)})`)
-    t.ok(setCookie(res, 'access_token_cookie'), 'the token cookie is set')
+    t.ok(setCookie(res, '__Host-access_token_cookie'), 'the token cookie is set')
     const jar = new CookieJar().store(res)
     assertUser(t, await app.inject({ url: '/api/me', headers: { cookie: jar.header() } }))
   })

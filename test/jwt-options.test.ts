@@ -2,9 +2,9 @@ import { generateKeyPairSync } from 'node:crypto'
 import { test } from 'tap'
 import Fastify from 'fastify'
 import fastifyLogin, { type FastifyLoginOptions, type JwtOptions } from '../lib/index.js'
-import { TEST_KEY } from './helpers.js'
+import { TEST_KEY, testKey } from './helpers.js'
 
-const SECRET = 's'.repeat(32)
+const SECRET = 'jwt-options-test-secret-0123456789abcdef'
 const authenticate = async (): Promise<null> => null
 
 async function register (jwt: JwtOptions, extra: Partial<FastifyLoginOptions> = {}): Promise<void> {
@@ -51,7 +51,7 @@ test('bad jwt options stop registration with a message naming the option', async
     ['unknown location', { secret: SECRET, authenticate, locations: ['body' as never] }, /jwt\.locations/],
     ['empty locations', { secret: SECRET, authenticate, locations: [] }, /jwt\.locations/],
     ['cookies options without the cookies location', { secret: SECRET, authenticate, cookies: {} }, /locations does not include 'cookies'/],
-    ['SameSite=None cookies without Secure', { secret: SECRET, authenticate, locations: ['cookies'], cookies: { sameSite: 'none', secure: false } }, /needs cookies\.secure/],
+    ['SameSite=None cookies without Secure', { secret: SECRET, authenticate, locations: ['cookies'], cookies: { sameSite: 'none', secure: false } }, /needs jwt\.cookies\.secure/],
     ['bad cookie name', { secret: SECRET, authenticate, locations: ['cookies'], cookies: { accessCookieName: 'a b' } }, /cookies\.accessCookieName/],
     ['header scheme with a space', { secret: SECRET, authenticate, headerScheme: 'Bearer x' }, /headerScheme/],
     ['authPath not a path', { secret: SECRET, authenticate, authPath: 'auth' }, /jwt\.authPath/],
@@ -72,7 +72,7 @@ test('bad jwt options stop registration with a message naming the option', async
 
 test('good key set-ups register', async (t) => {
   await t.resolves(register({ secret: SECRET, authenticate }), 'HS256 with 32 bytes')
-  await t.resolves(register({ secret: Buffer.alloc(64, 2), algorithm: 'HS512', authPath: false }), 'HS512, no token endpoint')
+  await t.resolves(register({ secret: Buffer.concat([testKey('a'), testKey('b')]), algorithm: 'HS512', authPath: false }), 'HS512, no token endpoint')
   await t.resolves(register({ publicKey: rsaPublic, privateKey: rsaPrivate, algorithm: 'PS256', authenticate }), 'PS256 with an RSA pair')
   await t.resolves(register({ keys: [{ kid: 'new', secret: SECRET }, { kid: 'old', publicKey: rsaPublic, algorithm: 'RS256' }], authenticate }), 'rotation with a verify-only key')
   await t.resolves(register({ secret: SECRET, authenticate, loadUserFromClaims: () => null }, { loadUser: undefined }), 'JWT user loader only')

@@ -84,7 +84,7 @@ t.test('sync loaders: session, remember cookie and request loader', async (t) =>
   const jar = new CookieJar()
   await send(app, jar, 'POST', '/login/1', { remember: true })
   t.same(await me(app, jar), { user: ALICE, authenticated: true, fresh: true, remembered: true }, 'from the session')
-  jar.cookies.delete('session')
+  jar.cookies.delete('__Host-session')
   t.same(await me(app, jar), { user: ALICE, authenticated: true, fresh: false, remembered: true }, 'from the remember cookie, not fresh')
   t.same(await me(app, new CookieJar(), { 'x-api-key': 'key-of-bob' }), { user: { id: '2', name: 'bob' }, authenticated: true, fresh: false, remembered: false }, 'from the request loader')
   t.same(await me(app, new CookieJar(), { 'x-api-key': 'wrong' }), { user: null, authenticated: false, fresh: false, remembered: false }, 'anonymous')

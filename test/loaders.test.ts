@@ -48,7 +48,7 @@ t.test('loadUser returning nothing for the stored id', async (t) => {
       users.delete('1')
       const res = await send(app, jar, 'GET', '/me')
       t.same(res.json(), ANONYMOUS, 'anonymous once the user is gone')
-      t.ok(setCookie(res, 'session'), 'the session is rewritten without the login')
+      t.ok(setCookie(res, '__Host-session'), 'the session is rewritten without the login')
       t.equal((await send(app, jar, 'GET', '/private')).statusCode, 401)
 
       users.set('1', alice)
@@ -62,13 +62,13 @@ t.test('loadUser returning nothing for the stored id', async (t) => {
     t.teardown(() => app.close())
     const jar = new CookieJar()
     await send(app, jar, 'POST', '/login/2', { remember: true })
-    jar.cookies.delete('session')
+    jar.cookies.delete('__Host-session')
     users.delete('2')
 
     const res = await send(app, jar, 'GET', '/me')
     t.match(res.json(), NOT_LOGGED_IN)
-    t.equal(setCookie(res, 'remember_token')?.maxAge, 0, 'remember cookie cleared')
-    t.equal(setCookie(res, 'session'), undefined, 'no session created for the refused restore')
+    t.equal(setCookie(res, '__Host-remember_token')?.maxAge, 0, 'remember cookie cleared')
+    t.equal(setCookie(res, '__Host-session'), undefined, 'no session created for the refused restore')
     users.set('2', { id: '2', name: 'bob' })
     t.same(await me(app, jar), ANONYMOUS, 'the cleared cookie is gone for good')
   })
@@ -92,7 +92,7 @@ t.test('an async loadUser', async (t) => {
   t.same(priv.json(), { name: 'bob' })
 
   await send(app, jar, 'POST', '/login/1', { remember: true })
-  jar.cookies.delete('session')
+  jar.cookies.delete('__Host-session')
   t.match(await me(app, jar), { user: { name: 'alice' }, authenticated: true, fresh: false, remembered: true }, 'restores from the remember cookie too')
 })
 
@@ -151,7 +151,7 @@ t.test('the loader runs at most once per request', async (t) => {
   counter.calls.length = 0
   const remembered = new CookieJar()
   await send(app, remembered, 'POST', '/login/2', { remember: true })
-  remembered.cookies.delete('session')
+  remembered.cookies.delete('__Host-session')
   counter.calls.length = 0
   const restored = await send(app, remembered, 'GET', '/busy')
   t.equal(restored.statusCode, 401, 'a restored login is not fresh')
@@ -221,8 +221,8 @@ t.test('an app with only a request loader (API keys)', async (t) => {
 
   const res = await app.inject({ url: '/me', headers: { 'x-api-key': 'key-alice' } })
   t.same(res.json(), { user: { id: '1', name: 'alice' }, authenticated: true, fresh: false, remembered: false }, 'loaded, never fresh')
-  t.equal(setCookie(res, 'session'), undefined, 'nothing written to the session')
-  t.equal(setCookie(res, 'remember_token'), undefined)
+  t.equal(setCookie(res, '__Host-session'), undefined, 'nothing written to the session')
+  t.equal(setCookie(res, '__Host-remember_token'), undefined)
 
   const priv = await app.inject({ url: '/private', headers: { 'x-api-key': 'key-bob' } })
   t.equal(priv.statusCode, 200)
@@ -246,7 +246,7 @@ t.test('an app with only a request loader (API keys)', async (t) => {
     error: 'Internal Server Error',
     message: 'fastify-login: reply.login() needs the loadUser option, to load the user on later requests'
   })
-  t.equal(setCookie(login, 'session'), undefined, 'no session written')
+  t.equal(setCookie(login, '__Host-session'), undefined, 'no session written')
   t.same(await me(app, jar), ANONYMOUS, 'still anonymous')
 })
 
@@ -275,7 +275,7 @@ t.test('the request loader is not used when the remember cookie restores a user'
   t.teardown(() => app.close())
   const jar = new CookieJar()
   await send(app, jar, 'POST', '/login/1', { remember: true })
-  jar.cookies.delete('session')
+  jar.cookies.delete('__Host-session')
   loader.calls = 0
 
   t.match(await me(app, jar, { 'x-api-key': 'key-bob' }), { user: { name: 'alice' }, remembered: true })
@@ -290,20 +290,20 @@ t.test('the request loader is still tried when the remember cookie is invalid', 
 
   const valid = new CookieJar()
   await send(app, valid, 'POST', '/login/1', { remember: true })
-  const token = valid.cookies.get('remember_token') as string
+  const token = valid.cookies.get('__Host-remember_token') as string
   const tampered = token.slice(0, -2) + (token.endsWith('AA') ? 'BB' : 'AA')
 
   for (const [label, value] of [['garbage', 'foo'], ['tampered', tampered], ['empty', '']] as const) {
     loader.calls = 0
     const res = await app.inject({
       url: '/me',
-      headers: { 'x-api-key': 'key-bob', cookie: `remember_token=${value}` }
+      headers: { 'x-api-key': 'key-bob', cookie: `__Host-remember_token=${value}` }
     })
     t.equal(res.statusCode, 200)
     t.same(res.json(), { user: { id: '2', name: 'bob' }, authenticated: true, fresh: false, remembered: false }, `${label} cookie: loaded from the request`)
     t.equal(loader.calls, 1, `${label}: request loader asked`)
-    t.equal(setCookie(res, 'remember_token')?.maxAge, 0, `${label}: the bad cookie is cleared`)
-    t.equal(setCookie(res, 'session'), undefined, `${label}: no session written`)
+    t.equal(setCookie(res, '__Host-remember_token')?.maxAge, 0, `${label}: the bad cookie is cleared`)
+    t.equal(setCookie(res, '__Host-session'), undefined, `${label}: no session written`)
   }
 })
 
@@ -318,7 +318,7 @@ t.test('a user deactivated after the login is anonymous on the next request', as
   bob.isActive = false
   const res = await send(app, jar, 'GET', '/me')
   t.match(res.json(), NOT_LOGGED_IN, 'anonymous')
-  t.equal(setCookie(res, 'remember_token')?.maxAge, 0, 'the remember cookie cannot restore the login either: it is cleared')
+  t.equal(setCookie(res, '__Host-remember_token')?.maxAge, 0, 'the remember cookie cannot restore the login either: it is cleared')
   t.equal((await send(app, jar, 'GET', '/private')).statusCode, 401)
 
   bob.isActive = true
@@ -330,14 +330,14 @@ t.test('a user deactivated while only remembered is not restored', async (t) => 
   t.teardown(() => app.close())
   const jar = new CookieJar()
   await send(app, jar, 'POST', '/login/2', { remember: true })
-  jar.cookies.delete('session')
+  jar.cookies.delete('__Host-session')
   const bob = users.get('2') as TestUser
   bob.isActive = false
 
   const res = await send(app, jar, 'GET', '/me')
   t.match(res.json(), NOT_LOGGED_IN)
-  t.equal(setCookie(res, 'remember_token')?.maxAge, 0)
-  t.equal(setCookie(res, 'session'), undefined, 'no session created for the refused restore')
+  t.equal(setCookie(res, '__Host-remember_token')?.maxAge, 0)
+  t.equal(setCookie(res, '__Host-session'), undefined, 'no session created for the refused restore')
   bob.isActive = true
   t.same(await me(app, jar), ANONYMOUS, 'the cleared cookie is gone for good')
 })
@@ -346,7 +346,7 @@ t.test('loginRemembered() is false on a request whose remember cookie was refuse
   const { app, users } = await buildApp()
   t.teardown(() => app.close())
   const login = await app.inject({ method: 'POST', url: '/login/2', payload: { remember: true } })
-  const cookie = `remember_token=${setCookie(login, 'remember_token')?.value as string}`
+  const cookie = `__Host-remember_token=${setCookie(login, '__Host-remember_token')?.value as string}`
   const bob = users.get('2') as TestUser
 
   bob.isActive = false
@@ -411,7 +411,7 @@ t.test('custom getUserId and isUserActive', async (t) => {
   const refused = new CookieJar()
   const res = await send(app, refused, 'POST', '/login-account/u-2')
   t.same(res.json(), { ok: false }, 'isUserActive refuses the disabled account')
-  t.equal(setCookie(res, 'session'), undefined)
+  t.equal(setCookie(res, '__Host-session'), undefined)
   t.same(await me(app, refused), ANONYMOUS)
 
   const first = accounts.get('u-1') as Account
@@ -491,7 +491,7 @@ t.test("a non-ASCII id ('佐藤') round-trips", async (t) => {
   t.same(await me(app, jar), { user: { id: '佐藤', name: 'sato' }, authenticated: true, fresh: true, remembered: true }, 'through the session')
   t.same(counter.calls, ['佐藤'], 'loadUser gets the exact id')
 
-  jar.cookies.delete('session')
+  jar.cookies.delete('__Host-session')
   counter.calls.length = 0
   t.same(await me(app, jar), { user: { id: '佐藤', name: 'sato' }, authenticated: true, fresh: false, remembered: true }, 'through the remember cookie')
   t.same(counter.calls, ['佐藤'])

@@ -34,7 +34,7 @@ t.test('a versioned id ends every session and remember cookie of a user when the
   await send(app, laptop, 'POST', '/login/1')
   await send(app, phone, 'POST', '/login/1')
   await send(app, bob, 'POST', '/login/2')
-  phone.cookies.delete('session') // the phone only has its remember-me cookie left
+  phone.cookies.delete('__Host-session') // the phone only has its remember-me cookie left
   t.same((await send(app, laptop, 'GET', '/me')).json(), { name: 'alice' }, 'control: laptop session')
   t.same((await send(app, phone, 'GET', '/me')).json(), { name: 'alice' }, 'control: phone restored from remember-me')
 
@@ -43,10 +43,10 @@ t.test('a versioned id ends every session and remember cookie of a user when the
 
   t.same((await send(app, laptop, 'GET', '/me')).json(), { name: null }, 'the laptop session is over')
   const phoneSession = new CookieJar()
-  phoneSession.cookies.set('remember_token', phone.cookies.get('remember_token') as string)
+  phoneSession.cookies.set('__Host-remember_token', phone.cookies.get('__Host-remember_token') as string)
   const refused = await send(app, phoneSession, 'GET', '/me')
   t.same(refused.json(), { name: null }, 'the old remember cookie no longer restores the login')
-  t.equal(refused.cookies.find((cookie) => cookie.name === 'remember_token')?.value, '', 'and is deleted')
+  t.equal(refused.cookies.find((cookie) => cookie.name === '__Host-remember_token')?.value, '', 'and is deleted')
   t.same((await send(app, bob, 'GET', '/me')).json(), { name: 'bob' }, 'other users stay logged in')
 
   const again = new CookieJar()

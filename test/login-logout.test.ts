@@ -53,10 +53,10 @@ t.test('a login persists across requests', async (t) => {
   const res = await send(app, jar, 'POST', '/login/1')
   t.equal(res.statusCode, 200)
   t.same(res.json(), { ok: true })
-  const session = setCookie(res, 'session')
+  const session = setCookie(res, '__Host-session')
   t.ok(session, 'the session cookie is set')
   t.equal(session?.httpOnly, true)
-  t.equal(setCookie(res, 'remember_token'), undefined, 'no remember cookie without remember: true')
+  t.equal(setCookie(res, '__Host-remember_token'), undefined, 'no remember cookie without remember: true')
 
   for (let i = 0; i < 3; i++) {
     t.same(await me(app, jar), { user: { id: '1', name: 'alice' }, authenticated: true, fresh: true, remembered: false }, `request ${i + 1} after the login`)
@@ -75,17 +75,17 @@ t.test('a logout persists and clears the remember cookie', async (t) => {
   const jar = new CookieJar()
 
   const login = await send(app, jar, 'POST', '/login/1', { remember: true })
-  t.ok(setCookie(login, 'remember_token'), 'remember cookie set by the login')
-  t.ok(jar.cookies.has('remember_token'))
+  t.ok(setCookie(login, '__Host-remember_token'), 'remember cookie set by the login')
+  t.ok(jar.cookies.has('__Host-remember_token'))
 
   const res = await send(app, jar, 'POST', '/logout')
   t.equal(res.statusCode, 200)
-  const cleared = setCookie(res, 'remember_token')
+  const cleared = setCookie(res, '__Host-remember_token')
   t.ok(cleared, 'the logout answers with a remember_token cookie')
   t.equal(cleared?.value, '')
   t.equal(cleared?.maxAge, 0, 'Max-Age=0')
   t.equal(cleared?.path, '/')
-  t.notOk(jar.cookies.has('remember_token'), 'the browser drops it')
+  t.notOk(jar.cookies.has('__Host-remember_token'), 'the browser drops it')
 
   for (let i = 0; i < 2; i++) {
     t.same(await me(app, jar), ANONYMOUS, `request ${i + 1} after the logout is anonymous`)
@@ -101,7 +101,7 @@ t.test('right after reply.logout() the request is anonymous and not remembered',
 
   const res = await send(app, jar, 'POST', '/logout-show')
   t.same(res.json(), ANONYMOUS)
-  t.equal(setCookie(res, 'remember_token')?.maxAge, 0)
+  t.equal(setCookie(res, '__Host-remember_token')?.maxAge, 0)
 })
 
 t.test('an inactive user is not logged in and nothing is stored', async (t) => {
@@ -113,8 +113,8 @@ t.test('an inactive user is not logged in and nothing is stored', async (t) => {
     const res = await send(app, jar, 'POST', '/login/3', body)
     t.equal(res.statusCode, 200)
     t.same(res.json(), { ok: false }, `login returns false (${JSON.stringify(body)})`)
-    t.equal(setCookie(res, 'session'), undefined, 'no session cookie')
-    t.equal(setCookie(res, 'remember_token'), undefined, 'no remember cookie')
+    t.equal(setCookie(res, '__Host-session'), undefined, 'no session cookie')
+    t.equal(setCookie(res, '__Host-remember_token'), undefined, 'no remember cookie')
     t.same(await me(app, jar), ANONYMOUS)
   }
 })
@@ -127,7 +127,7 @@ t.test('an inactive user login returns false even over an existing login, which 
 
   const res = await send(app, jar, 'POST', '/login/3')
   t.same(res.json(), { ok: false })
-  t.equal(setCookie(res, 'session'), undefined, 'the session is not rewritten')
+  t.equal(setCookie(res, '__Host-session'), undefined, 'the session is not rewritten')
   t.match(await me(app, jar), { user: { name: 'alice' }, authenticated: true })
 })
 
@@ -143,7 +143,7 @@ t.test('force: true logs an inactive user in', async (t) => {
   t.equal(res.statusCode, 200)
   t.same(res.json(), { ok: true, user: { id: '3', name: 'carol', isActive: false }, authenticated: true },
     'the login request sees the forced user as logged in')
-  t.ok(setCookie(res, 'session'), 'the login is written to the session')
+  t.ok(setCookie(res, '__Host-session'), 'the login is written to the session')
 
   // Inactive users are otherwise never loaded; a forced login is marked in the
   // session so that it lasts, as in Flask-Login.
@@ -181,11 +181,11 @@ t.test('login rotates the session', async (t) => {
     await send(app, jar, 'POST', '/session/planted', { value: 'attacker' })
     await send(app, jar, 'POST', '/session/cart', { value: ['book'] })
     t.same((await send(app, jar, 'GET', '/session/planted')).json(), { value: 'attacker' }, 'the value is in the session before')
-    const before = jar.cookies.get('session')
+    const before = jar.cookies.get('__Host-session')
 
     const login = await send(app, jar, 'POST', '/login/1')
-    t.ok(setCookie(login, 'session'), 'the login writes a new session cookie')
-    t.not(jar.cookies.get('session'), before, 'the session cookie changed')
+    t.ok(setCookie(login, '__Host-session'), 'the login writes a new session cookie')
+    t.not(jar.cookies.get('__Host-session'), before, 'the session cookie changed')
 
     t.same((await send(app, jar, 'GET', '/session/planted')).json(), { value: null }, 'planted value gone')
     t.same((await send(app, jar, 'GET', '/session/cart')).json(), { value: null }, 'cart gone too without keepSessionKeys')
@@ -229,7 +229,7 @@ t.test('logout keeps the other session keys', async (t) => {
   await send(app, jar, 'POST', '/session/locale', { value: 'ja' })
   const res = await send(app, jar, 'POST', '/logout')
   t.equal(res.statusCode, 200)
-  const session = setCookie(res, 'session')
+  const session = setCookie(res, '__Host-session')
   t.ok(session, 'the session cookie is rewritten')
   t.not(session?.value, '', 'not deleted')
 
@@ -245,17 +245,17 @@ t.test('logout({ destroySession: true }) deletes the whole session cookie', asyn
 
   await send(app, jar, 'POST', '/login/1', { remember: true })
   await send(app, jar, 'POST', '/session/locale', { value: 'ja' })
-  t.ok(jar.cookies.has('session'), 'a session before the logout')
+  t.ok(jar.cookies.has('__Host-session'), 'a session before the logout')
 
   const res = await send(app, jar, 'POST', '/logout-all')
   t.equal(res.statusCode, 200)
-  const session = setCookie(res, 'session')
+  const session = setCookie(res, '__Host-session')
   t.ok(session, 'the session cookie is answered')
   t.equal(session?.value, '', 'emptied')
   t.equal(session?.maxAge, 0, 'Max-Age=0')
-  t.equal(setCookie(res, 'remember_token')?.maxAge, 0, 'the remember cookie is cleared too')
-  t.notOk(jar.cookies.has('session'))
-  t.notOk(jar.cookies.has('remember_token'))
+  t.equal(setCookie(res, '__Host-remember_token')?.maxAge, 0, 'the remember cookie is cleared too')
+  t.notOk(jar.cookies.has('__Host-session'))
+  t.notOk(jar.cookies.has('__Host-remember_token'))
 
   t.same(await me(app, jar), ANONYMOUS)
   t.same((await send(app, jar, 'GET', '/session/locale')).json(), { value: null }, 'other keys are gone with it')
@@ -268,7 +268,7 @@ t.test('logout without a logged-in user works', async (t) => {
   const res = await app.inject({ method: 'POST', url: '/logout' })
   t.equal(res.statusCode, 200)
   t.same(res.json(), { ok: true })
-  t.equal(setCookie(res, 'remember_token'), undefined, 'no remember cookie to clear')
+  t.equal(setCookie(res, '__Host-remember_token'), undefined, 'no remember cookie to clear')
 
   const twice = new CookieJar()
   await send(app, twice, 'POST', '/login/1')
@@ -284,17 +284,17 @@ t.test('login without remember clears a remember cookie the request carried', as
   const jar = new CookieJar()
 
   await send(app, jar, 'POST', '/login/1', { remember: true })
-  t.ok(jar.cookies.has('remember_token'), "alice's remember cookie")
+  t.ok(jar.cookies.has('__Host-remember_token'), "alice's remember cookie")
 
   const res = await send(app, jar, 'POST', '/login/2')
   t.same(res.json(), { ok: true })
-  const cleared = setCookie(res, 'remember_token')
+  const cleared = setCookie(res, '__Host-remember_token')
   t.equal(cleared?.maxAge, 0, "alice's remember cookie is cleared with Max-Age=0")
-  t.notOk(jar.cookies.has('remember_token'))
+  t.notOk(jar.cookies.has('__Host-remember_token'))
   t.match(await me(app, jar), { user: { name: 'bob' }, remembered: false })
 
   // Without the session, nothing brings alice (or bob) back.
-  jar.cookies.delete('session')
+  jar.cookies.delete('__Host-session')
   t.same(await me(app, jar), ANONYMOUS)
 })
 
@@ -305,11 +305,11 @@ t.test('login with remember replaces the remember cookie with the new user', asy
 
   await send(app, jar, 'POST', '/login/1', { remember: true })
   const res = await send(app, jar, 'POST', '/login/2', { remember: true })
-  const cookie = setCookie(res, 'remember_token')
+  const cookie = setCookie(res, '__Host-remember_token')
   t.ok(cookie?.value, 'a new remember cookie')
   t.ok((cookie?.maxAge ?? 0) > 0)
 
-  jar.cookies.delete('session')
+  jar.cookies.delete('__Host-session')
   t.match(await me(app, jar), { user: { name: 'bob' }, authenticated: true, fresh: false, remembered: true }, 'restores bob')
 })
 
@@ -321,8 +321,8 @@ t.test('a user whose id rule gives an empty id is refused with FST_LOGIN_INVALID
   const res = await send(app, jar, 'POST', '/login/1', { remember: true })
   t.equal(res.statusCode, 500)
   t.equal(res.json().code, 'FST_LOGIN_INVALID_USER')
-  t.equal(setCookie(res, 'session'), undefined, 'no session written')
-  t.equal(setCookie(res, 'remember_token'), undefined, 'no remember cookie written')
+  t.equal(setCookie(res, '__Host-session'), undefined, 'no session written')
+  t.equal(setCookie(res, '__Host-remember_token'), undefined, 'no remember cookie written')
   t.same(await me(app, jar), ANONYMOUS)
 })
 
@@ -350,8 +350,8 @@ t.test('reply.login() with something that is not a user object is a 500 FST_LOGI
       error: 'Internal Server Error',
       message: 'fastify-login: login needs a user object'
     }, `${name}: Fastify's error format, with a message that names the mistake`)
-    t.equal(setCookie(res, 'session'), undefined, `${name}: no session written`)
-    t.equal(setCookie(res, 'remember_token'), undefined, `${name}: no remember cookie written`)
+    t.equal(setCookie(res, '__Host-session'), undefined, `${name}: no session written`)
+    t.equal(setCookie(res, '__Host-remember_token'), undefined, `${name}: no remember cookie written`)
     t.match(await me(app, jar), { user: { name: 'bob' }, authenticated: true, fresh: true }, `${name}: the login the request had is untouched`)
   }
 })
@@ -365,12 +365,12 @@ t.test('reply.login({ remember: true }) with rememberMe: false is an error', asy
   t.equal(res.statusCode, 500)
   t.equal(res.json().code, 'FST_LOGIN_INVALID_USER')
   t.match(res.json().message, /rememberMe/)
-  t.equal(setCookie(res, 'session'), undefined, 'no login stored')
+  t.equal(setCookie(res, '__Host-session'), undefined, 'no login stored')
   t.same(await me(app, jar), ANONYMOUS)
 
   const plain = await send(app, jar, 'POST', '/login/1')
   t.same(plain.json(), { ok: true }, 'a login without remember still works')
-  t.equal(setCookie(plain, 'remember_token'), undefined)
+  t.equal(setCookie(plain, '__Host-remember_token'), undefined)
 })
 
 t.test('a login with a duration that is not one is an error, not a login', async (t) => {
@@ -382,13 +382,13 @@ t.test('a login with a duration that is not one is an error, not a login', async
     const res = await send(app, jar, 'POST', '/login/1', { remember: true, duration })
     t.ok(res.statusCode >= 400, `${JSON.stringify(duration)}: an error status (${res.statusCode})`)
     t.equal(res.json().code, 'FST_LOGIN_INVALID_OPTION', `${JSON.stringify(duration)}: FST_LOGIN_INVALID_OPTION`)
-    t.equal(setCookie(res, 'session'), undefined, 'no session written')
-    t.equal(setCookie(res, 'remember_token'), undefined, 'no remember cookie written')
+    t.equal(setCookie(res, '__Host-session'), undefined, 'no session written')
+    t.equal(setCookie(res, '__Host-remember_token'), undefined, 'no remember cookie written')
     t.same(await me(app, jar), ANONYMOUS)
   }
 
   const jar = new CookieJar()
   const ok = await send(app, jar, 'POST', '/login/1', { remember: true, duration: '2h' })
   t.same(ok.json(), { ok: true }, 'a real duration works')
-  t.equal(setCookie(ok, 'remember_token')?.maxAge, 7200)
+  t.equal(setCookie(ok, '__Host-remember_token')?.maxAge, 7200)
 })

@@ -3,7 +3,7 @@ import { hkdfSync, randomBytes } from 'node:crypto'
 import sodium from 'sodium-native'
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
 import { loginCookie, rememberCookie } from '../lib/index.js'
-import { ANONYMOUS, buildApp, setCookie, TEST_KEY, type TestUser } from './helpers.js'
+import { ANONYMOUS, buildApp, setCookie, TEST_KEY, type TestUser, testKey } from './helpers.js'
 
 /** GET /me and GET /private with this Cookie header: 200 anonymous and 401, never a 500. */
 async function assertAnonymous (t: tap.Test, app: FastifyInstance, cookie: string, label: string): Promise<LightMyRequestResponse> {
@@ -17,14 +17,14 @@ async function assertAnonymous (t: tap.Test, app: FastifyInstance, cookie: strin
 }
 
 function assertRememberCleared (t: tap.Test, res: LightMyRequestResponse, label: string): void {
-  const cookie = setCookie(res, 'remember_token')
+  const cookie = setCookie(res, '__Host-remember_token')
   t.equal(cookie?.maxAge, 0, `${label}: remember_token cleared`)
   t.equal(cookie?.value, '', `${label}: with an empty value`)
 }
 
 /** The raw (base64url) value of a real remember token for alice. */
 function realToken (app: FastifyInstance, alice: TestUser): string {
-  return rememberCookie(app, alice).slice('remember_token='.length)
+  return rememberCookie(app, alice).slice('__Host-remember_token='.length)
 }
 
 /**
@@ -45,7 +45,7 @@ function sealPayload (plain: string): string {
 t.test('garbage session cookies give an anonymous request, never a 500', async (t) => {
   const { app, users } = await buildApp()
   t.teardown(() => app.close())
-  const other = await buildApp({ session: { key: Buffer.alloc(32, 9) } })
+  const other = await buildApp({ session: { key: testKey('k9') } })
   t.teardown(() => other.app.close())
   const alice = users.get('1') as TestUser
 
@@ -57,13 +57,13 @@ t.test('garbage session cookies give an anonymous request, never a 500', async (
     ['short value', 'session=abc'],
     ['empty value and stray separators', 'session=;;;'],
     ['10 KB value', `session=${'A'.repeat(10 * 1024)}`],
-    ['10 KB with a separator', `session=${encodeURIComponent('A'.repeat(5 * 1024) + ';' + 'B'.repeat(5 * 1024))}`],
-    ['not base64', `session=${encodeURIComponent('!!!*&^;@@@ ~~~')}`],
-    ['only a separator', `session=${encodeURIComponent(';')}`],
-    ['random bytes of the right shape', `session=${encodeURIComponent(randomBytes(80).toString('base64') + ';' + randomBytes(24).toString('base64'))}`],
+    ['10 KB with a separator', `__Host-session=${encodeURIComponent('A'.repeat(5 * 1024) + ';' + 'B'.repeat(5 * 1024))}`],
+    ['not base64', `__Host-session=${encodeURIComponent('!!!*&^;@@@ ~~~')}`],
+    ['only a separator', `__Host-session=${encodeURIComponent(';')}`],
+    ['random bytes of the right shape', `__Host-session=${encodeURIComponent(randomBytes(80).toString('base64') + ';' + randomBytes(24).toString('base64'))}`],
     ['right shape, wrong key', loginCookie(other.app, alice)],
     ['truncated real cookie', valid.slice(0, -12)],
-    ['real cookie in the wrong name', valid.replace(/^session=/, 'sessionx=')]
+    ['real cookie in the wrong name', valid.replace(/^__Host-session=/, 'sessionx=')]
   ]
   for (const [label, cookie] of cases) await assertAnonymous(t, app, cookie, label)
 })
@@ -72,7 +72,7 @@ t.test('a decryptable session with a non-string or unknown user id is anonymous'
   const { app } = await buildApp()
   t.teardown(() => app.close())
   const cookieWith = (data: Record<string, unknown>): string =>
-    `session=${encodeURIComponent(app.encodeSecureSession(app.createSecureSession(data)))}`
+    `__Host-session=${encodeURIComponent(app.encodeSecureSession(app.createSecureSession(data)))}`
 
   const control = await app.inject({ url: '/me', headers: { cookie: cookieWith({ _user_id: '1', _fresh: true }) } })
   t.equal(control.json().authenticated, true, 'control: a string id of a known user logs in')
@@ -95,10 +95,10 @@ t.test('garbage remember cookies give an anonymous request and are cleared', asy
   const alice = users.get('1') as TestUser
   const token = realToken(app, alice)
 
-  const control = await app.inject({ url: '/me', headers: { cookie: `remember_token=${token}` } })
+  const control = await app.inject({ url: '/me', headers: { cookie: `__Host-remember_token=${token}` } })
   t.equal(control.json().authenticated, true, 'control: the real token restores the login')
 
-  const sessionValue = loginCookie(app, alice).slice('session='.length)
+  const sessionValue = loginCookie(app, alice).slice('__Host-session='.length)
   const cases: Array<[string, string]> = [
     ['empty value', ''],
     ['not base64url', encodeURIComponent('not base64url!*')],
@@ -112,7 +112,7 @@ t.test('garbage remember cookies give an anonymous request and are cleared', asy
     ['unicode', encodeURIComponent('トークン✓')]
   ]
   for (const [label, value] of cases) {
-    const res = await assertAnonymous(t, app, `remember_token=${value}`, label)
+    const res = await assertAnonymous(t, app, `__Host-remember_token=${value}`, label)
     assertRememberCleared(t, res, label)
   }
 })
@@ -131,7 +131,7 @@ t.test('a real remember token with one bit flipped is refused', async (t) => {
     const value = flipped.toString('base64url')
     t.not(value, token)
     const label = `byte ${index}, bit ${bit}`
-    const res = await assertAnonymous(t, app, `remember_token=${value}`, label)
+    const res = await assertAnonymous(t, app, `__Host-remember_token=${value}`, label)
     assertRememberCleared(t, res, label)
   }
 })
@@ -141,7 +141,7 @@ t.test('well-encrypted remember tokens with bad payloads are refused', async (t)
   t.teardown(() => app.close())
   const future = Math.floor(Date.now() / 1000) + 3600
 
-  const good = await app.inject({ url: '/me', headers: { cookie: `remember_token=${sealPayload(JSON.stringify({ u: '1', x: future, d: 3600 }))}` } })
+  const good = await app.inject({ url: '/me', headers: { cookie: `__Host-remember_token=${sealPayload(JSON.stringify({ u: '1', x: future, d: 3600 }))}` } })
   t.equal(good.json().authenticated, true, 'control: a token sealed here with a valid payload restores')
 
   const payloads: Array<[string, string]> = [
@@ -160,7 +160,7 @@ t.test('well-encrypted remember tokens with bad payloads are refused', async (t)
     ['missing duration', JSON.stringify({ u: '1', x: future })]
   ]
   for (const [label, plain] of payloads) {
-    const res = await assertAnonymous(t, app, `remember_token=${sealPayload(plain)}`, label)
+    const res = await assertAnonymous(t, app, `__Host-remember_token=${sealPayload(plain)}`, label)
     assertRememberCleared(t, res, label)
   }
 })
@@ -172,21 +172,21 @@ t.test('malformed Cookie headers never give a 500', async (t) => {
 
   const headers: Array<[string, string]> = [
     ['percent signs', '%%%'],
-    ['broken percent-encoding', 'session=%E0%A4%A; remember_token=%ZZ'],
+    ['broken percent-encoding', 'session=%E0%A4%A; __Host-remember_token=%ZZ'],
     ['only separators', ';;;;'],
     ['empty names', '=x'],
     ['empty names and values', '=; =; ='],
-    ['no equals signs', 'session; remember_token'],
-    ['unicode', 'session=日本語; remember_token=ключ'],
-    ['quoted values', 'session="abc"; remember_token="def"'],
-    ['control characters', 'session=a\tb; remember_token=c\u0001d']
+    ['no equals signs', 'session; __Host-remember_token'],
+    ['unicode', 'session=日本語; __Host-remember_token=ключ'],
+    ['quoted values', 'session="abc"; __Host-remember_token="def"'],
+    ['control characters', 'session=a\tb; __Host-remember_token=c\u0001d']
   ]
   for (const [label, cookie] of headers) await assertAnonymous(t, app, cookie, label)
 
   const emptyName = await app.inject({ url: '/me', headers: { cookie: '=x' } })
-  t.equal(setCookie(emptyName, 'remember_token'), undefined, 'no remember cookie was sent, so none is cleared')
+  t.equal(setCookie(emptyName, '__Host-remember_token'), undefined, 'no remember cookie was sent, so none is cleared')
 
-  const duplicate = await app.inject({ url: '/me', headers: { cookie: `remember_token=garbage; remember_token=${token}` } })
+  const duplicate = await app.inject({ url: '/me', headers: { cookie: `__Host-remember_token=garbage; __Host-remember_token=${token}` } })
   t.equal(duplicate.statusCode, 200, 'duplicate remember cookies: 200')
   t.equal(duplicate.json().authenticated, false, 'the first (garbage) one counts')
 })

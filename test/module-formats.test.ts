@@ -49,7 +49,7 @@ function assertWorkingApp (t: Test, result: any): void {
     parseDuration: 3600,
     errors: ['UnauthorizedError', 'FreshLoginRequiredError', 'InvalidOptionError', 'InvalidUserError', 'NoSessionError']
   }, 'named exports work')
-  t.same(result.login, { status: 200, body: { ok: true }, cookies: ['remember_token', 'session'] }, 'reply.login() sets the session and remember cookies')
+  t.same(result.login, { status: 200, body: { ok: true }, cookies: ['__Host-remember_token', '__Host-session'] }, 'reply.login() sets the session and remember cookies')
   t.same(result.me, { status: 200, body: { name: 'alice' } }, 'the login cookie opens a loginRequired route')
   t.same(result.helper, { status: 200, body: { name: 'alice' } }, 'loginCookie() opens it too')
   t.equal(result.anonymous, 401, 'without a cookie the route is refused')

@@ -2,10 +2,10 @@ import t from 'tap'
 import Fastify, { type FastifyInstance, type LightMyRequestResponse } from 'fastify'
 import secureSession from '@fastify/secure-session'
 import fastifyLogin, { loginCookie, rememberCookie } from '../lib/index.js'
-import { ANONYMOUS, buildApp, CookieJar, fakeClock, login, makeUsers, setCookie, TEST_KEY, type MeBody, type TestUser } from './helpers.js'
+import { ANONYMOUS, buildApp, CookieJar, fakeClock, login, makeUsers, setCookie, TEST_KEY, type MeBody, type TestUser, testKey } from './helpers.js'
 
 const YEAR = 365 * 86400
-const OTHER_KEY = Buffer.alloc(32, 9)
+const OTHER_KEY = testKey('k9')
 
 async function me (app: FastifyInstance, cookie: string): Promise<{ res: LightMyRequestResponse, body: MeBody }> {
   const res = await app.inject({ url: '/me', headers: { cookie } })
@@ -26,7 +26,7 @@ function rawSetCookie (res: LightMyRequestResponse, name: string): string | unde
   return lines.find((line) => line.startsWith(`${name}=`))
 }
 
-function assertCleared (t: tap.Test, res: LightMyRequestResponse, name = 'remember_token'): void {
+function assertCleared (t: tap.Test, res: LightMyRequestResponse, name = '__Host-remember_token'): void {
   const cookie = setCookie(res, name)
   t.ok(cookie, `${name} is cleared`)
   t.equal(cookie?.value, '')
@@ -40,7 +40,7 @@ t.test('login with remember sets a year-long, HttpOnly, Secure, SameSite=Lax rem
 
   const before = Date.now()
   const res = await login(app, '1', { remember: true })
-  const cookie = setCookie(res, 'remember_token')
+  const cookie = setCookie(res, '__Host-remember_token')
   t.ok(cookie, 'remember_token is set')
   t.match(cookie?.value, /^[A-Za-z0-9_-]{40,}$/, 'an opaque base64url token')
   t.notMatch(cookie?.value, /alice/, 'the token does not show the user')
@@ -52,18 +52,18 @@ t.test('login with remember sets a year-long, HttpOnly, Secure, SameSite=Lax rem
   t.equal(cookie?.maxAge, YEAR)
   const expires = cookie?.expires?.getTime() ?? 0
   t.ok(Math.abs(expires - (before + YEAR * 1000)) < 5000, 'Expires is a year ahead')
-  t.match(rawSetCookie(res, 'remember_token'), /; HttpOnly/)
-  t.match(rawSetCookie(res, 'remember_token'), /; Secure/)
-  t.match(rawSetCookie(res, 'remember_token'), /; SameSite=Lax/)
+  t.match(rawSetCookie(res, '__Host-remember_token'), /; HttpOnly/)
+  t.match(rawSetCookie(res, '__Host-remember_token'), /; Secure/)
+  t.match(rawSetCookie(res, '__Host-remember_token'), /; SameSite=Lax/)
 
   const plain = await login(app, '1')
-  t.equal(setCookie(plain, 'remember_token'), undefined, 'no remember cookie without remember: true')
+  t.equal(setCookie(plain, '__Host-remember_token'), undefined, 'no remember cookie without remember: true')
 })
 
 t.test('the remember cookie alone restores a login that is not fresh', async (t) => {
   const { app } = await buildApp()
   t.teardown(() => app.close())
-  const remember = cookieFrom(await login(app, '1', { remember: true }), 'remember_token')
+  const remember = cookieFrom(await login(app, '1', { remember: true }), '__Host-remember_token')
 
   const anonymous = await me(app, '')
   t.equal(anonymous.body.authenticated, false, 'control: no cookie, no user')
@@ -71,9 +71,9 @@ t.test('the remember cookie alone restores a login that is not fresh', async (t)
   const restored = await me(app, remember)
   t.equal(restored.res.statusCode, 200)
   t.same(restored.body, { user: { id: '1', name: 'alice' }, authenticated: true, fresh: false, remembered: true })
-  t.equal(setCookie(restored.res, 'remember_token'), undefined, 'the remember cookie is not re-sent by default')
+  t.equal(setCookie(restored.res, '__Host-remember_token'), undefined, 'the remember cookie is not re-sent by default')
 
-  const session = cookieFrom(restored.res, 'session')
+  const session = cookieFrom(restored.res, '__Host-session')
   const next = await me(app, session)
   t.same(next.body, { user: { id: '1', name: 'alice' }, authenticated: true, fresh: false, remembered: false },
     'the new session cookie alone holds the login')
@@ -91,7 +91,7 @@ t.test('a restored login fires userLoadedFromCookie once', async (t) => {
 
   const { res } = await me(app, rememberCookie(app, users.get('2') as TestUser))
   t.same(loaded, [{ id: '2', name: 'bob' }])
-  await me(app, cookieFrom(res, 'session'))
+  await me(app, cookieFrom(res, '__Host-session'))
   t.equal(loaded.length, 1, 'the session carries the login afterwards')
 })
 
@@ -100,7 +100,7 @@ t.test('custom cookieName, path and domain', async (t) => {
   t.teardown(() => app.close())
 
   const res = await login(app, '1', { remember: true })
-  t.equal(setCookie(res, 'remember_token'), undefined, 'the default name is not used')
+  t.equal(setCookie(res, '__Host-remember_token'), undefined, 'the default name is not used')
   const cookie = setCookie(res, 'keep_me')
   t.equal(cookie?.path, '/app')
   t.equal(cookie?.domain, 'example.com')
@@ -109,9 +109,9 @@ t.test('custom cookieName, path and domain', async (t) => {
   const value = cookie?.value ?? ''
   const restored = await me(app, `keep_me=${value}`)
   t.equal(restored.body.authenticated, true, 'the custom name restores the login')
-  const wrongName = await me(app, `remember_token=${value}`)
+  const wrongName = await me(app, `__Host-remember_token=${value}`)
   t.equal(wrongName.body.authenticated, false, 'the default name is not read')
-  t.equal(setCookie(wrongName.res, 'remember_token'), undefined, 'and not touched')
+  t.equal(setCookie(wrongName.res, '__Host-remember_token'), undefined, 'and not touched')
 
   const logout = await app.inject({ method: 'POST', url: '/logout', headers: { cookie: `keep_me=${value}` } })
   const cleared = setCookie(logout, 'keep_me')
@@ -126,11 +126,11 @@ t.test('rememberMe.duration in seconds sets Max-Age and the server-side expiry',
 
   const before = Date.now()
   const res = await login(app, '1', { remember: true })
-  const cookie = setCookie(res, 'remember_token')
+  const cookie = setCookie(res, '__Host-remember_token')
   t.equal(cookie?.maxAge, 3600)
   t.ok(Math.abs((cookie?.expires?.getTime() ?? 0) - (before + 3600_000)) < 5000, 'Expires is an hour ahead')
 
-  const remember = cookieFrom(res, 'remember_token')
+  const remember = cookieFrom(res, '__Host-remember_token')
   const soon = await fakeClock(t).during(3590_000, () => me(app, remember))
   t.equal(soon.body.authenticated, true, 'valid just before its expiry')
   const past = await fakeClock(t).during(3601_000, () => me(app, remember))
@@ -143,7 +143,7 @@ t.test("rememberMe.duration as a string ('2d')", async (t) => {
   t.teardown(() => app.close())
 
   const before = Date.now()
-  const cookie = setCookie(await login(app, '1', { remember: true }), 'remember_token')
+  const cookie = setCookie(await login(app, '1', { remember: true }), '__Host-remember_token')
   t.equal(cookie?.maxAge, 2 * 86400)
   t.ok(Math.abs((cookie?.expires?.getTime() ?? 0) - (before + 2 * 86400_000)) < 5000)
 })
@@ -153,11 +153,11 @@ t.test('a per-login duration overrides rememberMe.duration', async (t) => {
   t.teardown(() => app.close())
 
   const seconds = await login(app, '1', { remember: true, duration: 60 })
-  t.equal(setCookie(seconds, 'remember_token')?.maxAge, 60)
+  t.equal(setCookie(seconds, '__Host-remember_token')?.maxAge, 60)
   const text = await login(app, '1', { remember: true, duration: '15m' })
-  t.equal(setCookie(text, 'remember_token')?.maxAge, 900)
+  t.equal(setCookie(text, '__Host-remember_token')?.maxAge, 900)
 
-  const remember = cookieFrom(seconds, 'remember_token')
+  const remember = cookieFrom(seconds, '__Host-remember_token')
   const past = await fakeClock(t).during(61_000, () => me(app, remember))
   t.equal(past.body.authenticated, false, 'the token itself expires after the per-login duration')
 })
@@ -177,20 +177,20 @@ t.test("sameSite: 'strict'", async (t) => {
   t.teardown(() => app.close())
 
   const res = await login(app, '1', { remember: true })
-  t.equal(setCookie(res, 'remember_token')?.sameSite, 'Strict')
-  t.match(rawSetCookie(res, 'remember_token'), /; SameSite=Strict/)
+  t.equal(setCookie(res, '__Host-remember_token')?.sameSite, 'Strict')
+  t.match(rawSetCookie(res, '__Host-remember_token'), /; SameSite=Strict/)
 })
 
 t.test('refreshEachRequest: false (default) does not re-send the cookie', async (t) => {
   const { app } = await buildApp({ rememberMe: { refreshEachRequest: false } })
   t.teardown(() => app.close())
   const jar = new CookieJar().store(await login(app, '1', { remember: true }))
-  t.ok(jar.cookies.has('remember_token'))
+  t.ok(jar.cookies.has('__Host-remember_token'))
 
   for (let i = 0; i < 2; i++) {
     const { res, body } = await me(app, jar.header())
     t.equal(body.authenticated, true)
-    t.equal(setCookie(res, 'remember_token'), undefined, `request ${i + 1}: no new remember cookie`)
+    t.equal(setCookie(res, '__Host-remember_token'), undefined, `request ${i + 1}: no new remember cookie`)
   }
 })
 
@@ -198,17 +198,17 @@ t.test('refreshEachRequest: true re-sends the cookie with a new expiry', async (
   const { app } = await buildApp({ rememberMe: { refreshEachRequest: true, duration: 100 } })
   t.teardown(() => app.close())
   const first = await login(app, '1', { remember: true })
-  const original = cookieFrom(first, 'remember_token')
+  const original = cookieFrom(first, '__Host-remember_token')
   const jar = new CookieJar().store(first)
   const start = Date.now()
 
   const refreshed = await fakeClock(t).during(60_000, async () => {
     const { res, body } = await me(app, jar.header())
     t.equal(body.authenticated, true)
-    const cookie = setCookie(res, 'remember_token')
+    const cookie = setCookie(res, '__Host-remember_token')
     t.equal(cookie?.maxAge, 100, 'the same lifetime')
     t.ok(Math.abs((cookie?.expires?.getTime() ?? 0) - (start + 160_000)) < 5000, 'counted from this request')
-    return cookieFrom(res, 'remember_token')
+    return cookieFrom(res, '__Host-remember_token')
   })
   t.not(refreshed, original, 'a new token')
 
@@ -218,20 +218,20 @@ t.test('refreshEachRequest: true re-sends the cookie with a new expiry', async (
   }))
   t.equal(afterOriginalExpiry.original.body.authenticated, false, 'control: the first token has expired')
   t.equal(afterOriginalExpiry.refreshed.body.authenticated, true, 'the refreshed token is valid past the first expiry')
-  t.equal(setCookie(afterOriginalExpiry.refreshed.res, 'remember_token')?.maxAge, 100, 'a restore is refreshed too')
+  t.equal(setCookie(afterOriginalExpiry.refreshed.res, '__Host-remember_token')?.maxAge, 100, 'a restore is refreshed too')
 })
 
 t.test('refreshEachRequest: true does not create a remember cookie for a login without remember (Flask-Login #424)', async (t) => {
   const { app } = await buildApp({ rememberMe: { refreshEachRequest: true } })
   t.teardown(() => app.close())
   const res = await login(app, '1')
-  t.equal(setCookie(res, 'remember_token'), undefined)
+  t.equal(setCookie(res, '__Host-remember_token'), undefined)
   const jar = new CookieJar().store(res)
 
   for (let i = 0; i < 2; i++) {
     const next = await me(app, jar.header())
     t.equal(next.body.authenticated, true)
-    t.equal(setCookie(next.res, 'remember_token'), undefined, `request ${i + 1}: still no remember cookie`)
+    t.equal(setCookie(next.res, '__Host-remember_token'), undefined, `request ${i + 1}: still no remember cookie`)
   }
 })
 
@@ -239,18 +239,18 @@ t.test('logout clears the remember cookie', async (t) => {
   const { app } = await buildApp()
   t.teardown(() => app.close())
   const first = await login(app, '1', { remember: true })
-  const stolen = cookieFrom(first, 'remember_token')
+  const stolen = cookieFrom(first, '__Host-remember_token')
   const jar = new CookieJar().store(first)
 
   const logout = await app.inject({ method: 'POST', url: '/logout', headers: { cookie: jar.header() } })
   t.equal(logout.statusCode, 200)
   assertCleared(t, logout)
-  const raw = rawSetCookie(logout, 'remember_token') ?? ''
+  const raw = rawSetCookie(logout, '__Host-remember_token') ?? ''
   t.match(raw, /Max-Age=0/)
   t.match(raw, /Expires=Thu, 01 Jan 1970/)
   t.match(raw, /Path=\//)
   jar.store(logout)
-  t.notOk(jar.cookies.has('remember_token'), 'the browser drops it')
+  t.notOk(jar.cookies.has('__Host-remember_token'), 'the browser drops it')
 
   for (let i = 0; i < 2; i++) {
     const after = await me(app, jar.header())
@@ -276,7 +276,7 @@ t.test('an expired remember token gives an anonymous request and is cleared', as
   t.equal(expired.res.statusCode, 200)
   t.same(expired.body, ANONYMOUS)
   assertCleared(t, expired.res)
-  t.equal(setCookie(expired.res, 'session'), undefined, 'no session is created for it')
+  t.equal(setCookie(expired.res, '__Host-session'), undefined, 'no session is created for it')
 })
 
 t.test('a remember token of a user that no longer exists gives anonymous and is cleared', async (t) => {
@@ -300,7 +300,7 @@ t.test("an inactive user's remember token gives anonymous", async (t) => {
   const { res, body } = await me(app, remember)
   t.same(body, ANONYMOUS, 'anonymous, and not reported as remembered')
   assertCleared(t, res)
-  t.equal(setCookie(res, 'session'), undefined, 'no session login is stored')
+  t.equal(setCookie(res, '__Host-session'), undefined, 'no session login is stored')
 })
 
 t.test('a remember token sealed with another key gives anonymous and is cleared', async (t) => {
@@ -317,8 +317,8 @@ t.test('a remember token sealed with another key gives anonymous and is cleared'
 })
 
 t.test('key rotation: session.key [new, old] accepts old cookies and reissues them with the new key', async (t) => {
-  const oldKey = Buffer.alloc(32, 1)
-  const newKey = Buffer.alloc(32, 2)
+  const oldKey = testKey('k1')
+  const newKey = testKey('k2')
   const a = await buildApp({ session: { key: oldKey } })
   t.teardown(() => a.app.close())
   const b = await buildApp({ session: { key: [newKey, oldKey] } })
@@ -328,7 +328,7 @@ t.test('key rotation: session.key [new, old] accepts old cookies and reissues th
   t.test('a remember token made with the old key', async (t) => {
     const restored = await me(b.app, rememberCookie(a.app, alice))
     t.equal(restored.body.authenticated, true, 'restores the login')
-    const session = cookieFrom(restored.res, 'session')
+    const session = cookieFrom(restored.res, '__Host-session')
     t.equal((await me(b.app, session)).body.authenticated, true, 'the new session cookie works on the new app')
     t.equal((await me(a.app, session)).body.authenticated, false, 'and is sealed with the new key')
   })
@@ -338,13 +338,13 @@ t.test('key rotation: session.key [new, old] accepts old cookies and reissues th
     t.equal((await me(a.app, old)).body.authenticated, true, 'control: valid on the old app')
     const { res, body } = await me(b.app, old)
     t.equal(body.authenticated, true, 'accepted by the new app')
-    const reissued = cookieFrom(res, 'session')
+    const reissued = cookieFrom(res, '__Host-session')
     t.equal((await me(b.app, reissued)).body.authenticated, true)
     t.equal((await me(a.app, reissued)).body.authenticated, false, 'reissued with the new key')
   })
 
   t.test('a remember token made after the rotation', async (t) => {
-    const remember = cookieFrom(await login(b.app, '1', { remember: true }), 'remember_token')
+    const remember = cookieFrom(await login(b.app, '1', { remember: true }), '__Host-remember_token')
     t.equal((await me(b.app, remember)).body.authenticated, true)
     const onOld = await me(a.app, remember)
     t.equal(onOld.body.authenticated, false, 'is sealed with the new key')
@@ -379,8 +379,8 @@ t.test('rememberMe.key works with an app-registered @fastify/secure-session', as
   t.teardown(() => other.close())
 
   const res = await login(app, '2', { remember: true })
-  t.equal(setCookie(res, 'remember_token')?.maxAge, YEAR)
-  const remember = cookieFrom(res, 'remember_token')
+  t.equal(setCookie(res, '__Host-remember_token')?.maxAge, YEAR)
+  const remember = cookieFrom(res, '__Host-remember_token')
   const restored = await me(app, remember)
   t.same(restored.body, { user: { id: '2', name: 'bob' }, authenticated: true, fresh: false, remembered: true })
   t.equal((await me(app, cookieFrom(restored.res, 'session'))).body.authenticated, true, 'the restored session holds')

@@ -167,7 +167,7 @@ t.test('a non-ASCII login path never turns the redirect into a 500', async (t) =
 })
 
 t.test('setLoginUrl accepts paths and http(s) URLs', async (t) => {
-  const { app } = await buildApp({}, async (app) => {
+  const { app } = await buildApp({ origin: 'https://shop.example.com' }, async (app) => {
     await app.register(async (scope) => {
       scope.setLoginUrl('https://sso.example.com/login?app=shop')
       scope.get('/sso', { preHandler: scope.loginRequired }, async () => 'ok')
@@ -177,5 +177,12 @@ t.test('setLoginUrl accepts paths and http(s) URLs', async (t) => {
 
   const res = await app.inject({ url: '/sso', headers: { accept: BROWSER_ACCEPT, host: 'shop.example.com' } })
   t.equal(res.statusCode, 302)
-  t.equal(res.headers.location, 'https://sso.example.com/login?app=shop&next=http%3A%2F%2Fshop.example.com%2Fsso')
+  t.equal(res.headers.location, 'https://sso.example.com/login?app=shop&next=https%3A%2F%2Fshop.example.com%2Fsso')
+})
+
+t.test('setLoginUrl with a full URL needs the origin option', async (t) => {
+  const { app } = await buildApp()
+  t.teardown(() => app.close())
+  t.throws(() => app.setLoginUrl('https://sso.example.com/login'), { code: 'FST_LOGIN_INVALID_OPTION', message: /setLoginUrl\(\) is a full URL: give the `origin` option/ })
+  t.throws(() => app.setRefreshUrl('https://sso.example.com/again'), { code: 'FST_LOGIN_INVALID_OPTION', message: /setRefreshUrl\(\) is a full URL/ })
 })

@@ -79,7 +79,7 @@ t.test('successive requests from the same client keep the fresh login', async (t
   for (let i = 1; i <= 3; i++) {
     const { res, body } = await me(app, jar)
     t.same(body, { user: { id: '1', name: 'alice' }, authenticated: true, fresh: true, remembered: true }, `request ${i}`)
-    t.equal(setCookie(res, 'remember_token'), undefined, `request ${i}: remember cookie left alone`)
+    t.equal(setCookie(res, '__Host-remember_token'), undefined, `request ${i}: remember cookie left alone`)
   }
   const fresh = await inject(app, jar, { url: '/fresh' })
   t.equal(fresh.statusCode, 200)
@@ -117,18 +117,18 @@ t.test('strong: a User-Agent change drops the login and the remember cookie, kee
   const cart = await inject(app, jar, { method: 'POST', url: '/cart', payload: { item: 'apples' } })
   t.equal(cart.statusCode, 200)
   jar.store(cart)
-  t.ok(jar.cookies.has('remember_token'))
+  t.ok(jar.cookies.has('__Host-remember_token'))
 
   const changed = await me(app, jar, OTHER_BROWSER)
   t.equal(changed.res.statusCode, 200)
   t.same(changed.body, { user: null, authenticated: false, fresh: false, remembered: false },
     'anonymous, though the request carried a valid remember cookie')
-  const cleared = setCookie(changed.res, 'remember_token')
+  const cleared = setCookie(changed.res, '__Host-remember_token')
   t.equal(cleared?.maxAge, 0, 'the remember cookie is cleared (Max-Age=0)')
   t.equal(cleared?.value, '')
   t.equal(events.length, 1, 'sessionProtected fired')
   t.equal(events[0]?.user, null, 'with the anonymous user')
-  t.notOk(jar.cookies.has('remember_token'), 'the browser drops the remember cookie')
+  t.notOk(jar.cookies.has('__Host-remember_token'), 'the browser drops the remember cookie')
 
   const after = await inject(app, jar, { url: '/cart' }, OTHER_BROWSER)
   t.same(after.json(), { cart: 'apples', user: null }, 'the cart survives, the login does not')
@@ -146,12 +146,12 @@ t.test('strong: a login restored from the remember cookie survives its next requ
   const restored = await me(app, jar, PHONE)
   t.equal(restored.body.authenticated, true, 'restored')
   t.equal(restored.body.fresh, false)
-  t.ok(jar.cookies.has('session'), 'a session cookie was set')
+  t.ok(jar.cookies.has('__Host-session'), 'a session cookie was set')
 
   for (let i = 1; i <= 2; i++) {
     const next = await me(app, jar, PHONE)
     t.equal(next.body.authenticated, true, `next request ${i}: still logged in`)
-    t.equal(setCookie(next.res, 'remember_token'), undefined, `next request ${i}: remember cookie kept`)
+    t.equal(setCookie(next.res, '__Host-remember_token'), undefined, `next request ${i}: remember cookie kept`)
   }
   t.equal(events.length, 0, 'protection did not trigger')
 
@@ -167,7 +167,7 @@ t.test('sessionProtection: false ignores client changes', async (t) => {
 
   const ua = await me(app, jar, OTHER_BROWSER)
   t.same(ua.body, { user: { id: '1', name: 'alice' }, authenticated: true, fresh: true, remembered: true }, 'User-Agent change')
-  t.equal(setCookie(ua.res, 'remember_token'), undefined)
+  t.equal(setCookie(ua.res, '__Host-remember_token'), undefined)
   const ip = await me(app, jar, { remoteAddress: '198.51.100.20' })
   t.equal(ip.body.authenticated, true, 'address change')
   t.equal(ip.body.fresh, true)
@@ -183,7 +183,7 @@ t.test('sessionProtection: false: a login restored from the remember cookie is n
 
   const restored = await me(app, jar, PHONE)
   t.same(restored.body, { user: { id: '1', name: 'alice' }, authenticated: true, fresh: false, remembered: true }, 'restored, not fresh')
-  t.ok(setCookie(restored.res, 'session'), 'into a new session')
+  t.ok(setCookie(restored.res, '__Host-session'), 'into a new session')
   const hash = await inject(app, jar, { url: '/client-hash' }, PHONE)
   t.same(hash.json(), { stored: null }, 'the session keeps no hash of the address and User-Agent')
 
@@ -192,7 +192,7 @@ t.test('sessionProtection: false: a login restored from the remember cookie is n
   jar.store(confirm)
   const moved = await me(app, jar, OTHER_BROWSER)
   t.same(moved.body, { user: { id: '1', name: 'alice' }, authenticated: true, fresh: true, remembered: true }, 'another browser and address: still logged in and fresh')
-  t.equal(setCookie(moved.res, 'remember_token'), undefined, 'the remember cookie is left alone')
+  t.equal(setCookie(moved.res, '__Host-remember_token'), undefined, 'the remember cookie is left alone')
   t.equal(events.length, 0, 'no sessionProtected event')
 })
 
@@ -224,7 +224,7 @@ t.test('a client that sends no User-Agent', async (t) => {
     t.equal((await me(app, jar, bare)).body.authenticated, true, 'control: logged in without User-Agent')
     const withAgent = await me(app, jar, OTHER_BROWSER)
     t.equal(withAgent.body.authenticated, false)
-    t.equal(setCookie(withAgent.res, 'remember_token')?.maxAge, 0, 'the remember cookie is cleared')
+    t.equal(setCookie(withAgent.res, '__Host-remember_token')?.maxAge, 0, 'the remember cookie is cleared')
     t.equal(events.length, 1)
   })
 })
@@ -250,7 +250,7 @@ t.test('an address change (remoteAddress) is a client change', async (t) => {
 
     const moved = await me(app, jar, { remoteAddress: '198.51.100.20' })
     t.equal(moved.body.authenticated, false)
-    t.equal(setCookie(moved.res, 'remember_token')?.maxAge, 0)
+    t.equal(setCookie(moved.res, '__Host-remember_token')?.maxAge, 0)
     t.equal(events.length, 1)
   })
 })

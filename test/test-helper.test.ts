@@ -12,7 +12,7 @@ t.test('loginCookie(app, user) logs the user in for inject', async (t) => {
   const { app } = await buildApp()
   t.teardown(() => app.close())
   const cookie = loginCookie(app, alice)
-  t.match(cookie, /^session=[^;\s]+$/, 'a single name=value pair for the Cookie header')
+  t.match(cookie, /^__Host-session=[^;\s]+$/, 'a single name=value pair for the Cookie header')
 
   const res = await app.inject({ url: '/me', headers: { cookie } })
   t.same(res.json(), { user: { id: '1', name: 'alice' }, authenticated: true, fresh: true, remembered: false }, 'logged in and fresh by default')
@@ -106,11 +106,11 @@ t.test('rememberCookie(app, user) restores a login that is not fresh', async (t)
   const { app } = await buildApp()
   t.teardown(() => app.close())
   const cookie = rememberCookie(app, alice)
-  t.match(cookie, /^remember_token=[A-Za-z0-9_-]+$/)
+  t.match(cookie, /^__Host-remember_token=[A-Za-z0-9_-]+$/)
 
   const res = await app.inject({ url: '/me', headers: { cookie } })
   t.same(res.json(), { user: { id: '1', name: 'alice' }, authenticated: true, fresh: false, remembered: true })
-  t.ok(setCookie(res, 'session'), 'the restore starts a session')
+  t.ok(setCookie(res, '__Host-session'), 'the restore starts a session')
   t.equal((await app.inject({ url: '/fresh', headers: { cookie } })).statusCode, 401, 'not fresh')
 
   const short = rememberCookie(app, bob, { duration: '1h' })
@@ -132,7 +132,7 @@ t.test('the helpers refuse what they cannot do, with a clear error', async (t) =
     app.register(fastifyLogin, { session: { key: TEST_KEY }, loadUser: (id) => users.get(id) ?? null })
     t.throws(() => loginCookie(app, alice), /await fastify.ready\(\) first/)
     await app.ready()
-    t.match(loginCookie(app, alice), /^session=/, 'works once ready')
+    t.match(loginCookie(app, alice), /^__Host-session=/, 'works once ready')
   })
 
   t.test('rememberCookie with rememberMe: false', async (t) => {

@@ -1,7 +1,7 @@
 import t from 'tap'
 import fastifyFlash from '@fastify/flash'
 import type { FastifyReply, FastifyRequest } from 'fastify'
-import { BROWSER_ACCEPT, buildApp, CookieJar } from './helpers.js'
+import { BROWSER_ACCEPT, buildApp, CookieJar, rejectsOption, TEST_KEY } from './helpers.js'
 
 /** What a browser sends when following a link. */
 
@@ -42,17 +42,44 @@ t.test('with loginUrl a browser is redirected to the login page with next', asyn
   t.equal(plain.headers.location, '/login?next=%2Fprivate')
 })
 
-t.test('a request without Accept header (or with */*) is redirected too', async (t) => {
+t.test('fetch(), curl and HTTP libraries (no Accept, or */*) get the 401, not the login page', async (t) => {
   const { app } = await buildApp({ loginUrl: '/login' })
   t.teardown(() => app.close())
 
-  const none = await app.inject({ url: '/private?a=1' })
-  t.equal(none.statusCode, 302)
-  t.equal(none.headers.location, '/login?next=%2Fprivate%3Fa%3D1')
+  for (const headers of [{}, { accept: '*/*' }, { accept: 'application/json, text/plain, */*' }]) {
+    const res = await app.inject({ url: '/private?a=1', headers })
+    t.equal(res.statusCode, 401, JSON.stringify(headers))
+    t.equal(res.headers.location, undefined)
+  }
+})
 
-  const any = await app.inject({ url: '/private?a=1', headers: { accept: '*/*' } })
-  t.equal(any.statusCode, 302)
-  t.equal(any.headers.location, '/login?next=%2Fprivate%3Fa%3D1')
+t.test('Fetch Metadata decides who is redirected: page navigations only', async (t) => {
+  const { app } = await buildApp({ loginUrl: '/login' })
+  t.teardown(() => app.close())
+  const redirected = [
+    { 'sec-fetch-mode': 'navigate', 'sec-fetch-dest': 'document', accept: BROWSER_ACCEPT },
+    { 'sec-fetch-mode': 'navigate', accept: '*/*' },
+    { 'sec-fetch-dest': 'document' },
+    { 'sec-fetch-mode': 'navigate', 'sec-fetch-dest': 'iframe', 'x-requested-with': 'XMLHttpRequest' }
+  ]
+  for (const headers of redirected) {
+    const res = await app.inject({ url: '/private?a=1', headers })
+    t.equal(res.statusCode, 302, `redirected: ${JSON.stringify(headers)}`)
+    t.equal(res.headers.location, '/login?next=%2Fprivate%3Fa%3D1')
+  }
+  const refused = [
+    // fetch() from a page, even one that asks for HTML
+    { 'sec-fetch-mode': 'cors', 'sec-fetch-dest': 'empty', accept: BROWSER_ACCEPT },
+    { 'sec-fetch-mode': 'same-origin', 'sec-fetch-dest': 'empty', accept: 'text/html' },
+    { 'sec-fetch-mode': 'no-cors', 'sec-fetch-dest': 'image', accept: 'text/html' },
+    { 'sec-fetch-site': 'same-origin', 'sec-fetch-mode': 'websocket', accept: 'text/html' }
+  ]
+  for (const headers of refused) {
+    const res = await app.inject({ url: '/private?a=1', headers })
+    t.equal(res.statusCode, 401, `401: ${JSON.stringify(headers)}`)
+  }
+  const older = await app.inject({ url: '/private?a=1', headers: { accept: 'application/xhtml+xml' } })
+  t.equal(older.statusCode, 302, 'no Fetch Metadata: an Accept that names HTML is a page load')
 })
 
 t.test('API and XHR clients get the 401 even when loginUrl is set', async (t) => {
@@ -94,22 +121,47 @@ t.test('a login URL with a query keeps it and gets next appended', async (t) => 
 })
 
 t.test('absolute login URLs', async (t) => {
-  t.test('on another origin, next is the full URL of the current request', async (t) => {
-    const { app } = await buildApp({ loginUrl: 'https://auth.example.com/login' })
+  t.test('on another origin, next is the full URL on the configured origin, whatever the Host header says', async (t) => {
+    const { app } = await buildApp({ loginUrl: 'https://auth.example.com/login', origin: 'https://app.example.com' })
     t.teardown(() => app.close())
 
-    const res = await app.inject({ url: '/private?a=1', headers: { accept: BROWSER_ACCEPT, host: 'app.example.com' } })
-    t.equal(res.statusCode, 302)
-    t.equal(res.headers.location, 'https://auth.example.com/login?next=http%3A%2F%2Fapp.example.com%2Fprivate%3Fa%3D1')
+    for (const host of ['app.example.com', 'evil.example']) {
+      const res = await app.inject({ url: '/private?a=1', headers: { accept: BROWSER_ACCEPT, host } })
+      t.equal(res.statusCode, 302)
+      t.equal(res.headers.location, 'https://auth.example.com/login?next=https%3A%2F%2Fapp.example.com%2Fprivate%3Fa%3D1', `Host: ${host}`)
+    }
   })
 
   t.test('on the same origin, next is only the path and query', async (t) => {
-    const { app } = await buildApp({ loginUrl: 'http://app.example.com/login' })
+    const { app } = await buildApp({ loginUrl: 'http://app.example.com/login', origin: 'http://app.example.com' })
     t.teardown(() => app.close())
 
     const res = await app.inject({ url: '/private?a=1', headers: { accept: BROWSER_ACCEPT, host: 'app.example.com' } })
     t.equal(res.statusCode, 302)
     t.equal(res.headers.location, 'http://app.example.com/login?next=%2Fprivate%3Fa%3D1')
+  })
+
+  t.test('a full login or refresh URL without origin fails registration', async (t) => {
+    for (const name of ['loginUrl', 'refreshUrl'] as const) {
+      await rejectsOption(t, { loadUser: () => null, session: { key: TEST_KEY }, [name]: 'https://auth.example.com/login' }, new RegExp(`${name} is a full URL: give the \`origin\` option`))
+    }
+  })
+
+  t.test('origin must be an origin', async (t) => {
+    for (const origin of ['app.example.com', 'ftp://app.example.com', 'https://app.example.com/path', 'https://app.example.com/?q', 'https://user@app.example.com', 'https://app.example.com#x', '', 42]) {
+      await rejectsOption(t, { loadUser: () => null, session: { key: TEST_KEY }, origin: origin as string }, /origin must be the app's public origin/, { message: JSON.stringify(origin) })
+    }
+  })
+
+  t.test('with origin, request.nextUrl() takes absolute next values on that host only', async (t) => {
+    const { app } = await buildApp({ origin: 'https://app.example.com' }, (app) => {
+      app.get('/login', async (request) => ({ next: request.nextUrl() }))
+    })
+    t.teardown(() => app.close())
+    const next = async (value: string, host: string): Promise<string> =>
+      (await app.inject({ url: `/login?next=${encodeURIComponent(value)}`, headers: { host } })).json().next
+    t.equal(await next('https://app.example.com/account', 'evil.example'), '/account')
+    t.equal(await next('https://evil.example/account', 'evil.example'), '/', 'the Host header does not widen what is accepted')
   })
 })
 
@@ -133,7 +185,7 @@ t.test('useSessionForNext keeps next in the session, read once by request.nextUr
   t.equal(denied.statusCode, 302)
   t.equal(denied.headers.location, '/login', 'the bare login URL, no next in the query')
   jar.store(denied)
-  t.ok(jar.cookies.has('session'), 'next travels in the session cookie')
+  t.ok(jar.cookies.has('__Host-session'), 'next travels in the session cookie')
 
   const first = await app.inject({ url: '/login', headers: { cookie: jar.header() } })
   t.same(first.json(), { next: '/private?a=1' })

@@ -43,7 +43,6 @@ export function createJwtGuards (engine: TokenEngine, jwt: JwtSettings, core: Se
 
   /** Throws (or rejects with) the refusal; sets the user and claims when the request passes. */
   function authenticate (request: FastifyRequest, mode: GuardMode): MaybePromise<void> {
-    if (request.method === 'OPTIONS') return
     const found = findToken(request, mode.type)
     if (typeof found === 'string') throw fail(found)
     if (found === null) {

@@ -1,9 +1,11 @@
 import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto'
 import { InvalidOptionError } from '../errors.js'
-import { durationOption } from '../settings.js'
+import { cookieAttributes, cookieName, type CookieAttributes } from '../cookie-options.js'
+import { objectOption, onlyKnownKeys, randomLookingSecret } from '../option-checks.js'
+import { durationOption } from '../duration.js'
 import { defaultJwtMessages, type JwtErrorCode } from './errors.js'
 import { MemoryRevocationStore } from './revocation.js'
-import type { JwtAlgorithm, JwtKeyOptions, JwtLocation, JwtOptions, RevocationStore } from './types.js'
+import type { JwtAlgorithm, JwtCookieOptions, JwtKeyOptions, JwtLocation, JwtOptions, RevocationStore } from './types.js'
 
 /** One key after validation. */
 export interface JwtKey {
@@ -21,7 +23,7 @@ export interface JwtCookieSettings {
   refreshCsrf: string
   csrf: boolean
   csrfHeader: string
-  attributes: { secure: boolean, sameSite: 'lax' | 'strict' | 'none', path: string, domain: string | undefined }
+  attributes: CookieAttributes
 }
 
 /** The `jwt` options after validation and defaults. */
@@ -117,6 +119,7 @@ function keySuits (key: KeyObject, algorithm: JwtAlgorithm): boolean {
 
 function keyOf (options: JwtKeyOptions, index: number): JwtKey {
   if (options === null || typeof options !== 'object') fail(`keys[${index}] must be an object`)
+  onlyKnownKeys(options, KEY_KEYS, `jwt.keys[${index}]`)
   const algorithm = options.algorithm ?? (options.secret !== undefined ? 'HS256' : undefined)
   if (algorithm === undefined) fail(`keys[${index}].algorithm is required with a key pair`)
   if (!ALGORITHMS.has(algorithm)) fail(`keys[${index}].algorithm ${String(algorithm)} is not supported`)
@@ -128,6 +131,7 @@ function keyOf (options: JwtKeyOptions, index: number): JwtKey {
     if (typeof secret !== 'string' && !Buffer.isBuffer(secret)) fail(`keys[${index}].secret is required for ${algorithm}`)
     const min = HMAC_MIN_BYTES[algorithm] as number
     if (Buffer.byteLength(secret) < min) fail(`keys[${index}].secret is too short for ${algorithm}: at least ${min} bytes`)
+    randomLookingSecret(Buffer.from(secret), `jwt.keys[${index}].secret`)
     return { kid: options.kid, algorithm, signingKey: secret, verifyKey: secret }
   }
 
@@ -155,35 +159,44 @@ function keysOf (options: JwtOptions): JwtKey[] {
   return keys
 }
 
+const JWT_KEYS = [
+  'secret', 'privateKey', 'publicKey', 'algorithm', 'kid', 'keys', 'accessTokenExpires', 'refreshTokenExpires',
+  'notBefore', 'leeway', 'issuer', 'audience', 'headerScheme', 'locations', 'queryParam', 'cookies', 'realm',
+  'authPath', 'refreshPath', 'logoutPath', 'usernameField', 'passwordField', 'authenticate', 'loadUserFromClaims',
+  'additionalClaims', 'authResponse', 'isRevoked', 'revocationStore', 'cache', 'messages'
+] as const
+const KEY_KEYS = ['kid', 'algorithm', 'secret', 'privateKey', 'publicKey'] as const
+const COOKIE_KEYS = [
+  'accessCookieName', 'refreshCookieName', 'accessCsrfCookieName', 'refreshCsrfCookieName', 'csrf', 'csrfHeader',
+  'secure', 'sameSite', 'path', 'domain'
+] as const
+
 function cookieSettings (options: JwtOptions, locations: JwtLocation[]): JwtCookieSettings | null {
   if (!locations.includes('cookies')) {
     if (options.cookies !== undefined) fail("cookies is set but locations does not include 'cookies'")
     return null
   }
-  const c = options.cookies ?? {}
-  const sameSite = c.sameSite ?? 'lax'
-  if (!['lax', 'strict', 'none'].includes(sameSite)) fail("cookies.sameSite must be 'lax', 'strict' or 'none'")
-  const secure = c.secure ?? true
-  if (typeof secure !== 'boolean') fail('cookies.secure must be a boolean')
-  if (sameSite === 'none' && !secure) fail("cookies.sameSite 'none' needs cookies.secure")
+  const c = options.cookies === undefined ? {} : objectOption(options.cookies, 'jwt.cookies') as JwtCookieOptions
+  onlyKnownKeys(c, COOKIE_KEYS, 'jwt.cookies')
+  const attributes = cookieAttributes(c, 'jwt.cookies')
   const csrf = c.csrf ?? true
   if (typeof csrf !== 'boolean') fail('cookies.csrf must be a boolean')
-  if (c.path !== undefined && (typeof c.path !== 'string' || !c.path.startsWith('/'))) fail('cookies.path must start with /')
-  if (c.domain !== undefined && (typeof c.domain !== 'string' || c.domain === '')) fail('cookies.domain must be a non-empty string')
+  const name = (value: unknown, option: string, base: string): string => cookieName(value, `jwt.cookies.${option}`, base, attributes)
   return {
-    access: nameOption(c.accessCookieName, 'cookies.accessCookieName', 'access_token_cookie'),
-    refresh: nameOption(c.refreshCookieName, 'cookies.refreshCookieName', 'refresh_token_cookie'),
-    accessCsrf: nameOption(c.accessCsrfCookieName, 'cookies.accessCsrfCookieName', 'csrf_access_token'),
-    refreshCsrf: nameOption(c.refreshCsrfCookieName, 'cookies.refreshCsrfCookieName', 'csrf_refresh_token'),
+    access: name(c.accessCookieName, 'accessCookieName', 'access_token_cookie'),
+    refresh: name(c.refreshCookieName, 'refreshCookieName', 'refresh_token_cookie'),
+    accessCsrf: name(c.accessCsrfCookieName, 'accessCsrfCookieName', 'csrf_access_token'),
+    refreshCsrf: name(c.refreshCsrfCookieName, 'refreshCsrfCookieName', 'csrf_refresh_token'),
     csrf,
     csrfHeader: nameOption(c.csrfHeader, 'cookies.csrfHeader', 'x-csrf-token').toLowerCase(),
-    attributes: { secure, sameSite, path: c.path ?? '/', domain: c.domain }
+    attributes
   }
 }
 
 /** Validates the `jwt` options; throws FST_LOGIN_INVALID_OPTION naming the bad one. */
 export function buildJwtSettings (options: JwtOptions, hasUserLoader: boolean): JwtSettings {
-  if (options === null || typeof options !== 'object') fail('options must be an object')
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) fail('options must be an object')
+  onlyKnownKeys(options, JWT_KEYS, 'jwt')
   const locations = options.locations ?? ['headers']
   if (!Array.isArray(locations) || locations.length === 0 || !locations.every((l) => LOCATIONS.has(l))) {
     fail("locations must be a non-empty array of 'headers', 'cookies', 'query'")

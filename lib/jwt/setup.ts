@@ -8,10 +8,11 @@ import { createJwtGuards } from './guards.js'
 import { registerJwtRoutes } from './routes.js'
 import { buildJwtSettings } from './settings.js'
 import { createTokenIssuer } from './tokens.js'
-import type { AccessTokenOptions, JwtClaims, JwtOptions, JwtTokens } from './types.js'
+import type { JwtGuardName } from '../guard-exports.js'
+import type { AccessTokenOptions, JwtClaims, JwtGuard, JwtOptions, JwtTokens } from './types.js'
 
 /** Adds JWT authentication (decorators, guards, endpoints) to the plugin's scope. */
-export async function setupJwt (fastify: FastifyInstance, core: Settings, options: JwtOptions): Promise<void> {
+export async function setupJwt (fastify: FastifyInstance, core: Settings, options: JwtOptions): Promise<{ guards: Record<JwtGuardName, JwtGuard>, cookieNames: string[] }> {
   const jwt = buildJwtSettings(options, core.loadUser !== undefined)
   // Token cookies need @fastify/cookie; with a session it is already there.
   if (jwt.cookies !== null && !fastify.hasPlugin('@fastify/cookie')) await fastify.register(fastifyCookie)
@@ -71,4 +72,6 @@ export async function setupJwt (fastify: FastifyInstance, core: Settings, option
     jwtRequired: guards.jwtRequired,
     logout
   })
+  const c = jwt.cookies
+  return { guards, cookieNames: c === null ? [] : [c.access, c.refresh, c.accessCsrf, c.refreshCsrf] }
 }

@@ -1,0 +1,21 @@
+import type { onSendHookHandler } from 'fastify'
+
+/*
+ * A response that sets or clears a login cookie must not be stored by a
+ * shared cache: a proxy could hand one user's fresh session cookie to the
+ * next visitor (OWASP Session Management Cheat Sheet). Such responses get
+ * `Cache-Control: no-store`, unless the route chose its own Cache-Control.
+ * The cookies are read from the Set-Cookie header itself, so the rule holds
+ * for every writer: login, logout, remember-me, session protection, JWT
+ * cookies, and secure-session's own rewrites of a session that holds a login.
+ */
+export function noStoreForCookies (names: string[]): onSendHookHandler {
+  const prefixes = names.map((name) => `${name}=`)
+  return function noStoreForLoginCookies (_request, reply, _payload, done) {
+    const header = reply.getHeader('set-cookie')
+    if (header === undefined || reply.hasHeader('cache-control')) return done()
+    const cookies = Array.isArray(header) ? header : [String(header)]
+    if (cookies.some((cookie) => prefixes.some((prefix) => cookie.startsWith(prefix)))) reply.header('cache-control', 'no-store')
+    done()
+  }
+}

@@ -1,0 +1,46 @@
+import { cookieAttributes, cookieName, type CookieAttributes } from './cookie-options.js'
+import { durationOption } from './duration.js'
+import { boolOption, fail, objectOption, onlyKnownKeys, secretOption } from './option-checks.js'
+import { deriveRememberKey } from './remember-token.js'
+import { sessionSecrets } from './session-options.js'
+import type { RememberMeOptions, SessionOptions } from './types.js'
+
+/** Remember-me settings after validation. */
+export interface RememberSettings {
+  cookieName: string
+  duration: number
+  refreshEachRequest: boolean
+  keys: Buffer[]
+  cookie: CookieAttributes & { httpOnly: true }
+}
+
+const REMEMBER_KEYS = ['cookieName', 'duration', 'path', 'domain', 'secure', 'sameSite', 'refreshEachRequest', 'key'] as const
+const DEFAULT_REMEMBER_SECONDS = 365 * 86400
+const MIN_KEY_BYTES = 32
+
+/** Validates `rememberMe`; null when it is off. `session` supplies the key material when `rememberMe.key` is absent. */
+export function rememberSettings (options: RememberMeOptions | false | undefined, session: SessionOptions | undefined): RememberSettings | null {
+  if (options === false) return null
+  const remember = options === undefined ? {} : objectOption(options, 'rememberMe', ' or false') as RememberMeOptions
+  onlyKnownKeys(remember, REMEMBER_KEYS, 'rememberMe')
+
+  let material: Buffer[]
+  if (remember.key !== undefined) {
+    const keys = Array.isArray(remember.key) ? remember.key : [remember.key]
+    if (keys.length === 0) fail('rememberMe.key must not be an empty array')
+    material = keys.map((key, i) => secretOption(key, `rememberMe.key[${i}]`, MIN_KEY_BYTES))
+  } else if (session !== undefined) {
+    material = sessionSecrets(session)
+  } else {
+    fail('rememberMe.key is required when the app registers @fastify/secure-session itself (or set rememberMe: false)')
+  }
+
+  const attributes = cookieAttributes(remember, 'rememberMe')
+  return {
+    cookieName: cookieName(remember.cookieName, 'rememberMe.cookieName', 'remember_token', attributes),
+    duration: durationOption(remember.duration, 'rememberMe.duration', DEFAULT_REMEMBER_SECONDS),
+    refreshEachRequest: boolOption(remember.refreshEachRequest, 'rememberMe.refreshEachRequest', false),
+    keys: material.map(deriveRememberKey),
+    cookie: { ...attributes, httpOnly: true }
+  }
+}
