@@ -17,13 +17,55 @@ const scrypt = promisify(scryptCallback)
 // =====================================================================
 //  DEVELOPMENT ONLY session key. It is public (it is in this file), so
 //  anyone can forge sessions for an app that uses it. Never deploy it:
-//  set SESSION_KEY to your own key, made with
+//  set SESSION_KEY to your own key, 32 random bytes in base64, made with
 //    node -e "console.log(require('node:crypto').randomBytes(32).toString('base64'))"
 // =====================================================================
 const DEVELOPMENT_ONLY_SESSION_KEY = 'aTGtCmUosMPr1HXXBT39hFXvGtDz9IOk4H4AZ0BB9II='
 // DEVELOPMENT ONLY JWT secret, public for the same reason: set JWT_SECRET
 // (32+ bytes) to your own before the API serves anyone.
 const DEVELOPMENT_ONLY_JWT_SECRET = 'demo-only-jwt-secret-do-not-deploy-0123456789'
+
+const SESSION_KEY_BYTES = 32
+const MIN_JWT_SECRET_BYTES = 32
+
+/**
+ * A setting from the environment that the demo cannot start with. Its
+ * message is one line, meant for the terminal: server.mjs prints it and
+ * exits with code 1. It never contains the value itself (it may be a secret).
+ */
+export class DemoConfigError extends Error {
+  constructor (message) {
+    super(message)
+    this.name = 'DemoConfigError'
+    this.code = 'DEMO_INVALID_CONFIG'
+  }
+}
+
+/**
+ * SESSION_KEY, checked: exactly 32 bytes in (padded, standard) base64. The
+ * round trip refuses what Buffer.from(…, 'base64') would quietly accept, such
+ * as the raw bytes that `npx @fastify/secure-session > key` writes.
+ */
+function sessionKeyFromEnv () {
+  const value = process.env.SESSION_KEY
+  if (value === undefined || value === '') return DEVELOPMENT_ONLY_SESSION_KEY
+  const key = Buffer.from(value, 'base64')
+  if (key.length !== SESSION_KEY_BYTES || key.toString('base64') !== value) {
+    throw new DemoConfigError('SESSION_KEY must be 32 random bytes in base64 (44 characters); make one with: ' +
+      'node -e "console.log(require(\'node:crypto\').randomBytes(32).toString(\'base64\'))"')
+  }
+  return value
+}
+
+/** JWT_SECRET, checked: HS256 needs 32 bytes or more. */
+function jwtSecretFromEnv () {
+  const value = process.env.JWT_SECRET
+  if (value === undefined || value === '') return DEVELOPMENT_ONLY_JWT_SECRET
+  if (Buffer.byteLength(value) < MIN_JWT_SECRET_BYTES) {
+    throw new DemoConfigError('JWT_SECRET must be at least 32 bytes long')
+  }
+  return value
+}
 
 /** The demo accounts. Only scrypt hashes of these passwords are kept in the app. */
 export const DEMO_CREDENTIALS = Object.freeze([
@@ -242,14 +284,16 @@ function crossSitePost (request) {
 
 /**
  * Builds the demo app (not listening). `logger` is passed to Fastify.
- * Set SESSION_KEY (32 bytes, base64) to replace the development-only key.
+ * Set SESSION_KEY (32 bytes, base64) and JWT_SECRET (32+ bytes) to replace
+ * the development-only key and secret; a malformed one is a DemoConfigError.
  */
 export async function buildDemoApp ({ logger } = {}) {
+  // Checked first: a bad setting stops the demo before any work is done.
+  const sessionKey = sessionKeyFromEnv()
+  const jwtSecret = jwtSecretFromEnv()
   const app = Fastify({ logger: logger ?? false })
   const store = await createUserStore()
 
-  const sessionKey = process.env.SESSION_KEY || DEVELOPMENT_ONLY_SESSION_KEY
-  const jwtSecret = process.env.JWT_SECRET || DEVELOPMENT_ONLY_JWT_SECRET
   if (jwtSecret === DEVELOPMENT_ONLY_JWT_SECRET) {
     app.log.warn('DEVELOPMENT ONLY JWT secret in use: anyone can forge tokens. Set JWT_SECRET before deploying anything.')
   }

@@ -1,24 +1,37 @@
 // Starts the demo: `npm start` (builds the package first), then open the URL it prints.
-// HOST (default 127.0.0.1), PORT (default 3000), LOG_LEVEL (default info) and
-// SESSION_KEY (default: a development-only key) are read from the environment.
-import { buildDemoApp, DEMO_CREDENTIALS } from './app.mjs'
+// HOST (default 127.0.0.1), PORT (default 3000), LOG_LEVEL (default info),
+// SESSION_KEY and JWT_SECRET (default: development-only values) are read from
+// the environment.
+import { buildDemoApp, DemoConfigError, DEMO_CREDENTIALS } from './app.mjs'
+
+/** A setup mistake: one line on stderr, exit code 1, no stack trace. */
+function fail (message) {
+  console.error(`fastify-login demo: ${message}`)
+  process.exit(1)
+}
 
 const host = process.env.HOST || '127.0.0.1'
 const port = Number(process.env.PORT || 3000)
 if (!Number.isInteger(port) || port < 0 || port > 65535) {
-  console.error(`PORT must be a whole number from 0 to 65535, not ${JSON.stringify(process.env.PORT)}`)
-  process.exit(1)
+  fail(`PORT must be a whole number from 0 to 65535, not ${JSON.stringify(process.env.PORT)}`)
 }
 
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1'])
 
-const app = await buildDemoApp({ logger: { level: process.env.LOG_LEVEL || 'info' } })
+let app
+try {
+  app = await buildDemoApp({ logger: { level: process.env.LOG_LEVEL || 'info' } })
+} catch (err) {
+  // A DemoConfigError names a setting to fix, in one line. Anything else is a
+  // bug in the demo: print it whole, with its stack trace.
+  console.error(err instanceof DemoConfigError ? `fastify-login demo: ${err.message}` : err)
+  process.exit(1)
+}
 
 try {
   await app.listen({ host, port })
 } catch (err) {
-  app.log.error(err, 'could not start the demo server')
-  process.exit(1)
+  fail(`could not start the server: ${err.message}`) // the port is taken, HOST is not an address of this machine, ...
 }
 
 const { port: actualPort } = app.server.address()
@@ -37,13 +50,12 @@ if (!LOOPBACK.has(host)) {
 
 let closing = false
 for (const signal of ['SIGINT', 'SIGTERM']) {
-  process.on(signal, () => {
+  process.on(signal, async () => {
     if (closing) process.exit(1) // a second signal: stop now
     closing = true
     app.log.info({ signal }, 'closing the demo server')
-    app.close().then(() => process.exit(0), (err) => {
-      app.log.error(err, 'error while closing')
-      process.exit(1)
-    })
+    // Should closing fail, the rejection is unhandled: Node prints it and exits with code 1.
+    await app.close()
+    process.exit(0)
   })
 }

@@ -1,3 +1,8 @@
+import { spawn } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
+import { once } from 'node:events'
+import { createServer, type AddressInfo } from 'node:net'
+import { resolve } from 'node:path'
 import t from 'tap'
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
 import { BROWSER_ACCEPT, CookieJar, setCookie } from './helpers.js'
@@ -8,6 +13,10 @@ type Test = tap.Test
 // builds first; run `npm run build` before running this file on its own.
 type DemoModule = typeof import('../demo/app.mjs')
 const loadDemo = (): Promise<DemoModule> => import('../demo/app.mjs')
+const SERVER = resolve(__dirname, '..', 'demo', 'server.mjs')
+
+// Some tests start the demo as a process; on a busy machine that takes a few seconds each.
+t.setTimeout(120_000)
 
 const FORM = 'application/x-www-form-urlencoded'
 const GENERIC_ERROR = 'Invalid username or password.'
@@ -41,6 +50,15 @@ async function demoApp (t: Test): Promise<FastifyInstance> {
   t.teardown(() => app.close())
   await app.ready()
   return app
+}
+
+/**
+ * The 32 raw bytes `npx @fastify/secure-session > key` writes, as they reach
+ * an environment variable through `SESSION_KEY=$(cat key)`: the shell drops
+ * NUL bytes, and Node reads the rest as text.
+ */
+function rawKeyAsEnvValue (): string {
+  return Buffer.from(randomBytes(32).filter((byte) => byte !== 0)).toString('latin1')
 }
 
 /** A browser logged in as alice. */
@@ -384,9 +402,51 @@ t.test('session key', async (t) => {
     t.equal(res.statusCode, 302, 'cookies sealed with the development key are not accepted')
   })
 
-  t.test('a malformed SESSION_KEY stops the app with a clear error', async (t) => {
-    process.env.SESSION_KEY = 'too-short'
-    await t.rejects(buildDemoApp(), { code: 'FST_LOGIN_INVALID_OPTION' })
+  t.test('the keys the README tells you to make are accepted', async (t) => {
+    // `node -e "console.log(require('crypto').randomBytes(32).toString('base64'))"` and
+    // `npx @fastify/secure-session | base64` both print 32 random bytes in padded base64.
+    for (let i = 0; i < 20; i++) {
+      process.env.SESSION_KEY = randomBytes(32).toString('base64')
+      const app = await buildDemoApp()
+      await app.close()
+    }
+    t.pass('20 random keys start the app')
+  })
+
+  // A key made with + and / in it, for the base64url case.
+  let sample = randomBytes(32)
+  while (!/[+/]/.test(sample.toString('base64'))) sample = randomBytes(32)
+  const malformed: Array<[string, string]> = [
+    ['too short', 'too-short'],
+    ['16 bytes of base64', randomBytes(16).toString('base64')],
+    ['33 bytes of base64', randomBytes(33).toString('base64')],
+    ['32 bytes of base64 without the padding', sample.toString('base64').replace(/=+$/, '')],
+    ['32 bytes of base64url', sample.toString('base64url')],
+    ['32 bytes of base64 and a line break', `${sample.toString('base64')}\n`],
+    ['the raw bytes of `npx @fastify/secure-session > key`', rawKeyAsEnvValue()]
+  ]
+  for (const [name, value] of malformed) {
+    t.test(`SESSION_KEY with ${name}: a DemoConfigError with a one-line message, no app`, async (t) => {
+      process.env.SESSION_KEY = value
+      const err = await buildDemoApp().then(() => null, (err: unknown) => err as Error)
+      t.match(err, { name: 'DemoConfigError', code: 'DEMO_INVALID_CONFIG', message: /^SESSION_KEY must be 32 random bytes in base64/ })
+      t.notMatch(err?.message, /\n/, 'one line')
+      t.notOk(err?.message.includes(value), 'the value is not echoed')
+    })
+  }
+
+  t.test('a JWT_SECRET under 32 bytes is a DemoConfigError too', async (t) => {
+    const savedSecret = process.env.JWT_SECRET
+    t.teardown(() => {
+      if (savedSecret === undefined) delete process.env.JWT_SECRET
+      else process.env.JWT_SECRET = savedSecret
+    })
+    delete process.env.SESSION_KEY
+    process.env.JWT_SECRET = 'x'.repeat(31)
+    await t.rejects(buildDemoApp(), { name: 'DemoConfigError', message: 'JWT_SECRET must be at least 32 bytes long' })
+    process.env.JWT_SECRET = 'x'.repeat(32)
+    const app = await buildDemoApp()
+    await app.close()
   })
 })
 
@@ -446,4 +506,91 @@ t.test('/api/whoami accepts a browser session too', async (t) => {
   t.same(who.json(), { authenticated: true, via: 'session', name: 'Bob Marsh' })
   const bad = await browser.get('/api/whoami', { authorization: 'Bearer not.a.token' })
   t.equal(bad.statusCode, 401, 'a bad token is refused even with a session')
+})
+
+/** How long a demo process may run in a test before it is killed (a failing test must not hang the run). */
+const DEMO_PROCESS_TIMEOUT = 10_000
+
+/** A `node demo/server.mjs` process, with its output collected. */
+class DemoProcess {
+  stdout = ''
+  stderr = ''
+  readonly exited: Promise<{ code: number | null, signal: NodeJS.Signals | null }>
+  private readonly child
+
+  /** `env` goes over this process's environment, from which HOST, PORT and the keys are removed first. */
+  constructor (t: Test, env: Record<string, string>) {
+    const base = { ...process.env }
+    for (const name of ['HOST', 'PORT', 'SESSION_KEY', 'JWT_SECRET', 'LOG_LEVEL']) delete base[name]
+    this.child = spawn(process.execPath, [SERVER], { env: { ...base, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+    this.child.stdout.setEncoding('utf8').on('data', (chunk: string) => { this.stdout += chunk })
+    this.child.stderr.setEncoding('utf8').on('data', (chunk: string) => { this.stderr += chunk })
+    // A demo that does not stop by itself must not hang the test run.
+    const timer = setTimeout(() => this.child.kill('SIGKILL'), DEMO_PROCESS_TIMEOUT)
+    this.exited = once(this.child, 'exit').then(([code, signal]) => {
+      clearTimeout(timer)
+      return { code: code as number | null, signal: signal as NodeJS.Signals | null }
+    })
+    t.teardown(async () => {
+      if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGKILL')
+      await this.exited
+    })
+  }
+
+  /** Resolves with the first match of `pattern` in stdout; rejects if the process exits first. */
+  async waitFor (pattern: RegExp): Promise<RegExpMatchArray> {
+    for (;;) {
+      const match = this.stdout.match(pattern)
+      if (match !== null) return match
+      if (this.child.exitCode !== null || this.child.signalCode !== null) {
+        throw new Error(`the demo exited before printing ${pattern}; stderr: ${this.stderr}`)
+      }
+      await new Promise((resolve) => setTimeout(resolve, 25))
+    }
+  }
+
+  kill (signal: NodeJS.Signals): void {
+    this.child.kill(signal)
+  }
+}
+
+t.test('the demo process', async (t) => {
+  t.test('a SESSION_KEY holding raw key bytes: one line on stderr, exit code 1, no stack trace', async (t) => {
+    const demo = new DemoProcess(t, { SESSION_KEY: rawKeyAsEnvValue(), PORT: '0' })
+    const { code } = await demo.exited
+    t.equal(code, 1)
+    t.equal(demo.stdout, '', 'nothing on stdout: the demo stopped before starting anything')
+    const lines = demo.stderr.split('\n').filter((line) => line !== '')
+    t.equal(lines.length, 1, 'one line')
+    t.match(lines[0], /^fastify-login demo: SESSION_KEY must be 32 random bytes in base64 .*randomBytes\(32\)\.toString\('base64'\)/)
+    t.notMatch(demo.stderr, /\bat .*:\d+:\d+/, 'no stack trace')
+  })
+
+  t.test('a bad PORT: one line too', async (t) => {
+    const demo = new DemoProcess(t, { PORT: 'eighty' })
+    t.equal((await demo.exited).code, 1)
+    t.equal(demo.stderr, 'fastify-login demo: PORT must be a whole number from 0 to 65535, not "eighty"\n')
+  })
+
+  t.test('by default it prints http://localhost:<port>/, answers there, and stops on SIGTERM', async (t) => {
+    const demo = new DemoProcess(t, { PORT: '0' })
+    const [, url, port] = await demo.waitFor(/running at (http:\/\/localhost:(\d+)\/)\n/) as [string, string, string]
+    const res = await fetch(`${url}login`)
+    t.equal(res.status, 200, 'a client opening localhost reaches it')
+    t.match(await res.text(), '<form method="post" action="/login">')
+    t.notMatch(demo.stdout, /the cookies are Secure/, 'no HTTPS warning for a loopback bind')
+    t.ok(Number(port) > 0)
+    demo.kill('SIGTERM')
+    t.same(await demo.exited, { code: 0, signal: null }, 'a clean exit')
+  })
+
+  t.test('a port in use: one line on stderr, exit code 1', async (t) => {
+    const blocker = createServer()
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve))
+    t.teardown(() => new Promise<void>((resolve) => blocker.close(() => resolve())))
+    const port = (blocker.address() as AddressInfo).port
+    const demo = new DemoProcess(t, { HOST: '127.0.0.1', PORT: String(port) })
+    t.equal((await demo.exited).code, 1)
+    t.equal(demo.stderr, `fastify-login demo: could not start the server: listen EADDRINUSE: address already in use 127.0.0.1:${port}\n`)
+  })
 })
