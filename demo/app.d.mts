@@ -23,3 +23,8 @@ export declare class DemoConfigError extends Error {
   readonly code: 'DEMO_INVALID_CONFIG'
 }
 
+/** The URL to open in a browser for a demo listening on `host`:`port`. */
+export declare function browserUrl (host: string, port: number): string
+
+/** Whether `host` is a loopback bind, reachable from this machine only. */
+export declare function isLoopback (host: string): boolean

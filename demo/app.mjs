@@ -67,6 +67,26 @@ function jwtSecretFromEnv () {
   return value
 }
 
+/** Binds that a browser on this machine reaches as http://localhost. */
+const LOCAL_HOSTS = new Set(['localhost', '127.0.0.1', '::1', '0.0.0.0', '::'])
+
+/**
+ * The address to open in a browser for a demo listening on `host`:`port`.
+ * Loopback and every-interface binds give http://localhost:<port>/, the one
+ * address the README and the pages use: browsers treat localhost as a secure
+ * context (so the Secure cookies work over plain HTTP), and cookies are kept
+ * per host name, so switching to 127.0.0.1 would look like a logout.
+ */
+export function browserUrl (host, port) {
+  const name = LOCAL_HOSTS.has(host) ? 'localhost' : host.includes(':') ? `[${host}]` : host
+  return `http://${name}:${port}/`
+}
+
+/** Whether a bind is reachable from this machine only (no other host can see the demo). */
+export function isLoopback (host) {
+  return host === 'localhost' || host === '127.0.0.1' || host === '::1'
+}
+
 /** The demo accounts. Only scrypt hashes of these passwords are kept in the app. */
 export const DEMO_CREDENTIALS = Object.freeze([
   Object.freeze({ username: 'alice', password: 'wonderland', note: 'active' }),
@@ -307,13 +327,12 @@ export async function buildDemoApp ({ logger } = {}) {
   await app.register(fastifyLogin, {
     // Cookies: the plugin's defaults are kept on purpose (Secure, HttpOnly,
     // SameSite=Lax, for the session and the remember-me cookie alike). This
-    // demo runs over plain http://localhost, and that still works because
-    // browsers treat http://localhost and http://127.0.0.1 as secure
-    // contexts and accept and send Secure cookies there (Chrome since 89,
-    // Firefox since 75, Edge; curl since 7.79). Safari does not yet: use
-    // another browser, or HTTPS, with it. On any other host, plain HTTP
-    // would drop these cookies: serve the app over HTTPS rather than turning
-    // Secure off.
+    // demo runs over plain http://localhost:3000, and that still works
+    // because browsers treat http://localhost as a secure context and accept
+    // and send Secure cookies there (Chrome since 89, Firefox since 75, Edge;
+    // curl since 7.79). Safari does not yet: use another browser, or HTTPS,
+    // with it. On any other host, plain HTTP would drop these cookies: serve
+    // the app over HTTPS rather than turning Secure off.
     session: { key: sessionKey },
     loadUser: (id) => store.users.get(id) ?? null,
     // The default rule (isActive !== false) would do; spelled out for the reader.

@@ -1,8 +1,9 @@
-// Starts the demo: `npm start` (builds the package first), then open the URL it prints.
-// HOST (default 127.0.0.1), PORT (default 3000), LOG_LEVEL (default info),
-// SESSION_KEY and JWT_SECRET (default: development-only values) are read from
-// the environment.
-import { buildDemoApp, DemoConfigError, DEMO_CREDENTIALS } from './app.mjs'
+// Starts the demo: `npm start` (builds the package first), then open the URL it
+// prints, http://localhost:3000/ by default.
+// HOST (default localhost: both 127.0.0.1 and ::1 where the machine has them),
+// PORT (default 3000), LOG_LEVEL (default info), SESSION_KEY and JWT_SECRET
+// (default: development-only values) are read from the environment.
+import { browserUrl, buildDemoApp, DemoConfigError, DEMO_CREDENTIALS, isLoopback } from './app.mjs'
 
 /** A setup mistake: one line on stderr, exit code 1, no stack trace. */
 function fail (message) {
@@ -10,13 +11,11 @@ function fail (message) {
   process.exit(1)
 }
 
-const host = process.env.HOST || '127.0.0.1'
+const host = process.env.HOST || 'localhost'
 const port = Number(process.env.PORT || 3000)
 if (!Number.isInteger(port) || port < 0 || port > 65535) {
   fail(`PORT must be a whole number from 0 to 65535, not ${JSON.stringify(process.env.PORT)}`)
 }
-
-const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1'])
 
 let app
 try {
@@ -29,22 +28,23 @@ try {
 }
 
 try {
-  await app.listen({ host, port })
+  // Fastify's "listening" lines name the sockets (127.0.0.1:3000, [::1]:3000),
+  // not a URL: the one URL to open is printed below.
+  await app.listen({ host, port, listenTextResolver: (address) => `listening on ${address.replace(/^https?:\/\//, '')}` })
 } catch (err) {
   fail(`could not start the server: ${err.message}`) // the port is taken, HOST is not an address of this machine, ...
 }
 
 const { port: actualPort } = app.server.address()
-const urlHost = LOOPBACK.has(host) ? 'localhost' : host.includes(':') ? `[${host}]` : host
 console.log(`
-fastify-login demo running at http://${urlHost}:${actualPort}/
+fastify-login demo running at ${browserUrl(host, actualPort)}
 
 Demo accounts:
 ${DEMO_CREDENTIALS.map((c) => `  ${c.username.padEnd(8)} ${c.password.padEnd(12)} ${c.note}`).join('\n')}
 
 Press Ctrl+C to stop.
 `)
-if (!LOOPBACK.has(host)) {
+if (!isLoopback(host)) {
   app.log.warn('the cookies are Secure: over plain HTTP, browsers keep them only for localhost; use HTTPS on other hosts')
 }
 

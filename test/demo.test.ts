@@ -578,10 +578,22 @@ t.test('the demo process', async (t) => {
     const res = await fetch(`${url}login`)
     t.equal(res.status, 200, 'a client opening localhost reaches it')
     t.match(await res.text(), '<form method="post" action="/login">')
+    t.match(demo.stdout, /listening on 127\.0\.0\.1:\d+/, 'the log names the socket it bound')
+    t.notMatch(demo.stdout, /https?:\/\/(?!localhost:)/, 'and the only URL in its output is the localhost one')
     t.notMatch(demo.stdout, /the cookies are Secure/, 'no HTTPS warning for a loopback bind')
     t.ok(Number(port) > 0)
     demo.kill('SIGTERM')
     t.same(await demo.exited, { code: 0, signal: null }, 'a clean exit')
+  })
+
+  t.test('HOST=0.0.0.0: still http://localhost:<port>/, with the HTTPS warning for other hosts', async (t) => {
+    const demo = new DemoProcess(t, { HOST: '0.0.0.0', PORT: '0', LOG_LEVEL: 'warn' })
+    const [, url] = await demo.waitFor(/running at (http:\/\/localhost:\d+\/)\n/) as [string, string]
+    t.equal((await fetch(`${url}login`)).status, 200)
+    t.match(demo.stdout, /"level":40,.*"msg":"the cookies are Secure: over plain HTTP, browsers keep them only for localhost; use HTTPS on other hosts"/)
+    t.notMatch(demo.stdout, /"level":30/, 'LOG_LEVEL=warn: no info lines')
+    demo.kill('SIGINT')
+    t.equal((await demo.exited).code, 0)
   })
 
   t.test('a port in use: one line on stderr, exit code 1', async (t) => {
@@ -593,4 +605,22 @@ t.test('the demo process', async (t) => {
     t.equal((await demo.exited).code, 1)
     t.equal(demo.stderr, `fastify-login demo: could not start the server: listen EADDRINUSE: address already in use 127.0.0.1:${port}\n`)
   })
+})
+
+t.test('browserUrl: the address the demo prints for each HOST', async (t) => {
+  const { browserUrl, isLoopback } = await loadDemo()
+  const cases: Array<[string, string, boolean]> = [
+    ['localhost', 'http://localhost:3000/', true],
+    ['127.0.0.1', 'http://localhost:3000/', true],
+    ['::1', 'http://localhost:3000/', true],
+    ['0.0.0.0', 'http://localhost:3000/', false],
+    ['::', 'http://localhost:3000/', false],
+    ['192.168.1.20', 'http://192.168.1.20:3000/', false],
+    ['fd00::20', 'http://[fd00::20]:3000/', false],
+    ['demo.example', 'http://demo.example:3000/', false]
+  ]
+  for (const [host, url, loopback] of cases) {
+    t.equal(browserUrl(host, 3000), url, `HOST=${host}`)
+    t.equal(isLoopback(host), loopback, `HOST=${host} is ${loopback ? '' : 'not '}loopback only`)
+  }
 })
