@@ -237,12 +237,14 @@ ${error === null ? '' : `<p class="error">${escapeHtml(error)}</p>`}
 </table>`
 }
 
-function reauthForm ({ user, next = '', error = null, messages = [] }) {
+function reauthForm ({ user, staleBecause, next = '', error = null, messages = [] }) {
+  const yours = staleBecause === null
+    ? 'Yours is fresh already; you may confirm your password anyway'
+    : `Yours is not fresh: ${escapeHtml(staleBecause)}. Please confirm your password`
   return `${messageList(messages)}
 ${error === null ? '' : `<p class="error">${escapeHtml(error)}</p>`}
 <p>The page you asked for needs a fresh login: one made with your password in this session.
-Yours was restored from the remember-me cookie, or its session changed address or browser.
-Please confirm your password, ${escapeHtml(user.name)}.</p>
+${yours}, ${escapeHtml(user.name)}.</p>
 <form method="post" action="/reauth">
   <input type="hidden" name="next" value="${escapeHtml(next)}">
   <input type="text" name="username" value="${escapeHtml(user.username)}" autocomplete="username" hidden>
@@ -298,6 +300,34 @@ function crossSitePost (request) {
   }
 }
 
+/*
+ * Why a login is not fresh. The plugin only says whether it is
+ * (request.loginFresh()); its events say when freshness was taken away, and
+ * the demo records why in the session. A login starts with no reason
+ * (reply.login() rotates the session), and so does a confirmed password.
+ */
+const STALE_REASONS_KEY = 'demoStaleReasons'
+const STALE_REASONS = {
+  remembered: 'it was restored from the remember-me cookie after the browser session ended',
+  moved: 'the session came from another address or browser (session protection)'
+}
+// No event took freshness away, so the login never had it: it was made with
+// reply.login(user, { fresh: false }). If the plugin comes to expire
+// freshness by age, that will need a reason of its own.
+const MADE_NOT_FRESH = 'it was made as a login that is not fresh (reply.login(user, { fresh: false }))'
+
+function recordStaleReason (request, reason) {
+  const reasons = request.session.get(STALE_REASONS_KEY) ?? []
+  if (!reasons.includes(reason)) request.session.set(STALE_REASONS_KEY, [...reasons, reason])
+}
+
+/** Why the logged-in request's login is not fresh, in words; null when it is fresh. */
+function staleBecause (request) {
+  if (request.loginFresh()) return null
+  const reasons = request.session.get(STALE_REASONS_KEY) ?? []
+  return reasons.length === 0 ? MADE_NOT_FRESH : reasons.map((reason) => STALE_REASONS[reason]).join(', and ')
+}
+
 // ---------------------------------------------------------------------------
 // The app
 // ---------------------------------------------------------------------------
@@ -348,6 +378,10 @@ export async function buildDemoApp ({ logger } = {}) {
     // sessionProtection stays 'basic': if the address or browser of a
     // session changes, the login stays but is no longer fresh.
   })
+
+  app.loginEvents.on('userLoadedFromCookie', ({ request }) => recordStaleReason(request, 'remembered'))
+  app.loginEvents.on('sessionProtected', ({ request }) => recordStaleReason(request, 'moved'))
+  app.loginEvents.on('userLoginConfirmed', ({ request }) => request.session.set(STALE_REASONS_KEY, undefined))
 
   // Registered after fastify-login, so its redirects flash "Please log in..."
   // and "Please reauthenticate..." for the login and re-auth pages to show.
@@ -427,7 +461,7 @@ ${status}
 <table>
   <tr><th>Name</th><td>${escapeHtml(user.name)}</td></tr>
   <tr><th>Username</th><td><code>${escapeHtml(user.username)}</code></td></tr>
-  <tr><th>Fresh login</th><td>${request.loginFresh() ? 'yes' : 'no (restored from the remember-me cookie, or the session moved)'}</td></tr>
+  <tr><th>Fresh login</th><td>${request.loginFresh() ? 'yes' : `no: ${escapeHtml(staleBecause(request))}`}</td></tr>
   <tr><th>Remember-me cookie</th><td>${request.loginRemembered() ? 'yes' : 'no'}</td></tr>
 </table>`)
   })
@@ -457,6 +491,7 @@ ${status}
   app.get('/reauth', { preHandler: app.loginRequired }, async (request, reply) => {
     return sendPage(reply, 200, 'Confirm your password', request.currentUser, reauthForm({
       user: request.currentUser,
+      staleBecause: staleBecause(request),
       next: field(request.query, 'next'),
       messages: takeMessages(request, reply)
     }))
@@ -470,6 +505,7 @@ ${status}
     }
     return sendPage(reply, 401, 'Confirm your password', user, reauthForm({
       user,
+      staleBecause: staleBecause(request),
       next: field(request.body, 'next'),
       error: 'Wrong password.'
     }))

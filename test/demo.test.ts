@@ -624,3 +624,66 @@ t.test('browserUrl: the address the demo prints for each HOST', async (t) => {
     t.equal(isLoopback(host), loopback, `HOST=${host} is ${loopback ? '' : 'not '}loopback only`)
   }
 })
+
+/** Puts the cookie of a `Cookie` header value (`name=value`, as loginCookie() and rememberCookie() give) into a browser's jar. */
+function addCookie (browser: Browser, header: string): void {
+  const at = header.indexOf('=')
+  browser.jar.cookies.set(header.slice(0, at), decodeURIComponent(header.slice(at + 1)))
+}
+
+t.test('a login that is not fresh: the pages give the real reason', async (t) => {
+  const { loginCookie, rememberCookie } = await import('fastify-login')
+  const REMEMBERED = 'restored from the remember-me cookie'
+  const MOVED = 'came from another address or browser'
+  const MADE_NOT_FRESH = 'reply.login(user, { fresh: false })'
+  const reasonsOn = (res: LightMyRequestResponse): string[] => [REMEMBERED, MOVED, MADE_NOT_FRESH].filter((text) => res.body.includes(text))
+  const otherBrowser = { 'user-agent': 'Another browser/1.0' }
+
+  t.test('restored from the remember-me cookie', async (t) => {
+    const browser = new Browser(await demoApp(t))
+    addCookie(browser, rememberCookie(browser.app, { id: '1' }))
+    const settings = await browser.get('/settings')
+    t.equal(settings.statusCode, 302)
+    const reauth = await browser.get(settings.headers.location as string)
+    t.match(reauth.body, 'Yours is not fresh: it was restored from the remember-me cookie after the browser session ended. Please confirm your password, Alice Liddell.')
+    t.same(reasonsOn(reauth), [REMEMBERED])
+    t.same(reasonsOn(await browser.get('/account')), [REMEMBERED], 'the account page says the same')
+  })
+
+  t.test('session protection saw the browser change', async (t) => {
+    const browser = await loggedIn(t)
+    t.equal((await browser.get('/settings')).statusCode, 200, 'fresh at first')
+    const settings = await browser.get('/settings', otherBrowser)
+    t.equal(settings.statusCode, 302, 'no longer fresh from another browser')
+    const reauth = await browser.get('/reauth', otherBrowser)
+    t.match(reauth.body, 'Yours is not fresh: the session came from another address or browser (session protection).')
+    t.same(reasonsOn(reauth), [MOVED], 'not the remember-me cookie: there is none')
+  })
+
+  t.test('logged in with fresh: false', async (t) => {
+    const browser = new Browser(await demoApp(t))
+    addCookie(browser, loginCookie(browser.app, { id: '1' }, { fresh: false }))
+    const reauth = await browser.get('/reauth')
+    t.equal(reauth.statusCode, 200)
+    t.same(reasonsOn(reauth), [MADE_NOT_FRESH])
+    t.same(reasonsOn(await browser.get('/account')), [MADE_NOT_FRESH])
+  })
+
+  t.test('a fresh login: no reason, and none after a confirmed password', async (t) => {
+    const browser = new Browser(await demoApp(t))
+    addCookie(browser, rememberCookie(browser.app, { id: '1' }))
+    t.equal((await browser.get('/account')).statusCode, 200, 'restored')
+    t.same(reasonsOn(await browser.get('/reauth', otherBrowser)), [REMEMBERED, MOVED], 'both reasons, once each')
+    t.same(reasonsOn(await browser.get('/reauth', otherBrowser)), [REMEMBERED, MOVED], 'and still once each')
+
+    const confirmed = await browser.post('/reauth', { password: 'wonderland' }, otherBrowser)
+    t.equal(confirmed.statusCode, 302)
+    const fresh = await browser.get('/reauth', otherBrowser)
+    t.match(fresh.body, 'Yours is fresh already')
+    t.same(reasonsOn(fresh), [])
+    t.match((await browser.get('/account', otherBrowser)).body, '<tr><th>Fresh login</th><td>yes</td></tr>')
+
+    t.equal((await browser.get('/settings')).statusCode, 302, 'back in the first browser: not fresh')
+    t.same(reasonsOn(await browser.get('/reauth')), [MOVED], 'only the new reason: the old one went with the confirmation')
+  })
+})
