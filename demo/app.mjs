@@ -6,6 +6,7 @@
 // first; `npm start` does that). Everything is in memory and resets on restart.
 
 import { randomBytes, scrypt as scryptCallback, timingSafeEqual } from 'node:crypto'
+import { STATUS_CODES } from 'node:http'
 import { promisify } from 'node:util'
 import Fastify from 'fastify'
 import formbody from '@fastify/formbody'
@@ -328,6 +329,21 @@ function staleBecause (request) {
   return reasons.length === 0 ? MADE_NOT_FRESH : reasons.map((reason) => STALE_REASONS[reason]).join(', and ')
 }
 
+/**
+ * Errors. A refused request (a guard's 401, a bad token, a body that fails its
+ * schema) is not a fault of the server: it gets one short info line, without
+ * a stack or anything from the headers or body (no cookie, no token), and the
+ * JSON answer Fastify would give. Anything else (5xx, or an error without a
+ * 4xx status) goes on to Fastify's own handler, which logs it in full.
+ */
+function briefRefusals (error, request, reply) {
+  const statusCode = error.statusCode
+  if (!(statusCode >= 400 && statusCode < 500)) throw error
+  if (error.headers !== undefined) reply.headers(error.headers) // the WWW-Authenticate of JWT refusals
+  request.log.info({ statusCode, code: error.code, method: request.method, url: request.url }, 'request refused')
+  return reply.code(statusCode).send({ statusCode, code: error.code, error: STATUS_CODES[statusCode], message: error.message })
+}
+
 // ---------------------------------------------------------------------------
 // The app
 // ---------------------------------------------------------------------------
@@ -342,6 +358,8 @@ export async function buildDemoApp ({ logger } = {}) {
   const sessionKey = sessionKeyFromEnv()
   const jwtSecret = jwtSecretFromEnv()
   const app = Fastify({ logger: logger ?? false })
+  // Set first, so that every route, the plugin's included, uses it.
+  app.setErrorHandler(briefRefusals)
   const store = await createUserStore()
 
   if (jwtSecret === DEVELOPMENT_ONLY_JWT_SECRET) {

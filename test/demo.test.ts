@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { once } from 'node:events'
+import { STATUS_CODES } from 'node:http'
 import { createServer, type AddressInfo } from 'node:net'
 import { resolve } from 'node:path'
 import t from 'tap'
@@ -685,5 +686,70 @@ t.test('a login that is not fresh: the pages give the real reason', async (t) =>
 
     t.equal((await browser.get('/settings')).statusCode, 302, 'back in the first browser: not fresh')
     t.same(reasonsOn(await browser.get('/reauth')), [MOVED], 'only the new reason: the old one went with the confirmation')
+  })
+})
+
+t.test('logging: a refused request is one short info line, a server error is logged in full', async (t) => {
+  const { buildDemoApp } = await loadDemo()
+  const lines: Array<Record<string, unknown>> = []
+  const app = await buildDemoApp({ logger: { level: 'info', stream: { write: (line: string) => { lines.push(JSON.parse(line) as Record<string, unknown>) } } } })
+  t.teardown(() => app.close())
+  app.get('/broken', async () => { throw new Error('the database is gone') })
+  await app.ready()
+  const json = { 'content-type': 'application/json' }
+  const { loginCookie } = await import('fastify-login')
+  const sessionCookieName = loginCookie(app, { id: '1' }).split('=')[0]
+
+  // What a refusal line may hold: pino's own fields and the four facts.
+  const REFUSAL_FIELDS = ['level', 'time', 'pid', 'hostname', 'reqId', 'statusCode', 'code', 'method', 'url', 'msg']
+  const SECRET = 'do-not-log-me-0123456789'
+
+  interface Request { method?: 'GET' | 'POST', url: string, headers: Record<string, string>, payload?: Record<string, string> }
+  async function refused (t: Test, request: Request, statusCode: number, code: string): Promise<LightMyRequestResponse> {
+    lines.length = 0
+    const res = await app.inject(request)
+    t.equal(res.statusCode, statusCode)
+    const refusals = lines.filter((line) => line.msg === 'request refused')
+    t.equal(refusals.length, 1, 'one refusal line')
+    const { method = 'GET', url } = request
+    t.same(refusals[0], { ...refusals[0], level: 30, statusCode, code, method, url }, 'at info, with status, code, method and url')
+    t.same(Object.keys(refusals[0] ?? {}).filter((key) => !REFUSAL_FIELDS.includes(key)), [], 'and nothing else')
+    t.same(lines.filter((line) => 'err' in line || (line.level as number) > 30), [], 'no error object, no stack, nothing above info')
+    t.notOk(JSON.stringify(lines).includes(SECRET), 'no cookie, token or password in the log')
+    t.same(res.json(), { statusCode, code, error: STATUS_CODES[statusCode], message: res.json().message }, "Fastify's error format")
+    return res
+  }
+
+  t.test('a guard refusing a JSON client', async (t) => {
+    const res = await refused(t, { url: '/api/me', headers: { accept: 'application/json', cookie: `${sessionCookieName}=${SECRET}` } }, 401, 'FST_LOGIN_UNAUTHORIZED')
+    t.equal(res.json().message, 'Please log in to access this page.')
+  })
+
+  t.test('a bad token', async (t) => {
+    const res = await refused(t, { url: '/api/jwt/me', headers: { authorization: `Bearer eyJhbGciOiJIUzI1NiJ9.e30.${SECRET}` } }, 401, 'FST_LOGIN_JWT_INVALID')
+    t.match(res.headers['www-authenticate'], /^Bearer realm="api", error="invalid_token"/, 'the challenge header is kept')
+  })
+
+  t.test('wrong credentials at the token endpoint', async (t) => {
+    await refused(t, { method: 'POST', url: '/auth', headers: json, payload: { username: 'alice', password: SECRET } }, 401, 'FST_LOGIN_JWT_BAD_CREDENTIALS')
+  })
+
+  t.test('a body that fails its schema', async (t) => {
+    const auth = await app.inject({ method: 'POST', url: '/auth', headers: json, payload: { username: 'alice', password: 'wonderland' } })
+    const token = auth.json().access_token as string
+    const res = await refused(t, { method: 'POST', url: '/api/jwt/name', headers: { ...json, authorization: `Bearer ${token}` }, payload: { name: '' } }, 400, 'FST_ERR_VALIDATION')
+    t.notOk(JSON.stringify(lines).includes(token), 'the token is not logged either')
+    t.match(res.json().message, /name/)
+  })
+
+  t.test('a server error: logged at error level with its stack, answered as Fastify does', async (t) => {
+    lines.length = 0
+    const res = await app.inject({ url: '/broken' })
+    t.equal(res.statusCode, 500)
+    t.same(res.json(), { statusCode: 500, error: 'Internal Server Error', message: 'the database is gone' })
+    const errors = lines.filter((line) => line.level === 50)
+    t.equal(errors.length, 1, 'one error line')
+    t.match(errors[0], { msg: 'the database is gone', err: { message: 'the database is gone', stack: /\n\s+at / } })
+    t.same(lines.filter((line) => line.msg === 'request refused'), [], 'not a refusal')
   })
 })
