@@ -6,6 +6,7 @@
 // first; `npm start` does that). Everything is in memory and resets on restart.
 
 import { randomBytes, scrypt as scryptCallback, timingSafeEqual } from 'node:crypto'
+import { STATUS_CODES } from 'node:http'
 import { promisify } from 'node:util'
 import Fastify from 'fastify'
 import formbody from '@fastify/formbody'
@@ -17,13 +18,75 @@ const scrypt = promisify(scryptCallback)
 // =====================================================================
 //  DEVELOPMENT ONLY session key. It is public (it is in this file), so
 //  anyone can forge sessions for an app that uses it. Never deploy it:
-//  set SESSION_KEY to your own key, made with
+//  set SESSION_KEY to your own key, 32 random bytes in base64, made with
 //    node -e "console.log(require('node:crypto').randomBytes(32).toString('base64'))"
 // =====================================================================
 const DEVELOPMENT_ONLY_SESSION_KEY = 'aTGtCmUosMPr1HXXBT39hFXvGtDz9IOk4H4AZ0BB9II='
 // DEVELOPMENT ONLY JWT secret, public for the same reason: set JWT_SECRET
 // (32+ bytes) to your own before the API serves anyone.
 const DEVELOPMENT_ONLY_JWT_SECRET = 'demo-only-jwt-secret-do-not-deploy-0123456789'
+
+const SESSION_KEY_BYTES = 32
+const MIN_JWT_SECRET_BYTES = 32
+
+/**
+ * A setting from the environment that the demo cannot start with. Its
+ * message is one line, meant for the terminal: server.mjs prints it and
+ * exits with code 1. It never contains the value itself (it may be a secret).
+ */
+export class DemoConfigError extends Error {
+  constructor (message) {
+    super(message)
+    this.name = 'DemoConfigError'
+    this.code = 'DEMO_INVALID_CONFIG'
+  }
+}
+
+/**
+ * SESSION_KEY, checked: exactly 32 bytes in (padded, standard) base64. The
+ * round trip refuses what Buffer.from(…, 'base64') would quietly accept, such
+ * as the raw bytes that `npx @fastify/secure-session > key` writes.
+ */
+function sessionKeyFromEnv () {
+  const value = process.env.SESSION_KEY
+  if (value === undefined || value === '') return DEVELOPMENT_ONLY_SESSION_KEY
+  const key = Buffer.from(value, 'base64')
+  if (key.length !== SESSION_KEY_BYTES || key.toString('base64') !== value) {
+    throw new DemoConfigError('SESSION_KEY must be 32 random bytes in base64 (44 characters); make one with: ' +
+      'node -e "console.log(require(\'node:crypto\').randomBytes(32).toString(\'base64\'))"')
+  }
+  return value
+}
+
+/** JWT_SECRET, checked: HS256 needs 32 bytes or more. */
+function jwtSecretFromEnv () {
+  const value = process.env.JWT_SECRET
+  if (value === undefined || value === '') return DEVELOPMENT_ONLY_JWT_SECRET
+  if (Buffer.byteLength(value) < MIN_JWT_SECRET_BYTES) {
+    throw new DemoConfigError('JWT_SECRET must be at least 32 bytes long')
+  }
+  return value
+}
+
+/** Binds that a browser on this machine reaches as http://localhost. */
+const LOCAL_HOSTS = new Set(['localhost', '127.0.0.1', '::1', '0.0.0.0', '::'])
+
+/**
+ * The address to open in a browser for a demo listening on `host`:`port`.
+ * Loopback and every-interface binds give http://localhost:<port>/, the one
+ * address the README and the pages use: browsers treat localhost as a secure
+ * context (so the Secure cookies work over plain HTTP), and cookies are kept
+ * per host name, so switching to 127.0.0.1 would look like a logout.
+ */
+export function browserUrl (host, port) {
+  const name = LOCAL_HOSTS.has(host) ? 'localhost' : host.includes(':') ? `[${host}]` : host
+  return `http://${name}:${port}/`
+}
+
+/** Whether a bind is reachable from this machine only (no other host can see the demo). */
+export function isLoopback (host) {
+  return host === 'localhost' || host === '127.0.0.1' || host === '::1'
+}
 
 /** The demo accounts. Only scrypt hashes of these passwords are kept in the app. */
 export const DEMO_CREDENTIALS = Object.freeze([
@@ -175,12 +238,14 @@ ${error === null ? '' : `<p class="error">${escapeHtml(error)}</p>`}
 </table>`
 }
 
-function reauthForm ({ user, next = '', error = null, messages = [] }) {
+function reauthForm ({ user, staleBecause, next = '', error = null, messages = [] }) {
+  const yours = staleBecause === null
+    ? 'Yours is fresh already; you may confirm your password anyway'
+    : `Yours is not fresh: ${escapeHtml(staleBecause)}. Please confirm your password`
   return `${messageList(messages)}
 ${error === null ? '' : `<p class="error">${escapeHtml(error)}</p>`}
 <p>The page you asked for needs a fresh login: one made with your password in this session.
-Yours was restored from the remember-me cookie, or its session changed address or browser.
-Please confirm your password, ${escapeHtml(user.name)}.</p>
+${yours}, ${escapeHtml(user.name)}.</p>
 <form method="post" action="/reauth">
   <input type="hidden" name="next" value="${escapeHtml(next)}">
   <input type="text" name="username" value="${escapeHtml(user.username)}" autocomplete="username" hidden>
@@ -236,20 +301,67 @@ function crossSitePost (request) {
   }
 }
 
+/*
+ * Why a login is not fresh. The plugin only says whether it is
+ * (request.loginFresh()); its events say when freshness was taken away, and
+ * the demo records why in the session. A login starts with no reason
+ * (reply.login() rotates the session), and so does a confirmed password.
+ */
+const STALE_REASONS_KEY = 'demoStaleReasons'
+const STALE_REASONS = {
+  remembered: 'it was restored from the remember-me cookie after the browser session ended',
+  moved: 'the session came from another address or browser (session protection)'
+}
+// No event took freshness away, so the login never had it: it was made with
+// reply.login(user, { fresh: false }). If the plugin comes to expire
+// freshness by age, that will need a reason of its own.
+const MADE_NOT_FRESH = 'it was made as a login that is not fresh (reply.login(user, { fresh: false }))'
+
+function recordStaleReason (request, reason) {
+  const reasons = request.session.get(STALE_REASONS_KEY) ?? []
+  if (!reasons.includes(reason)) request.session.set(STALE_REASONS_KEY, [...reasons, reason])
+}
+
+/** Why the logged-in request's login is not fresh, in words; null when it is fresh. */
+function staleBecause (request) {
+  if (request.loginFresh()) return null
+  const reasons = request.session.get(STALE_REASONS_KEY) ?? []
+  return reasons.length === 0 ? MADE_NOT_FRESH : reasons.map((reason) => STALE_REASONS[reason]).join(', and ')
+}
+
+/**
+ * Errors. A refused request (a guard's 401, a bad token, a body that fails its
+ * schema) is not a fault of the server: it gets one short info line, without
+ * a stack or anything from the headers or body (no cookie, no token), and the
+ * JSON answer Fastify would give. Anything else (5xx, or an error without a
+ * 4xx status) goes on to Fastify's own handler, which logs it in full.
+ */
+function briefRefusals (error, request, reply) {
+  const statusCode = error.statusCode
+  if (!(statusCode >= 400 && statusCode < 500)) throw error
+  if (error.headers !== undefined) reply.headers(error.headers) // the WWW-Authenticate of JWT refusals
+  request.log.info({ statusCode, code: error.code, method: request.method, url: request.url }, 'request refused')
+  return reply.code(statusCode).send({ statusCode, code: error.code, error: STATUS_CODES[statusCode], message: error.message })
+}
+
 // ---------------------------------------------------------------------------
 // The app
 // ---------------------------------------------------------------------------
 
 /**
  * Builds the demo app (not listening). `logger` is passed to Fastify.
- * Set SESSION_KEY (32 bytes, base64) to replace the development-only key.
+ * Set SESSION_KEY (32 bytes, base64) and JWT_SECRET (32+ bytes) to replace
+ * the development-only key and secret; a malformed one is a DemoConfigError.
  */
 export async function buildDemoApp ({ logger } = {}) {
+  // Checked first: a bad setting stops the demo before any work is done.
+  const sessionKey = sessionKeyFromEnv()
+  const jwtSecret = jwtSecretFromEnv()
   const app = Fastify({ logger: logger ?? false })
+  // Set first, so that every route, the plugin's included, uses it.
+  app.setErrorHandler(briefRefusals)
   const store = await createUserStore()
 
-  const sessionKey = process.env.SESSION_KEY || DEVELOPMENT_ONLY_SESSION_KEY
-  const jwtSecret = process.env.JWT_SECRET || DEVELOPMENT_ONLY_JWT_SECRET
   if (jwtSecret === DEVELOPMENT_ONLY_JWT_SECRET) {
     app.log.warn('DEVELOPMENT ONLY JWT secret in use: anyone can forge tokens. Set JWT_SECRET before deploying anything.')
   }
@@ -263,13 +375,12 @@ export async function buildDemoApp ({ logger } = {}) {
   await app.register(fastifyLogin, {
     // Cookies: the plugin's defaults are kept on purpose (Secure, HttpOnly,
     // SameSite=Lax, for the session and the remember-me cookie alike). This
-    // demo runs over plain http://localhost, and that still works because
-    // browsers treat http://localhost and http://127.0.0.1 as secure
-    // contexts and accept and send Secure cookies there (Chrome since 89,
-    // Firefox since 75, Edge; curl since 7.79). Safari does not yet: use
-    // another browser, or HTTPS, with it. On any other host, plain HTTP
-    // would drop these cookies: serve the app over HTTPS rather than turning
-    // Secure off.
+    // demo runs over plain http://localhost:3000, and that still works
+    // because browsers treat http://localhost as a secure context and accept
+    // and send Secure cookies there (Chrome since 89, Firefox since 75, Edge;
+    // curl since 7.79). Safari does not yet: use another browser, or HTTPS,
+    // with it. On any other host, plain HTTP would drop these cookies: serve
+    // the app over HTTPS rather than turning Secure off.
     session: { key: sessionKey },
     loadUser: (id) => store.users.get(id) ?? null,
     // The default rule (isActive !== false) would do; spelled out for the reader.
@@ -285,6 +396,10 @@ export async function buildDemoApp ({ logger } = {}) {
     // sessionProtection stays 'basic': if the address or browser of a
     // session changes, the login stays but is no longer fresh.
   })
+
+  app.loginEvents.on('userLoadedFromCookie', ({ request }) => recordStaleReason(request, 'remembered'))
+  app.loginEvents.on('sessionProtected', ({ request }) => recordStaleReason(request, 'moved'))
+  app.loginEvents.on('userLoginConfirmed', ({ request }) => request.session.set(STALE_REASONS_KEY, undefined))
 
   // Registered after fastify-login, so its redirects flash "Please log in..."
   // and "Please reauthenticate..." for the login and re-auth pages to show.
@@ -364,7 +479,7 @@ ${status}
 <table>
   <tr><th>Name</th><td>${escapeHtml(user.name)}</td></tr>
   <tr><th>Username</th><td><code>${escapeHtml(user.username)}</code></td></tr>
-  <tr><th>Fresh login</th><td>${request.loginFresh() ? 'yes' : 'no (restored from the remember-me cookie, or the session moved)'}</td></tr>
+  <tr><th>Fresh login</th><td>${request.loginFresh() ? 'yes' : `no: ${escapeHtml(staleBecause(request))}`}</td></tr>
   <tr><th>Remember-me cookie</th><td>${request.loginRemembered() ? 'yes' : 'no'}</td></tr>
 </table>`)
   })
@@ -394,6 +509,7 @@ ${status}
   app.get('/reauth', { preHandler: app.loginRequired }, async (request, reply) => {
     return sendPage(reply, 200, 'Confirm your password', request.currentUser, reauthForm({
       user: request.currentUser,
+      staleBecause: staleBecause(request),
       next: field(request.query, 'next'),
       messages: takeMessages(request, reply)
     }))
@@ -407,6 +523,7 @@ ${status}
     }
     return sendPage(reply, 401, 'Confirm your password', user, reauthForm({
       user,
+      staleBecause: staleBecause(request),
       next: field(request.body, 'next'),
       error: 'Wrong password.'
     }))

@@ -1,3 +1,9 @@
+import { spawn } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
+import { once } from 'node:events'
+import { STATUS_CODES } from 'node:http'
+import { createServer, type AddressInfo } from 'node:net'
+import { resolve } from 'node:path'
 import t from 'tap'
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
 import { BROWSER_ACCEPT, CookieJar, setCookie, testKey } from './helpers.js'
@@ -8,6 +14,10 @@ type Test = tap.Test
 // builds first; run `npm run build` before running this file on its own.
 type DemoModule = typeof import('../demo/app.mjs')
 const loadDemo = (): Promise<DemoModule> => import('../demo/app.mjs')
+const SERVER = resolve(__dirname, '..', 'demo', 'server.mjs')
+
+// Some tests start the demo as a process; on a busy machine that takes a few seconds each.
+t.setTimeout(120_000)
 
 const FORM = 'application/x-www-form-urlencoded'
 const GENERIC_ERROR = 'Invalid username or password.'
@@ -41,6 +51,15 @@ async function demoApp (t: Test): Promise<FastifyInstance> {
   t.teardown(() => app.close())
   await app.ready()
   return app
+}
+
+/**
+ * The 32 raw bytes `npx @fastify/secure-session > key` writes, as they reach
+ * an environment variable through `SESSION_KEY=$(cat key)`: the shell drops
+ * NUL bytes, and Node reads the rest as text.
+ */
+function rawKeyAsEnvValue (): string {
+  return Buffer.from(randomBytes(32).filter((byte) => byte !== 0)).toString('latin1')
 }
 
 /** A browser logged in as alice. */
@@ -384,9 +403,51 @@ t.test('session key', async (t) => {
     t.equal(res.statusCode, 302, 'cookies sealed with the development key are not accepted')
   })
 
-  t.test('a malformed SESSION_KEY stops the app with a clear error', async (t) => {
-    process.env.SESSION_KEY = 'too-short'
-    await t.rejects(buildDemoApp(), { code: 'FST_LOGIN_INVALID_OPTION' })
+  t.test('the keys the README tells you to make are accepted', async (t) => {
+    // `node -e "console.log(require('crypto').randomBytes(32).toString('base64'))"` and
+    // `npx @fastify/secure-session | base64` both print 32 random bytes in padded base64.
+    for (let i = 0; i < 20; i++) {
+      process.env.SESSION_KEY = randomBytes(32).toString('base64')
+      const app = await buildDemoApp()
+      await app.close()
+    }
+    t.pass('20 random keys start the app')
+  })
+
+  // A key made with + and / in it, for the base64url case.
+  let sample = randomBytes(32)
+  while (!/[+/]/.test(sample.toString('base64'))) sample = randomBytes(32)
+  const malformed: Array<[string, string]> = [
+    ['too short', 'too-short'],
+    ['16 bytes of base64', randomBytes(16).toString('base64')],
+    ['33 bytes of base64', randomBytes(33).toString('base64')],
+    ['32 bytes of base64 without the padding', sample.toString('base64').replace(/=+$/, '')],
+    ['32 bytes of base64url', sample.toString('base64url')],
+    ['32 bytes of base64 and a line break', `${sample.toString('base64')}\n`],
+    ['the raw bytes of `npx @fastify/secure-session > key`', rawKeyAsEnvValue()]
+  ]
+  for (const [name, value] of malformed) {
+    t.test(`SESSION_KEY with ${name}: a DemoConfigError with a one-line message, no app`, async (t) => {
+      process.env.SESSION_KEY = value
+      const err = await buildDemoApp().then(() => null, (err: unknown) => err as Error)
+      t.match(err, { name: 'DemoConfigError', code: 'DEMO_INVALID_CONFIG', message: /^SESSION_KEY must be 32 random bytes in base64/ })
+      t.notMatch(err?.message, /\n/, 'one line')
+      t.notOk(err?.message.includes(value), 'the value is not echoed')
+    })
+  }
+
+  t.test('a JWT_SECRET under 32 bytes is a DemoConfigError too', async (t) => {
+    const savedSecret = process.env.JWT_SECRET
+    t.teardown(() => {
+      if (savedSecret === undefined) delete process.env.JWT_SECRET
+      else process.env.JWT_SECRET = savedSecret
+    })
+    delete process.env.SESSION_KEY
+    process.env.JWT_SECRET = 'x'.repeat(31)
+    await t.rejects(buildDemoApp(), { name: 'DemoConfigError', message: 'JWT_SECRET must be at least 32 bytes long' })
+    process.env.JWT_SECRET = 'x'.repeat(32)
+    const app = await buildDemoApp()
+    await app.close()
   })
 })
 
@@ -446,4 +507,249 @@ t.test('/api/whoami accepts a browser session too', async (t) => {
   t.same(who.json(), { authenticated: true, via: 'session', name: 'Bob Marsh' })
   const bad = await browser.get('/api/whoami', { authorization: 'Bearer not.a.token' })
   t.equal(bad.statusCode, 401, 'a bad token is refused even with a session')
+})
+
+/** How long a demo process may run in a test before it is killed (a failing test must not hang the run). */
+const DEMO_PROCESS_TIMEOUT = 10_000
+
+/** A `node demo/server.mjs` process, with its output collected. */
+class DemoProcess {
+  stdout = ''
+  stderr = ''
+  readonly exited: Promise<{ code: number | null, signal: NodeJS.Signals | null }>
+  private readonly child
+
+  /** `env` goes over this process's environment, from which HOST, PORT and the keys are removed first. */
+  constructor (t: Test, env: Record<string, string>) {
+    const base = { ...process.env }
+    for (const name of ['HOST', 'PORT', 'SESSION_KEY', 'JWT_SECRET', 'LOG_LEVEL']) delete base[name]
+    this.child = spawn(process.execPath, [SERVER], { env: { ...base, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+    this.child.stdout.setEncoding('utf8').on('data', (chunk: string) => { this.stdout += chunk })
+    this.child.stderr.setEncoding('utf8').on('data', (chunk: string) => { this.stderr += chunk })
+    // A demo that does not stop by itself must not hang the test run.
+    const timer = setTimeout(() => this.child.kill('SIGKILL'), DEMO_PROCESS_TIMEOUT)
+    this.exited = once(this.child, 'exit').then(([code, signal]) => {
+      clearTimeout(timer)
+      return { code: code as number | null, signal: signal as NodeJS.Signals | null }
+    })
+    t.teardown(async () => {
+      if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGKILL')
+      await this.exited
+    })
+  }
+
+  /** Resolves with the first match of `pattern` in stdout; rejects if the process exits first. */
+  async waitFor (pattern: RegExp): Promise<RegExpMatchArray> {
+    for (;;) {
+      const match = this.stdout.match(pattern)
+      if (match !== null) return match
+      if (this.child.exitCode !== null || this.child.signalCode !== null) {
+        throw new Error(`the demo exited before printing ${pattern}; stderr: ${this.stderr}`)
+      }
+      await new Promise((resolve) => setTimeout(resolve, 25))
+    }
+  }
+
+  kill (signal: NodeJS.Signals): void {
+    this.child.kill(signal)
+  }
+}
+
+t.test('the demo process', async (t) => {
+  t.test('a SESSION_KEY holding raw key bytes: one line on stderr, exit code 1, no stack trace', async (t) => {
+    const demo = new DemoProcess(t, { SESSION_KEY: rawKeyAsEnvValue(), PORT: '0' })
+    const { code } = await demo.exited
+    t.equal(code, 1)
+    t.equal(demo.stdout, '', 'nothing on stdout: the demo stopped before starting anything')
+    const lines = demo.stderr.split('\n').filter((line) => line !== '')
+    t.equal(lines.length, 1, 'one line')
+    t.match(lines[0], /^fastify-login demo: SESSION_KEY must be 32 random bytes in base64 .*randomBytes\(32\)\.toString\('base64'\)/)
+    t.notMatch(demo.stderr, /\bat .*:\d+:\d+/, 'no stack trace')
+  })
+
+  t.test('a bad PORT: one line too', async (t) => {
+    const demo = new DemoProcess(t, { PORT: 'eighty' })
+    t.equal((await demo.exited).code, 1)
+    t.equal(demo.stderr, 'fastify-login demo: PORT must be a whole number from 0 to 65535, not "eighty"\n')
+  })
+
+  t.test('by default it prints http://localhost:<port>/, answers there, and stops on SIGTERM', async (t) => {
+    const demo = new DemoProcess(t, { PORT: '0' })
+    const [, url, port] = await demo.waitFor(/running at (http:\/\/localhost:(\d+)\/)\n/) as [string, string, string]
+    const res = await fetch(`${url}login`)
+    t.equal(res.status, 200, 'a client opening localhost reaches it')
+    t.match(await res.text(), '<form method="post" action="/login">')
+    t.match(demo.stdout, /listening on 127\.0\.0\.1:\d+/, 'the log names the socket it bound')
+    t.notMatch(demo.stdout, /https?:\/\/(?!localhost:)/, 'and the only URL in its output is the localhost one')
+    t.notMatch(demo.stdout, /the cookies are Secure/, 'no HTTPS warning for a loopback bind')
+    t.ok(Number(port) > 0)
+    demo.kill('SIGTERM')
+    t.same(await demo.exited, { code: 0, signal: null }, 'a clean exit')
+  })
+
+  t.test('HOST=0.0.0.0: still http://localhost:<port>/, with the HTTPS warning for other hosts', async (t) => {
+    const demo = new DemoProcess(t, { HOST: '0.0.0.0', PORT: '0', LOG_LEVEL: 'warn' })
+    const [, url] = await demo.waitFor(/running at (http:\/\/localhost:\d+\/)\n/) as [string, string]
+    t.equal((await fetch(`${url}login`)).status, 200)
+    t.match(demo.stdout, /"level":40,.*"msg":"the cookies are Secure: over plain HTTP, browsers keep them only for localhost; use HTTPS on other hosts"/)
+    t.notMatch(demo.stdout, /"level":30/, 'LOG_LEVEL=warn: no info lines')
+    demo.kill('SIGINT')
+    t.equal((await demo.exited).code, 0)
+  })
+
+  t.test('a port in use: one line on stderr, exit code 1', async (t) => {
+    const blocker = createServer()
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve))
+    t.teardown(() => new Promise<void>((resolve) => blocker.close(() => resolve())))
+    const port = (blocker.address() as AddressInfo).port
+    const demo = new DemoProcess(t, { HOST: '127.0.0.1', PORT: String(port) })
+    t.equal((await demo.exited).code, 1)
+    t.equal(demo.stderr, `fastify-login demo: could not start the server: listen EADDRINUSE: address already in use 127.0.0.1:${port}\n`)
+  })
+})
+
+t.test('browserUrl: the address the demo prints for each HOST', async (t) => {
+  const { browserUrl, isLoopback } = await loadDemo()
+  const cases: Array<[string, string, boolean]> = [
+    ['localhost', 'http://localhost:3000/', true],
+    ['127.0.0.1', 'http://localhost:3000/', true],
+    ['::1', 'http://localhost:3000/', true],
+    ['0.0.0.0', 'http://localhost:3000/', false],
+    ['::', 'http://localhost:3000/', false],
+    ['192.168.1.20', 'http://192.168.1.20:3000/', false],
+    ['fd00::20', 'http://[fd00::20]:3000/', false],
+    ['demo.example', 'http://demo.example:3000/', false]
+  ]
+  for (const [host, url, loopback] of cases) {
+    t.equal(browserUrl(host, 3000), url, `HOST=${host}`)
+    t.equal(isLoopback(host), loopback, `HOST=${host} is ${loopback ? '' : 'not '}loopback only`)
+  }
+})
+
+/** Puts the cookie of a `Cookie` header value (`name=value`, as loginCookie() and rememberCookie() give) into a browser's jar. */
+function addCookie (browser: Browser, header: string): void {
+  const at = header.indexOf('=')
+  browser.jar.cookies.set(header.slice(0, at), decodeURIComponent(header.slice(at + 1)))
+}
+
+t.test('a login that is not fresh: the pages give the real reason', async (t) => {
+  const { loginCookie, rememberCookie } = await import('fastify-login')
+  const REMEMBERED = 'restored from the remember-me cookie'
+  const MOVED = 'came from another address or browser'
+  const MADE_NOT_FRESH = 'reply.login(user, { fresh: false })'
+  const reasonsOn = (res: LightMyRequestResponse): string[] => [REMEMBERED, MOVED, MADE_NOT_FRESH].filter((text) => res.body.includes(text))
+  const otherBrowser = { 'user-agent': 'Another browser/1.0' }
+
+  t.test('restored from the remember-me cookie', async (t) => {
+    const browser = new Browser(await demoApp(t))
+    addCookie(browser, rememberCookie(browser.app, { id: '1' }))
+    const settings = await browser.get('/settings')
+    t.equal(settings.statusCode, 302)
+    const reauth = await browser.get(settings.headers.location as string)
+    t.match(reauth.body, 'Yours is not fresh: it was restored from the remember-me cookie after the browser session ended. Please confirm your password, Alice Liddell.')
+    t.same(reasonsOn(reauth), [REMEMBERED])
+    t.same(reasonsOn(await browser.get('/account')), [REMEMBERED], 'the account page says the same')
+  })
+
+  t.test('session protection saw the browser change', async (t) => {
+    const browser = await loggedIn(t)
+    t.equal((await browser.get('/settings')).statusCode, 200, 'fresh at first')
+    const settings = await browser.get('/settings', otherBrowser)
+    t.equal(settings.statusCode, 302, 'no longer fresh from another browser')
+    const reauth = await browser.get('/reauth', otherBrowser)
+    t.match(reauth.body, 'Yours is not fresh: the session came from another address or browser (session protection).')
+    t.same(reasonsOn(reauth), [MOVED], 'not the remember-me cookie: there is none')
+  })
+
+  t.test('logged in with fresh: false', async (t) => {
+    const browser = new Browser(await demoApp(t))
+    addCookie(browser, loginCookie(browser.app, { id: '1' }, { fresh: false }))
+    const reauth = await browser.get('/reauth')
+    t.equal(reauth.statusCode, 200)
+    t.same(reasonsOn(reauth), [MADE_NOT_FRESH])
+    t.same(reasonsOn(await browser.get('/account')), [MADE_NOT_FRESH])
+  })
+
+  t.test('a fresh login: no reason, and none after a confirmed password', async (t) => {
+    const browser = new Browser(await demoApp(t))
+    addCookie(browser, rememberCookie(browser.app, { id: '1' }))
+    t.equal((await browser.get('/account')).statusCode, 200, 'restored')
+    t.same(reasonsOn(await browser.get('/reauth', otherBrowser)), [REMEMBERED, MOVED], 'both reasons, once each')
+    t.same(reasonsOn(await browser.get('/reauth', otherBrowser)), [REMEMBERED, MOVED], 'and still once each')
+
+    const confirmed = await browser.post('/reauth', { password: 'wonderland' }, otherBrowser)
+    t.equal(confirmed.statusCode, 302)
+    const fresh = await browser.get('/reauth', otherBrowser)
+    t.match(fresh.body, 'Yours is fresh already')
+    t.same(reasonsOn(fresh), [])
+    t.match((await browser.get('/account', otherBrowser)).body, '<tr><th>Fresh login</th><td>yes</td></tr>')
+
+    t.equal((await browser.get('/settings')).statusCode, 302, 'back in the first browser: not fresh')
+    t.same(reasonsOn(await browser.get('/reauth')), [MOVED], 'only the new reason: the old one went with the confirmation')
+  })
+})
+
+t.test('logging: a refused request is one short info line, a server error is logged in full', async (t) => {
+  const { buildDemoApp } = await loadDemo()
+  const lines: Array<Record<string, unknown>> = []
+  const app = await buildDemoApp({ logger: { level: 'info', stream: { write: (line: string) => { lines.push(JSON.parse(line) as Record<string, unknown>) } } } })
+  t.teardown(() => app.close())
+  app.get('/broken', async () => { throw new Error('the database is gone') })
+  await app.ready()
+  const json = { 'content-type': 'application/json' }
+  const { loginCookie } = await import('fastify-login')
+  const sessionCookieName = loginCookie(app, { id: '1' }).split('=')[0]
+
+  // What a refusal line may hold: pino's own fields and the four facts.
+  const REFUSAL_FIELDS = ['level', 'time', 'pid', 'hostname', 'reqId', 'statusCode', 'code', 'method', 'url', 'msg']
+  const SECRET = 'do-not-log-me-0123456789'
+
+  interface Request { method?: 'GET' | 'POST', url: string, headers: Record<string, string>, payload?: Record<string, string> }
+  async function refused (t: Test, request: Request, statusCode: number, code: string): Promise<LightMyRequestResponse> {
+    lines.length = 0
+    const res = await app.inject(request)
+    t.equal(res.statusCode, statusCode)
+    const refusals = lines.filter((line) => line.msg === 'request refused')
+    t.equal(refusals.length, 1, 'one refusal line')
+    const { method = 'GET', url } = request
+    t.same(refusals[0], { ...refusals[0], level: 30, statusCode, code, method, url }, 'at info, with status, code, method and url')
+    t.same(Object.keys(refusals[0] ?? {}).filter((key) => !REFUSAL_FIELDS.includes(key)), [], 'and nothing else')
+    t.same(lines.filter((line) => 'err' in line || (line.level as number) > 30), [], 'no error object, no stack, nothing above info')
+    t.notOk(JSON.stringify(lines).includes(SECRET), 'no cookie, token or password in the log')
+    t.same(res.json(), { statusCode, code, error: STATUS_CODES[statusCode], message: res.json().message }, "Fastify's error format")
+    return res
+  }
+
+  t.test('a guard refusing a JSON client', async (t) => {
+    const res = await refused(t, { url: '/api/me', headers: { accept: 'application/json', cookie: `${sessionCookieName}=${SECRET}` } }, 401, 'FST_LOGIN_UNAUTHORIZED')
+    t.equal(res.json().message, 'Please log in to access this page.')
+  })
+
+  t.test('a bad token', async (t) => {
+    const res = await refused(t, { url: '/api/jwt/me', headers: { authorization: `Bearer eyJhbGciOiJIUzI1NiJ9.e30.${SECRET}` } }, 401, 'FST_LOGIN_JWT_INVALID')
+    t.match(res.headers['www-authenticate'], /^Bearer realm="api", error="invalid_token"/, 'the challenge header is kept')
+  })
+
+  t.test('wrong credentials at the token endpoint', async (t) => {
+    await refused(t, { method: 'POST', url: '/auth', headers: json, payload: { username: 'alice', password: SECRET } }, 401, 'FST_LOGIN_JWT_BAD_CREDENTIALS')
+  })
+
+  t.test('a body that fails its schema', async (t) => {
+    const auth = await app.inject({ method: 'POST', url: '/auth', headers: json, payload: { username: 'alice', password: 'wonderland' } })
+    const token = auth.json().access_token as string
+    const res = await refused(t, { method: 'POST', url: '/api/jwt/name', headers: { ...json, authorization: `Bearer ${token}` }, payload: { name: '' } }, 400, 'FST_ERR_VALIDATION')
+    t.notOk(JSON.stringify(lines).includes(token), 'the token is not logged either')
+    t.match(res.json().message, /name/)
+  })
+
+  t.test('a server error: logged at error level with its stack, answered as Fastify does', async (t) => {
+    lines.length = 0
+    const res = await app.inject({ url: '/broken' })
+    t.equal(res.statusCode, 500)
+    t.same(res.json(), { statusCode: 500, error: 'Internal Server Error', message: 'the database is gone' })
+    const errors = lines.filter((line) => line.level === 50)
+    t.equal(errors.length, 1, 'one error line')
+    t.match(errors[0], { msg: 'the database is gone', err: { message: 'the database is gone', stack: /\n\s+at / } })
+    t.same(lines.filter((line) => line.msg === 'request refused'), [], 'not a refusal')
+  })
 })
