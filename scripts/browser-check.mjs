@@ -1,0 +1,402 @@
+// Logs in to the demo in real browsers: `npm run check:browsers` (builds first).
+//
+// Starts the demo app in this process on a free port of localhost, then drives
+// each browser that is installed (Chromium through CDP, Firefox through
+// WebDriver BiDi, both with puppeteer-core and the system's own binaries:
+// `apt-get install chromium firefox-esr`; nothing is downloaded). For each one:
+//
+//   http://localhost:PORT   the full flow: protected page → login form → log in
+//                           with remember-me → back on the protected page →
+//                           both __Host- cookies kept → reload → session cookie
+//                           deleted, reload (remember-me logs in again) → logout
+//   http://127.0.0.1:PORT   a shorter flow: log in with remember-me, are the
+//                           __Host- (Secure) cookies kept, reload
+//
+// One line per step, then a summary. A failure on localhost (the address the
+// demo prints and the README documents) exits with code 1 and saves a
+// screenshot; the 127.0.0.1 results are reported and do not fail the check.
+// Only localhost and 127.0.0.1 are contacted: the browsers' own background
+// requests (updates, sign-in, Remote Settings) go to a dead-end proxy in this
+// process, which lists them. The whole run is bounded by a watchdog
+// (CHECK_TIMEOUT_MS, default 120 s).
+//
+// BROWSERS=chromium or BROWSERS=firefox checks one of them; CHROMIUM_PATH and
+// FIREFOX_PATH point at other binaries.
+
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs'
+import { createServer } from 'node:http'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import puppeteer from 'puppeteer-core'
+import { buildDemoApp, DEMO_CREDENTIALS } from '../demo/app.mjs'
+
+const TOTAL_TIMEOUT_MS = Number(process.env.CHECK_TIMEOUT_MS || 120_000)
+const STEP_TIMEOUT_MS = 20_000
+const SESSION_COOKIE = '__Host-session'
+const REMEMBER_COOKIE = '__Host-remember_token'
+const USER = DEMO_CREDENTIALS.find((c) => c.username === 'alice')
+const USER_NAME = 'Alice Liddell'
+
+const started = Date.now()
+const seconds = () => ((Date.now() - started) / 1000).toFixed(1)
+
+function firstExisting (...paths) {
+  return paths.find((path) => path !== undefined && path !== '' && existsSync(path))
+}
+
+const BROWSERS = [
+  {
+    name: 'chromium',
+    executablePath: firstExisting(process.env.CHROMIUM_PATH, '/usr/bin/chromium'),
+    launch: (executablePath, userDataDir, sinkPort) => puppeteer.launch({
+      browser: 'chrome',
+      executablePath,
+      headless: true,
+      userDataDir,
+      timeout: STEP_TIMEOUT_MS,
+      // Root needs --no-sandbox. The rest keep Chromium from calling home: the
+      // check talks to localhost only. Whatever background request is left goes
+      // to the sink proxy (loopback is never proxied), and no other host name
+      // is resolved.
+      args: [
+        '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+        '--disable-background-networking', '--disable-component-update', '--disable-sync',
+        '--disable-default-apps', '--disable-domain-reliability', '--no-pings',
+        `--proxy-server=http://127.0.0.1:${sinkPort}`,
+        '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost, EXCLUDE 127.0.0.1',
+        `--user-data-dir=${userDataDir}`
+      ]
+    })
+  },
+  {
+    name: 'firefox',
+    executablePath: firstExisting(process.env.FIREFOX_PATH, '/usr/bin/firefox-esr', '/usr/bin/firefox'),
+    launch: (executablePath, _userDataDir, sinkPort) => puppeteer.launch({
+      browser: 'firefox',
+      protocol: 'webDriverBiDi',
+      executablePath,
+      headless: true,
+      timeout: STEP_TIMEOUT_MS,
+      // Lets services.settings.server below take effect (release builds ignore it otherwise).
+      env: { ...process.env, MOZ_REMOTE_SETTINGS_DEVTOOLS: '1' },
+      // puppeteer's own Firefox profile already turns off updates, telemetry,
+      // safe browsing and the like; these turn off more, and send whatever
+      // background request is left to the sink proxy (localhost and 127.0.0.1
+      // are never proxied), so that Firefox resolves no other host name.
+      extraPrefsFirefox: {
+        'network.proxy.type': 1,
+        'network.proxy.http': '127.0.0.1',
+        'network.proxy.http_port': sinkPort,
+        'network.proxy.ssl': '127.0.0.1',
+        'network.proxy.ssl_port': sinkPort,
+        'network.proxy.no_proxies_on': 'localhost, 127.0.0.1',
+        'network.proxy.allow_hijacking_localhost': false,
+        'services.settings.server': `http://127.0.0.1:${sinkPort}/remote-settings/v1`,
+        'network.dns.disablePrefetch': true,
+        'network.prefetch-next': false,
+        'network.predictor.enabled': false,
+        'network.trr.mode': 5,
+        'network.captive-portal-service.enabled': false,
+        'network.connectivity-service.enabled': false,
+        'browser.region.network.url': '',
+        'browser.region.update.enabled': false,
+        'browser.topsites.contile.enabled': false,
+        'media.gmp-manager.updateEnabled': false,
+        'extensions.systemAddon.update.enabled': false,
+        'security.OCSP.enabled': 0,
+        'security.remote_settings.crlite_filters.enabled': false
+      }
+    })
+  }
+]
+
+class StepFailure extends Error {}
+
+function expect (condition, message) {
+  if (!condition) throw new StepFailure(message)
+}
+
+/** Runs one browser over one origin, step by step. Returns { ok, failedStep, error, screenshot, cookies }. */
+async function runFlow (browser, origin, steps, label, shotDir) {
+  const context = await browser.createBrowserContext()
+  const page = await context.newPage()
+  page.setDefaultTimeout(STEP_TIMEOUT_MS)
+  page.setDefaultNavigationTimeout(STEP_TIMEOUT_MS)
+  const offsite = new Set()
+  page.on('request', (request) => {
+    const url = request.url()
+    if (!url.startsWith(origin) && !url.startsWith('data:') && url !== 'about:blank') offsite.add(url)
+  })
+
+  const state = { page, origin, context, offsite, notes: {} }
+  const result = { ok: true, steps: [], notes: state.notes }
+  for (const [name, step] of steps) {
+    try {
+      const detail = await step(state)
+      result.steps.push({ name, ok: true })
+      console.log(`  ok    ${label}: ${name}${detail ? ` (${detail})` : ''}`)
+    } catch (err) {
+      result.ok = false
+      result.failedStep = name
+      result.error = err instanceof StepFailure ? err.message : `${err.name}: ${err.message}`
+      console.log(`  FAIL  ${label}: ${name}: ${result.error}`)
+      try {
+        const path = join(shotDir, `${label.replace(/[^a-z0-9.]+/gi, '-')}.png`)
+        await page.screenshot({ path, fullPage: true })
+        result.screenshot = path
+        console.log(`        screenshot: ${path} (page was ${page.url()})`)
+      } catch (shotErr) {
+        console.log(`        no screenshot: ${shotErr.message}`)
+      }
+      break
+    }
+  }
+  if (offsite.size > 0) {
+    result.ok = false
+    result.error = `requests left ${origin}: ${[...offsite].join(', ')}`
+    console.log(`  FAIL  ${label}: ${result.error}`)
+  }
+  await context.close().catch(() => {})
+  return result
+}
+
+// --- the steps -----------------------------------------------------------
+
+async function go (page, url) {
+  const response = await page.goto(url, { waitUntil: 'load' })
+  expect(response !== null, `no response for ${url}`)
+  return response
+}
+
+const path = (page) => { const u = new URL(page.url()); return u.pathname + u.search }
+const bodyText = (page) => page.evaluate(() => document.body.innerText)
+
+async function cookieMap (state) {
+  // page.cookies() asks the browser for the cookies it would send to this URL.
+  const cookies = await state.page.cookies(state.origin + '/')
+  return new Map(cookies.map((c) => [c.name, c]))
+}
+
+function describeCookie (c) {
+  return `${c.name}: ${[c.secure && 'Secure', c.httpOnly && 'HttpOnly', c.sameSite && `SameSite=${c.sameSite}`, `path ${c.path}`,
+    c.session ? 'session cookie' : `expires ${new Date(c.expires * 1000).toISOString().slice(0, 10)}`].filter(Boolean).join(', ')}`
+}
+
+async function expectLoggedIn (page, where) {
+  const text = await bodyText(page)
+  expect(text.includes(`Logged in as ${USER_NAME}`), `not logged in on ${where} (page says: ${text.split('\n').find((l) => /logged in/i.test(l)) ?? text.slice(0, 80)})`)
+}
+
+const openHome = ['open / (not logged in)', async ({ page, origin }) => {
+  const response = await go(page, origin + '/')
+  expect(response.status() === 200, `status ${response.status()}`)
+  expect((await bodyText(page)).includes('Not logged in'), 'the home page does not say "Not logged in"')
+  return `${response.status()}`
+}]
+
+const protectedRedirects = ['open /account → redirected to the login form', async ({ page, origin }) => {
+  await go(page, origin + '/account')
+  const at = path(page)
+  expect(new URL(page.url()).pathname === '/login', `ended on ${at}, not /login`)
+  expect(await page.$('form[action="/login"] input[name="username"]') !== null, 'no login form on the page')
+  const next = await page.$eval('input[name="next"]', (el) => el.value)
+  expect(next === '/account', `the form's next is ${JSON.stringify(next)}, not "/account"`)
+  return at
+}]
+
+const logIn = ['log in as alice with remember-me → back on /account', async ({ page }) => {
+  await page.type('#username', USER.username)
+  await page.type('#password', USER.password)
+  await page.click('#remember')
+  expect(await page.$eval('#remember', (el) => el.checked), 'the remember-me box is not checked')
+  await Promise.all([
+    page.waitForNavigation({ waitUntil: 'load' }),
+    page.click('form[action="/login"] button[type="submit"]')
+  ])
+  expect(path(page) === '/account', `ended on ${path(page)}, not /account`)
+  await expectLoggedIn(page, '/account')
+  const text = await bodyText(page)
+  expect(/Fresh login\s+yes/.test(text), 'the login is not fresh')
+  return path(page)
+}]
+
+const cookiesKept = ['browser kept __Host-session and __Host-remember_token', async (state) => {
+  const cookies = await cookieMap(state)
+  const names = [...cookies.keys()].join(', ') || 'none'
+  state.notes.cookieNames = names
+  state.notes.cookiesKept = cookies.has(SESSION_COOKIE) && cookies.has(REMEMBER_COOKIE)
+  expect(cookies.has(SESSION_COOKIE), `no ${SESSION_COOKIE} cookie (cookies: ${names})`)
+  expect(cookies.has(REMEMBER_COOKIE), `no ${REMEMBER_COOKIE} cookie (cookies: ${names})`)
+  for (const name of [SESSION_COOKIE, REMEMBER_COOKIE]) {
+    const c = cookies.get(name)
+    expect(c.secure && c.httpOnly && c.path === '/' && !c.domain.startsWith('.'), `unexpected attributes: ${describeCookie(c)}`)
+  }
+  return `${describeCookie(cookies.get(SESSION_COOKIE))}; ${describeCookie(cookies.get(REMEMBER_COOKIE))}`
+}]
+
+const reloadStillIn = ['reload → still logged in', async ({ page }) => {
+  const response = await page.reload({ waitUntil: 'load' })
+  expect(response.status() === 200, `status ${response.status()}`)
+  expect(path(page) === '/account', `ended on ${path(page)}`)
+  await expectLoggedIn(page, '/account')
+}]
+
+const rememberRestores = ['delete __Host-session, reload → remember-me logs in again', async (state) => {
+  const { page, origin } = state
+  await page.deleteCookie({ name: SESSION_COOKIE, url: origin + '/' })
+  const left = await cookieMap(state)
+  expect(!left.has(SESSION_COOKIE), `${SESSION_COOKIE} is still there after deleting it`)
+  expect(left.has(REMEMBER_COOKIE), `${REMEMBER_COOKIE} went too`)
+  const response = await page.reload({ waitUntil: 'load' })
+  expect(response.status() === 200, `status ${response.status()}`)
+  expect(path(page) === '/account', `ended on ${path(page)} (remember-me did not restore the login)`)
+  await expectLoggedIn(page, '/account')
+  const text = await bodyText(page)
+  expect(/Fresh login\s+no: it was restored from the remember-me cookie/.test(text), 'the page does not say the login was restored from the remember-me cookie')
+  expect((await cookieMap(state)).has(SESSION_COOKIE), `no new ${SESSION_COOKIE} cookie after the restore`)
+  return 'login not fresh, restored from the remember-me cookie; new session cookie set'
+}]
+
+const logOut = ['log out → logged out, remember cookie gone, /account redirects again', async (state) => {
+  const { page, origin } = state
+  await Promise.all([
+    page.waitForNavigation({ waitUntil: 'load' }),
+    page.click('form[action="/logout"] button[type="submit"]')
+  ])
+  expect(path(page) === '/', `ended on ${path(page)}, not /`)
+  expect((await bodyText(page)).includes('Not logged in'), 'the page does not say "Not logged in" after logout')
+  const cookies = await cookieMap(state)
+  expect(!cookies.has(REMEMBER_COOKIE), `${REMEMBER_COOKIE} is still there after logout`)
+  await go(page, origin + '/account')
+  expect(new URL(page.url()).pathname === '/login', `/account after logout ended on ${path(page)}, not /login`)
+  return `cookies left: ${[...cookies.keys()].join(', ') || 'none'}, without a user`
+}]
+
+const FULL_FLOW = [openHome, protectedRedirects, logIn, cookiesKept, reloadStillIn, rememberRestores, logOut]
+const SHORT_FLOW = [protectedRedirects, logIn, cookiesKept, reloadStillIn]
+
+// --- main ----------------------------------------------------------------
+
+/**
+ * The browsers' proxy for everything but loopback: it answers every request
+ * with 502 (and every CONNECT with 403) and records the host the browser
+ * wanted, so background traffic shows in the output and goes nowhere else.
+ */
+async function startSinkProxy () {
+  const seen = new Map()
+  const record = (target) => {
+    // A proxied request names its URL; Firefox's Remote Settings, pointed here, ask for a path.
+    const host = URL.canParse(target) ? new URL(target).host : target.startsWith('/remote-settings/') ? 'Remote Settings (sent here)' : target.split('?')[0]
+    seen.set(host, (seen.get(host) ?? 0) + 1)
+  }
+  const server = createServer((request, response) => {
+    record(request.url)
+    response.writeHead(502, { connection: 'close' }).end()
+  })
+  server.on('connect', (request, socket) => {
+    record(`https://${request.url}`)
+    socket.end('HTTP/1.1 403 Forbidden\r\nconnection: close\r\n\r\n')
+  })
+  server.on('clientError', (_err, socket) => socket.destroy())
+  await new Promise((resolve, reject) => server.once('error', reject).listen(0, '127.0.0.1', resolve))
+  return {
+    port: server.address().port,
+    /** The hosts asked for since the last call, as "host ×n, ...", or ''. */
+    take () {
+      const text = [...seen].map(([host, n]) => `${host} ×${n}`).join(', ')
+      seen.clear()
+      return text
+    },
+    close: () => new Promise((resolve) => { server.closeAllConnections(); server.close(resolve) })
+  }
+}
+
+async function main () {
+  const only = process.env.BROWSERS ? process.env.BROWSERS.split(',').map((s) => s.trim()) : null
+  const shotDir = mkdtempSync(join(tmpdir(), 'fastify-login-browser-check-'))
+  const sink = await startSinkProxy()
+  const sinkPort = sink.port
+  const app = await buildDemoApp({ logger: false })
+  await app.listen({ host: 'localhost', port: 0 })
+  const { port } = app.server.address()
+  const origins = [
+    { name: 'localhost', origin: `http://localhost:${port}`, steps: FULL_FLOW, required: true },
+    { name: '127.0.0.1', origin: `http://127.0.0.1:${port}`, steps: SHORT_FLOW, required: false }
+  ]
+  console.log(`node ${process.version}; demo listening on ${app.addresses().map((a) => `${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}`).join(', ')}`)
+
+  const summary = []
+  let launched = 0
+  try {
+    for (const spec of BROWSERS) {
+      if (only !== null && !only.includes(spec.name)) continue
+      if (spec.executablePath === undefined) {
+        console.log(`\n${spec.name}: not installed, skipped`)
+        summary.push({ browser: spec.name, version: 'not installed' })
+        continue
+      }
+      const userDataDir = mkdtempSync(join(tmpdir(), `fastify-login-${spec.name}-profile-`))
+      let browser
+      try {
+        browser = await spec.launch(spec.executablePath, userDataDir, sinkPort)
+      } catch (err) {
+        rmSync(userDataDir, { recursive: true, force: true })
+        console.log(`\n${spec.name}: could not start ${spec.executablePath}: ${err.message.split('\n')[0]}`)
+        summary.push({ browser: spec.name, version: 'failed to start', results: origins.map((o) => ({ ...o, ok: false, error: 'browser did not start' })) })
+        continue
+      }
+      launched++
+      const version = await browser.version()
+      console.log(`\n${spec.name}: ${version} (${spec.executablePath})`)
+      const entry = { browser: spec.name, version, results: [] }
+      summary.push(entry)
+      try {
+        for (const o of origins) {
+          const result = await runFlow(browser, o.origin, o.steps, `${spec.name} ${o.name}`, shotDir)
+          entry.results.push({ ...o, ...result })
+        }
+      } finally {
+        await browser.close().catch(() => {})
+        rmSync(userDataDir, { recursive: true, force: true })
+      }
+      entry.background = sink.take()
+      console.log(`  background requests stopped at the sink proxy: ${entry.background || 'none'}`)
+    }
+  } finally {
+    await app.close()
+    await sink.close()
+    if (readdirSync(shotDir).length === 0) rmSync(shotDir, { recursive: true, force: true })
+  }
+
+  console.log(`\nSummary (${seconds()} s):`)
+  let failed = false
+  for (const { browser, version, results = [] } of summary) {
+    if (results.length === 0) { console.log(`  ${browser}: ${version}`); continue }
+    for (const r of results) {
+      const cookies = r.notes?.cookiesKept === undefined ? '' : r.notes.cookiesKept ? ', __Host- cookies kept' : `, __Host- cookies NOT kept (browser has: ${r.notes.cookieNames})`
+      const verdict = r.ok ? `passed (${r.steps.length} steps${cookies})` : `${r.required ? 'FAILED' : 'failed (informational)'} at "${r.failedStep ?? 'request check'}": ${r.error}${cookies}`
+      console.log(`  ${browser} ${version} on ${r.origin}: ${verdict}`)
+      if (!r.ok && r.required) failed = true
+    }
+  }
+  if (launched === 0) {
+    console.log('  no browser could be run: apt-get install chromium firefox-esr')
+    failed = true
+  }
+  console.log(failed ? 'browser check FAILED' : 'browser check passed')
+  return failed ? 1 : 0
+}
+
+const watchdog = setTimeout(() => {
+  console.log(`browser check FAILED: still running after ${TOTAL_TIMEOUT_MS / 1000} s, giving up`)
+  process.exit(1) // puppeteer kills the browsers it launched when this process exits
+}, TOTAL_TIMEOUT_MS)
+watchdog.unref()
+
+main().then((code) => {
+  clearTimeout(watchdog)
+  process.exitCode = code
+}, (err) => {
+  console.error(err)
+  process.exit(1)
+})
