@@ -21,9 +21,11 @@ let app
 try {
   app = await buildDemoApp({ logger: { level: process.env.LOG_LEVEL || 'info' } })
 } catch (err) {
-  // A DemoConfigError names a setting to fix, in one line. Anything else is a
-  // bug in the demo: print it whole, with its stack trace.
-  console.error(err instanceof DemoConfigError ? `fastify-login demo: ${err.message}` : err)
+  // A DemoConfigError, or an option fastify-login refused (a SESSION_KEY or
+  // JWT_SECRET that does not look random), names a setting to fix, in one
+  // line. Anything else is a bug in the demo: print it whole, with its stack.
+  const setting = err instanceof DemoConfigError || err?.code === 'FST_LOGIN_INVALID_OPTION'
+  console.error(setting ? `fastify-login demo: ${err.message}` : err)
   process.exit(1)
 }
 

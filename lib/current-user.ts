@@ -20,12 +20,21 @@ import { kAuthenticated, kUserLoad } from './symbols.js'
 import type { CurrentUser, LoginUser } from './types.js'
 
 type LoadState = FastifyRequest & {
-  // null: not started; LOADED: `currentUser` is settled; a promise: a loader is still running.
-  [kUserLoad]: Promise<void> | typeof LOADED | null
+  // null: not started; LOADED: `currentUser` is settled; a promise: a loader is
+  // still running; a LoadFailure: the automatic load failed (see deferLoadFailure).
+  [kUserLoad]: Promise<void> | typeof LOADED | LoadFailure | null
   [kAuthenticated]: boolean
 }
 
 const LOADED = true
+
+/** The automatic load of this request failed with `cause`. */
+class LoadFailure {
+  readonly cause: unknown
+  constructor (cause: unknown) {
+    this.cause = cause
+  }
+}
 
 /**
  * Makes sure `request.currentUser` is loaded, at most once per request.
@@ -37,6 +46,7 @@ export function ensureUserLoaded (request: FastifyRequest, settings: Settings): 
   const req = request as LoadState
   const state = req[kUserLoad]
   if (state === LOADED) return undefined
+  if (state instanceof LoadFailure) throw state.cause
   if (state !== null) return state
   const result = resolveUser(request, settings)
   if (!isThenable(result)) {
@@ -68,6 +78,22 @@ export function setCurrentUser (request: FastifyRequest, user: CurrentUser, auth
   request.currentUser = user
   req[kAuthenticated] = authenticated
   req[kUserLoad] = LOADED
+}
+
+/**
+ * The automatic load (before the handler) failed: the user loader threw, or
+ * the session is missing. The request goes on as anonymous, so pages that do
+ * not need a user still answer and `reply.logout()` can still end a login
+ * whose stored id breaks the loader; every guard and `loadCurrentUser()` then
+ * fail with the same error (a 500 through the error handler), so nothing
+ * that needs the user is let through.
+ */
+export function deferLoadFailure (request: FastifyRequest, settings: Settings, error: unknown): void {
+  request.log.error({ err: error }, 'fastify-login: loading the user failed; the request goes on as anonymous and guards refuse it')
+  request.currentUser = settings.anonymousUser(request)
+  const req = request as LoadState
+  req[kAuthenticated] = false
+  req[kUserLoad] = new LoadFailure(error)
 }
 
 /** True once a user was loaded or logged in on this request. */
@@ -185,6 +211,15 @@ function userFromRememberCookie (request: FastifyRequest, session: SessionLike, 
   if (!present) return null
   if (token === null) {
     queueRememberClear(request, remember)
+    return null
+  }
+  // Strong protection: a token replayed from another address or browser
+  // must not restore a login bound to the thief (Flask-Login's remember
+  // cookie bypasses its own strong mode). The token carries the identifier
+  // it was issued under; any other one, or none, clears it.
+  if (remember.bindToClient && token.identifier !== sessionIdentifier(request)) {
+    queueRememberClear(request, remember)
+    emitLoginEvent(settings.events, 'sessionProtected', request, settings.anonymousUser(request))
     return null
   }
   const loaded = loadUser(token.userId, request) as MaybePromise<LoginUser | null | undefined>

@@ -26,7 +26,7 @@ const fastifyLogin: FastifyPluginAsync<FastifyLoginOptions> = fp(fastifyLoginPlu
 export default fastifyLogin
 export { fastifyLogin }
 export { safeNextUrl, loginUrlWithNext, type SafeNextOptions } from './safe-next.js'
-export { loginCookie, rememberCookie, type LoginCookieOptions } from './testing.js'
+export { loginCookie, rememberCookie, type LoginCookieOptions, type RememberCookieOptions } from './testing.js'
 export { parseDuration } from './duration.js'
 export {
   UnauthorizedError,

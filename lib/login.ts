@@ -7,7 +7,7 @@ import { sessionIdentifier } from './identifier.js'
 import { queueRememberClear, queueRememberSet } from './remember-cookie.js'
 import { FRESH_KEY, IDENTIFIER_KEY, clearLogin, rotateSession, sessionOf, storeLogin, storedUserId } from './session-state.js'
 import type { Settings } from './settings.js'
-import type { LoginOptions, LoginUser, LogoutOptions } from './types.js'
+import type { CurrentUser, LoginOptions, LoginUser, LogoutOptions } from './types.js'
 
 /** The id the app's rule gives a user, checked: ids are non-empty strings. */
 export function userIdOf (user: LoginUser, settings: Settings): string {
@@ -48,8 +48,17 @@ export async function login (reply: FastifyReply, settings: Settings, user: Logi
 /** `reply.logout(options)`: see the README. */
 export async function logout (reply: FastifyReply, settings: Settings, options: LogoutOptions = {}): Promise<void> {
   const request = reply.request
-  const previous = await loadCurrentUser(request, settings)
   const session = sessionOf(request, settings)
+  let previous: CurrentUser
+  try {
+    previous = await loadCurrentUser(request, settings)
+  } catch (err) {
+    // A logout must end the login even when the user cannot be loaded (a
+    // database down, a stored id the loader chokes on): only the event
+    // loses its user.
+    request.log.warn({ err }, 'fastify-login: logging out without loading the user')
+    previous = settings.anonymousUser(request)
+  }
   if (options.destroySession === true) session.delete()
   else clearLogin(session)
   if (settings.remember !== null) queueRememberClear(request, settings.remember)

@@ -1,9 +1,8 @@
 import secureSession from '@fastify/secure-session'
 import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from 'fastify'
-import { ensureUserLoaded, isAuthenticated, loadCurrentUser } from './current-user.js'
-import { InvalidOptionError, JwtDisabledError } from './errors.js'
+import { deferLoadFailure, ensureUserLoaded, isAuthenticated, loadCurrentUser } from './current-user.js'
+import { InvalidOptionError, JwtDisabledError, NoSessionError } from './errors.js'
 import { disabledJwtGuard, exportedJwtGuards, type GuardTable, type JwtGuardName } from './guard-exports.js'
-import { refuseNow, settle } from './maybe-async.js'
 import { createGuards } from './guards.js'
 import { setupJwt } from './jwt/setup.js'
 import type { JwtGuard } from './jwt/types.js'
@@ -216,8 +215,12 @@ function addAutoLoad (fastify: FastifyInstance, settings: Settings, jwt: JwtGuar
     try {
       loading = ensureUserLoaded(request, settings)
     } catch (err) {
-      return refuseNow(err, done)
+      // A missing session is a setup error, not a failing dependency: say so at once.
+      if (err instanceof NoSessionError) return done(err)
+      deferLoadFailure(request, settings, err)
+      return done()
     }
-    return settle(loading, done)
+    if (loading === undefined) return done()
+    return loading.then(undefined, (err: unknown) => deferLoadFailure(request, settings, err))
   })
 }

@@ -1,4 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
+import { sessionIdentifier } from './identifier.js'
 import { openRememberToken, sealRememberToken, type RememberToken } from './remember-token.js'
 import type { RememberSettings } from './settings.js'
 import { kRemember } from './symbols.js'
@@ -65,7 +66,7 @@ export function writeRememberCookie (request: FastifyRequest, reply: FastifyRepl
     reply.clearCookie(remember.cookieName, remember.cookie)
     return
   }
-  const value = sealRememberToken(remember.keys, pending.userId, pending.duration)
+  const value = sealRememberToken(remember.keys, pending.userId, pending.duration, remember.bindToClient ? sessionIdentifier(request) : undefined)
   reply.setCookie(remember.cookieName, value, {
     ...remember.cookie,
     maxAge: pending.duration,

@@ -29,6 +29,8 @@ export interface RememberToken {
   expiresAt: number
   /** The lifetime the token was issued with, in seconds (used when refreshing it). */
   duration: number
+  /** Strong session protection: the client identifier the token was issued to. */
+  identifier: string | undefined
 }
 
 /** Derives the 32-byte encryption key of the remember cookie from secret material. */
@@ -37,8 +39,9 @@ export function deriveRememberKey (material: Buffer): Buffer {
 }
 
 /** Seals a token with the first key. */
-export function sealRememberToken (keys: readonly Buffer[], userId: string, duration: number, now = Date.now()): string {
-  const message = Buffer.from(JSON.stringify({ u: userId, x: Math.floor(now / 1000) + duration, d: duration }), 'utf8')
+export function sealRememberToken (keys: readonly Buffer[], userId: string, duration: number, identifier?: string, now = Date.now()): string {
+  const payload = { u: userId, x: Math.floor(now / 1000) + duration, d: duration, ...(identifier === undefined ? {} : { i: identifier }) }
+  const message = Buffer.from(JSON.stringify(payload), 'utf8')
   const sealed = Buffer.allocUnsafe(NONCE_BYTES + MAC_BYTES + message.length)
   const nonce = sealed.subarray(0, NONCE_BYTES)
   sodium.randombytes_buf(nonce)
@@ -73,8 +76,9 @@ function parsePayload (plain: string, now: number): RememberToken | null {
     return null
   }
   if (data === null || typeof data !== 'object') return null
-  const { u, x, d } = data as Record<string, unknown>
+  const { u, x, d, i } = data as Record<string, unknown>
   if (typeof u !== 'string' || u === '' || !Number.isSafeInteger(x) || !Number.isSafeInteger(d)) return null
+  if (i !== undefined && typeof i !== 'string') return null
   if ((x as number) * 1000 <= now) return null
-  return { userId: u, expiresAt: x as number, duration: d as number }
+  return { userId: u, expiresAt: x as number, duration: d as number, identifier: i }
 }

@@ -145,7 +145,7 @@ export function buildSettings (options: FastifyLoginOptions): Settings {
     remember: (loadUser === undefined || options.session === false) && options.rememberMe === undefined
       ? null
       // (rememberMe with `session: false` was refused above)
-      : rememberSettings(options.rememberMe, options.session as SessionOptions | undefined),
+      : rememberSettings(options.rememberMe, options.session as SessionOptions | undefined, protection === 'strong'),
     sessionProtection: protection,
     // The `next` stored for the login page must survive the rotation that the login does.
     keepSessionKeys: useSessionForNext ? [...keep, 'next'] : keep,

@@ -48,13 +48,26 @@ export function loginCookie (fastify: FastifyInstance, user: LoginUser, options:
   return `${settings.sessionCookieName}=${encodeURIComponent(decorators.encodeSecureSession(session, settings.sessionName))}`
 }
 
+/** Options of {@link rememberCookie}. */
+export interface RememberCookieOptions {
+  /** The token's lifetime. Default: `rememberMe.duration`. */
+  duration?: Duration
+  /** With strong session protection: the client address the token is bound to. Default `'127.0.0.1'`. */
+  ip?: string
+  /** With strong session protection: the User-Agent the token is bound to. Default `'lightMyRequest'`. */
+  userAgent?: string
+}
+
 /**
  * A `Cookie` header value holding a valid remember-me cookie for `user`, to test
  * restores in your own tests.
  */
-export function rememberCookie (fastify: FastifyInstance, user: LoginUser, options: { duration?: Duration } = {}): string {
+export function rememberCookie (fastify: FastifyInstance, user: LoginUser, options: RememberCookieOptions = {}): string {
   const settings = settingsOf(fastify)
-  if (settings.remember === null) throw new Error('rememberMe is turned off')
-  const duration = durationOption(options.duration, 'duration', settings.remember.duration)
-  return `${settings.remember.cookieName}=${sealRememberToken(settings.remember.keys, userIdOf(user, settings), duration)}`
+  const remember = settings.remember
+  if (remember === null) throw new Error('rememberMe is turned off')
+  const duration = durationOption(options.duration, 'duration', remember.duration)
+  // With strong session protection the token is bound to a client, as a real one is.
+  const identifier = remember.bindToClient ? identifierOf(options.ip ?? '127.0.0.1', options.userAgent ?? 'lightMyRequest') : undefined
+  return `${remember.cookieName}=${sealRememberToken(remember.keys, userIdOf(user, settings), duration, identifier)}`
 }

@@ -446,6 +446,8 @@ t.test('session key', async (t) => {
     process.env.JWT_SECRET = 'x'.repeat(31)
     await t.rejects(buildDemoApp(), { name: 'DemoConfigError', message: 'JWT_SECRET must be at least 32 bytes long' })
     process.env.JWT_SECRET = 'x'.repeat(32)
+    await t.rejects(buildDemoApp(), { code: 'FST_LOGIN_INVALID_OPTION', message: /JWT_SECRET|does not look random/ }, 'fastify-login refuses a secret that is not random')
+    process.env.JWT_SECRET = testKey('demo jwt').toString('base64')
     const app = await buildDemoApp()
     await app.close()
   })

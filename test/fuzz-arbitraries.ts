@@ -197,7 +197,7 @@ export function forgeToken (f: Forgery, sub: string, secret: string): string {
   const now = Math.floor(Date.now() / 1000)
   const claims: Record<string, unknown> = { sub, iat: now, nbf: now, exp: now + 600, jti: 'forged', type: f.type, fresh: true }
   BREAK[f.breakage](claims, now)
-  const header = { alg: f.alg, typ: 'JWT' }
+  const header = { alg: f.alg, typ: 'at+jwt' }
   if (f.key === 'none') return `${b64(header)}.${b64(claims)}.`
   return hmacToken(claims, f.key === 'right' ? secret : `${secret}-but-not-quite`, header)
 }

@@ -3,7 +3,7 @@ import fc from 'fast-check'
 import fastifyFormbody from '@fastify/formbody'
 import type { FastifyInstance, FastifyReply, FastifyRequest, LightMyRequestResponse } from 'fastify'
 import { loginCookie, rememberCookie } from '../lib/index.js'
-import { authenticate, BROWSER_ACCEPT, buildApp, directory, makeUsers, PASSWORD, payloadOf, TEST_KEY, type TestUser } from './helpers.js'
+import { authenticate, BROWSER_ACCEPT, buildApp, directory, makeUsers, PASSWORD, payloadOf, TEST_KEY, testKey, type TestUser } from './helpers.js'
 import {
   authorization, build, cookieHeader, cookieName, encodeCookie, forgeToken, guardedUrl, nextValue, percentEncode, requestTarget, tokenRequest
 } from './fuzz-arbitraries.js'
@@ -57,7 +57,7 @@ let foreign: FastifyInstance
 let NAMES: Record<'session' | 'remember', string>
 t.before(async () => {
   app = await fuzzApp(TEST_KEY, SECRET)
-  foreign = await fuzzApp(Buffer.alloc(32, 9), `${SECRET}-other`)
+  foreign = await fuzzApp(testKey('foreign'), `${SECRET}-other`)
   NAMES = { session: nameIn(loginCookie(app, alice)), remember: nameIn(rememberCookie(app, bob)) }
 })
 t.teardown(() => Promise.all([app.close(), foreign.close()]))

@@ -297,8 +297,16 @@ export function payloadOf (token: unknown): JwtClaims {
   return decodeJwt(token).payload
 }
 
-/** A token signed with HMAC-SHA256 by node:crypto (no JWT library); the header says HS256 unless `header` says otherwise. */
-export function hmacToken (payload: Record<string, unknown>, secret: string | Buffer, header: Record<string, unknown> = { alg: 'HS256', typ: 'JWT' }): string {
+/** The `typ` header the plugin gives a token of this `type` claim (RFC 9068 for access tokens). */
+export function typFor (payload: Record<string, unknown>): string {
+  return payload.type === 'refresh' ? 'refresh+jwt' : 'at+jwt'
+}
+
+/**
+ * A token signed with HMAC-SHA256 by node:crypto (no JWT library); the header says HS256 and
+ * the `typ` the plugin uses for the payload's type, unless `header` says otherwise.
+ */
+export function hmacToken (payload: Record<string, unknown>, secret: string | Buffer, header: Record<string, unknown> = { alg: 'HS256', typ: typFor(payload) }): string {
   const input = `${b64(header)}.${b64(payload)}`
   return `${input}.${createHmac('sha256', secret).update(input).digest('base64url')}`
 }

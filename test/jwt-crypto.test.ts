@@ -50,7 +50,7 @@ function claims (overrides: Record<string, unknown> = {}): Record<string, unknow
 }
 
 /** An RS256 token made with node:crypto. */
-function rsaToken (payload: Record<string, unknown>, privateKey: string | KeyObject, header: Record<string, unknown> = { alg: 'RS256', typ: 'JWT' }): string {
+function rsaToken (payload: Record<string, unknown>, privateKey: string | KeyObject, header: Record<string, unknown> = { alg: 'RS256', typ: 'at+jwt' }): string {
   const input = `${b64(header)}.${b64(payload)}`
   return `${input}.${cryptoSign('sha256', Buffer.from(input), privateKey).toString('base64url')}`
 }
@@ -63,7 +63,7 @@ function rsaPair (): { publicKey: string, privateKey: string } {
 
 t.test('alg: none is refused', async (t) => {
   const app = await jwtApp(t)
-  const unsigned = `${b64({ alg: 'none', typ: 'JWT' })}.${b64(claims())}`
+  const unsigned = `${b64({ alg: 'none', typ: 'at+jwt' })}.${b64(claims())}`
   t.test('with an empty signature', async (t) => {
     assertRefused(t, await callMe(app, `${unsigned}.`), 'FST_LOGIN_JWT_INVALID')
   })
@@ -71,7 +71,7 @@ t.test('alg: none is refused', async (t) => {
     assertRefused(t, await callMe(app, `${unsigned}.${randomBytes(32).toString('base64url')}`), 'FST_LOGIN_JWT_INVALID')
   })
   t.test('with a valid HMAC over an alg: none header', async (t) => {
-    assertRefused(t, await callMe(app, hmacToken(claims(), SECRET, { alg: 'none', typ: 'JWT' })), 'FST_LOGIN_JWT_INVALID')
+    assertRefused(t, await callMe(app, hmacToken(claims(), SECRET, { alg: 'none', typ: 'at+jwt' })), 'FST_LOGIN_JWT_INVALID')
   })
   t.test('the same claims signed properly are accepted (control)', async (t) => {
     assertUser(t, await callMe(app, hmacToken(claims(), SECRET)))
@@ -84,7 +84,7 @@ t.test('HS/RS confusion: an HMAC made with the public key is refused', async (t)
   assertUser(t, await callMe(app, rsaToken(claims(), pair.privateKey)), 'alice')
   const forged = hmacToken(claims(), pair.publicKey)
   assertRefused(t, await callMe(app, forged), 'FST_LOGIN_JWT_INVALID')
-  const forged512 = `${b64({ alg: 'HS512', typ: 'JWT' })}.${b64(claims())}`
+  const forged512 = `${b64({ alg: 'HS512', typ: 'at+jwt' })}.${b64(claims())}`
   const forgedSig = createHmac('sha512', pair.publicKey).update(forged512).digest('base64url')
   assertRefused(t, await callMe(app, `${forged512}.${forgedSig}`), 'FST_LOGIN_JWT_INVALID')
 })
@@ -149,29 +149,29 @@ t.test('key rotation by kid', async (t) => {
     assertRefused(t, await callMe(appA, fromB), 'FST_LOGIN_JWT_UNKNOWN_KEY')
   })
   t.test('a token with an unknown kid is refused', async (t) => {
-    assertRefused(t, await callMe(appB, hmacToken(claims(), s1, { alg: 'HS256', typ: 'JWT', kid: 'k3' })), 'FST_LOGIN_JWT_UNKNOWN_KEY')
+    assertRefused(t, await callMe(appB, hmacToken(claims(), s1, { alg: 'HS256', typ: 'at+jwt', kid: 'k3' })), 'FST_LOGIN_JWT_UNKNOWN_KEY')
   })
   t.test('a kid that is not a string is refused', async (t) => {
-    assertRefused(t, await callMe(appB, hmacToken(claims(), s1, { alg: 'HS256', typ: 'JWT', kid: ['k1'] })), 'FST_LOGIN_JWT_UNKNOWN_KEY')
+    assertRefused(t, await callMe(appB, hmacToken(claims(), s1, { alg: 'HS256', typ: 'at+jwt', kid: ['k1'] })), 'FST_LOGIN_JWT_UNKNOWN_KEY')
   })
   t.test('a kid naming a key that did not sign the token is refused', async (t) => {
-    assertRefused(t, await callMe(appB, hmacToken(claims(), s1, { alg: 'HS256', typ: 'JWT', kid: 'k2' })), 'FST_LOGIN_JWT_INVALID')
+    assertRefused(t, await callMe(appB, hmacToken(claims(), s1, { alg: 'HS256', typ: 'at+jwt', kid: 'k2' })), 'FST_LOGIN_JWT_INVALID')
   })
   t.test('with several keys, a token without kid is refused', async (t) => {
     assertRefused(t, await callMe(appB, hmacToken(claims(), s1)), 'FST_LOGIN_JWT_UNKNOWN_KEY')
     assertRefused(t, await callMe(appB, hmacToken(claims(), s2)), 'FST_LOGIN_JWT_UNKNOWN_KEY')
   })
   t.test('a single key with a kid refuses another kid', async (t) => {
-    assertRefused(t, await callMe(appA, hmacToken(claims(), s1, { alg: 'HS256', typ: 'JWT', kid: 'k9' })), 'FST_LOGIN_JWT_UNKNOWN_KEY')
+    assertRefused(t, await callMe(appA, hmacToken(claims(), s1, { alg: 'HS256', typ: 'at+jwt', kid: 'k9' })), 'FST_LOGIN_JWT_UNKNOWN_KEY')
   })
   t.test('a single key with a kid: another kid comes first, before the signature and the expiry', async (t) => {
-    const other = { alg: 'HS256', typ: 'JWT', kid: 'k9' }
+    const other = { alg: 'HS256', typ: 'at+jwt', kid: 'k9' }
     assertRefused(t, await callMe(appA, hmacToken(claims(), s2, other)), 'FST_LOGIN_JWT_UNKNOWN_KEY')
     assertRefused(t, await callMe(appA, hmacToken(claims({ exp: nowSeconds() - 60 }), s1, other)), 'FST_LOGIN_JWT_UNKNOWN_KEY')
-    assertRefused(t, await callMe(appA, hmacToken(claims(), s1, { alg: 'HS256', typ: 'JWT', kid: 1 })), 'FST_LOGIN_JWT_UNKNOWN_KEY')
+    assertRefused(t, await callMe(appA, hmacToken(claims(), s1, { alg: 'HS256', typ: 'at+jwt', kid: 1 })), 'FST_LOGIN_JWT_UNKNOWN_KEY')
   })
   t.test('a single key with a kid: its own kid, or none, gets the usual refusals and acceptance', async (t) => {
-    for (const header of [{ alg: 'HS256', typ: 'JWT', kid: 'k1' }, { alg: 'HS256', typ: 'JWT' }]) {
+    for (const header of [{ alg: 'HS256', typ: 'at+jwt', kid: 'k1' }, { alg: 'HS256', typ: 'at+jwt' }]) {
       assertRefused(t, await callMe(appA, hmacToken(claims(), s2, header)), 'FST_LOGIN_JWT_INVALID')
       assertRefused(t, await callMe(appA, hmacToken(claims({ exp: nowSeconds() - 60 }), s1, header)), 'FST_LOGIN_JWT_EXPIRED')
       assertRefused(t, await callMe(appA, hmacToken(claims({ nbf: nowSeconds() + 60 }), s1, header)), 'FST_LOGIN_JWT_NOT_YET_VALID')
@@ -193,10 +193,10 @@ t.test('a verify-only key (public key without private key) in the second slot', 
   t.equal(decodeJwt(old).header.kid, 'rsa-old')
   assertUser(t, await callMe(verifier, old))
   const { access_token: fresh } = await getTokens(verifier, 'bob')
-  t.same(decodeJwt(fresh).header, { alg: 'HS256', typ: 'JWT', kid: 'hs-new' })
+  t.same(decodeJwt(fresh).header, { alg: 'HS256', typ: 'at+jwt', kid: 'hs-new' })
   assertUser(t, await callMe(verifier, fresh), 'bob')
   // an HMAC with the verify-only public key and its kid is no use either
-  assertRefused(t, await callMe(verifier, hmacToken(claims(), pair.publicKey, { alg: 'HS256', typ: 'JWT', kid: 'rsa-old' })), 'FST_LOGIN_JWT_INVALID')
+  assertRefused(t, await callMe(verifier, hmacToken(claims(), pair.publicKey, { alg: 'HS256', typ: 'at+jwt', kid: 'rsa-old' })), 'FST_LOGIN_JWT_INVALID')
 })
 
 t.test('issuer and audience', async (t) => {
@@ -299,7 +299,7 @@ t.test('required claims', async (t) => {
     assertRefused(t, await callMe(app, hmacToken(claims({ jti: 42 }), SECRET)), 'FST_LOGIN_JWT_INVALID')
   })
   t.test('a payload that is not an object is refused', async (t) => {
-    const input = `${b64({ alg: 'HS256', typ: 'JWT' })}.${b64(['sub', '1'])}`
+    const input = `${b64({ alg: 'HS256', typ: 'at+jwt' })}.${b64(['sub', '1'])}`
     const token = `${input}.${createHmac('sha256', SECRET).update(input).digest('base64url')}`
     assertRefused(t, await callMe(app, token), 'FST_LOGIN_JWT_INVALID')
   })
@@ -409,9 +409,9 @@ t.test('cache: the same answers as without it', async (t) => {
   })
   t.test('with several keys', async (t) => {
     const app = await jwtApp(t, { cache: true, keys: [{ kid: 'k1', secret: SECRET }, { kid: 'k2', secret: OTHER_SECRET }] })
-    const token = hmacToken(claims(), OTHER_SECRET, { alg: 'HS256', typ: 'JWT', kid: 'k2' })
+    const token = hmacToken(claims(), OTHER_SECRET, { alg: 'HS256', typ: 'at+jwt', kid: 'k2' })
     assertUser(t, await callMe(app, token))
     assertUser(t, await callMe(app, token))
-    assertRefused(t, await callMe(app, hmacToken(claims(), OTHER_SECRET, { alg: 'HS256', typ: 'JWT', kid: 'k1' })), 'FST_LOGIN_JWT_INVALID')
+    assertRefused(t, await callMe(app, hmacToken(claims(), OTHER_SECRET, { alg: 'HS256', typ: 'at+jwt', kid: 'k1' })), 'FST_LOGIN_JWT_INVALID')
   })
 })

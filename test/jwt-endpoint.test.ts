@@ -376,8 +376,9 @@ t.test("headerScheme 'JWT' (Flask-JWT clients): token_type JWT, JWT accepted, Be
 
   const bearer = await callMe(app, token)
   t.equal(bearer.statusCode, 401)
-  t.equal(bearer.json().code, 'FST_LOGIN_JWT_MALFORMED')
-  t.match(bearer.headers['www-authenticate'], /^JWT realm="api", error="invalid_token"/)
+  t.equal(bearer.json().code, 'FST_LOGIN_JWT_WRONG_SCHEME')
+  t.equal(bearer.json().message, 'Authorization header must use the JWT scheme', 'the message names the configured scheme')
+  t.equal(bearer.headers['www-authenticate'], 'JWT realm="api"')
 
   const none = await app.inject({ url: '/api/me' })
   t.equal(none.statusCode, 401)

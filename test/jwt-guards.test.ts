@@ -149,16 +149,27 @@ t.test('Authorization header variants', async (t) => {
     t.equal(res.headers['www-authenticate'], NO_TOKEN_CHALLENGE)
   })
 
-  const malformed: Array<[string, string]> = [
+  const wrongScheme: Array<[string, string]> = [
     ['another scheme', 'Basic abc'],
     ['another scheme with the token', `Basic ${access}`],
+    ['the token without a scheme', access]
+  ]
+  for (const [name, header] of wrongScheme) {
+    t.test(`${name}: FST_LOGIN_JWT_WRONG_SCHEME, which names the scheme`, async (t) => {
+      const res = await app.inject({ url: '/api/me', headers: { authorization: header } })
+      const body = assertRefused(t, res, 'FST_LOGIN_JWT_WRONG_SCHEME')
+      t.equal(body.message, 'Authorization header must use the Bearer scheme')
+      t.equal(res.headers['www-authenticate'], NO_TOKEN_CHALLENGE, 'only the realm: no token of ours was sent')
+    })
+  }
+
+  const malformed: Array<[string, string]> = [
     ['the scheme alone', 'Bearer'],
     ['the scheme and a trailing space', 'Bearer '],
     ['a token with spaces', 'Bearer a b'],
     ['a valid token followed by more words', `Bearer ${access} extra`],
     ['two spaces before the token', `Bearer  ${access}`],
-    ['an empty header', ''],
-    ['the token without a scheme', access]
+    ['an empty header', '']
   ]
   for (const [name, header] of malformed) {
     t.test(`${name}: FST_LOGIN_JWT_MALFORMED`, async (t) => {
@@ -208,7 +219,7 @@ t.test('a token signed with another secret, or with alg none, is refused', async
   const otherSecret = hmacToken(claims, 'some-other-secret-that-is-long-enough!')
   assertRefused(t, await callMe(app, otherSecret), 'FST_LOGIN_JWT_INVALID', 'other secret')
 
-  const head = b64({ alg: 'none', typ: 'JWT' })
+  const head = b64({ alg: 'none', typ: 'at+jwt' })
   const body = b64(claims)
   for (const unsigned of [`${head}.${body}.`, `${head}.${body}.AAAA`]) {
     assertRefused(t, await callMe(app, unsigned), 'FST_LOGIN_JWT_INVALID', 'alg none')
@@ -363,7 +374,7 @@ t.test('jwtOptional: no token is anonymous, a valid token is the user, a bad tok
   const bad = await app.inject({ url: '/api/optional', headers: bearer('abc') })
   assertRefused(t, bad, 'FST_LOGIN_JWT_INVALID', 'bad token')
   t.equal(bad.headers['www-authenticate'], INVALID_CHALLENGE)
-  assertRefused(t, await app.inject({ url: '/api/optional', headers: { authorization: 'Basic abc' } }), 'FST_LOGIN_JWT_MALFORMED', 'malformed header')
+  assertRefused(t, await app.inject({ url: '/api/optional', headers: { authorization: 'Basic abc' } }), 'FST_LOGIN_JWT_WRONG_SCHEME', 'another scheme')
 })
 
 t.test('OPTIONS requests are guarded like any other method', async (t) => {

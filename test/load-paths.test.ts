@@ -12,7 +12,7 @@ import { buildApp, CookieJar, makeUsers, me, send, TEST_KEY, type TestUser } fro
 
 const ALICE = { id: '1', name: 'alice' }
 
-t.test('a loader that throws fails the request with a 500 through the error handler, sync or async', async (t) => {
+t.test('a loader that throws: guards and loadCurrentUser() fail with a 500, pages that need no user go on as anonymous, logout still works', async (t) => {
   for (const mode of ['sync', 'async'] as const) {
     const broken = new Error('database down')
     const { app } = await buildApp({
@@ -34,10 +34,13 @@ t.test('a loader that throws fails the request with a 500 through the error hand
     await send(app, jar, 'POST', '/login/1')
 
     const auto = await send(app, jar, 'GET', '/me')
-    t.equal(auto.statusCode, 500, `${mode}: the auto-load hook passes the error on`)
-    t.equal(auto.json().message, 'database down', `${mode}: Fastify's error format`)
+    t.equal(auto.statusCode, 200, `${mode}: a route without a guard still answers`)
+    t.same(auto.json(), { user: null, authenticated: false, fresh: false, remembered: false }, `${mode}: as anonymous`)
     const guarded = await send(app, jar, 'GET', '/private')
     t.equal(guarded.statusCode, 500, `${mode}: a guard passes the error on`)
+    t.equal(guarded.json().message, 'database down', `${mode}: Fastify's error format`)
+    const fresh = await send(app, jar, 'GET', '/fresh')
+    t.equal(fresh.statusCode, 500, `${mode}: so does the fresh guard`)
     const lazy = await send(app, jar, 'GET', '/lazy')
     t.same(lazy.json(), { caught: 'database down' }, `${mode}: request.loadCurrentUser() rejects`)
 

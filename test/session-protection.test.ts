@@ -63,10 +63,10 @@ async function me (app: FastifyInstance, jar: CookieJar, client: Client = {}): P
 /** A new client: a phone on another network. */
 const PHONE: Client = { headers: { 'user-agent': 'Phone/2.0' }, remoteAddress: '192.0.2.10' }
 
-/** A jar holding only `user`'s remember-me cookie (its session is gone). */
+/** A jar holding only `user`'s remember-me cookie (its session is gone), issued to PHONE. */
 function rememberedJar (app: FastifyInstance, user: TestUser): CookieJar {
   const jar = new CookieJar()
-  const [name, value] = rememberCookie(app, user).split('=') as [string, string]
+  const [name, value] = rememberCookie(app, user, { ip: '192.0.2.10', userAgent: 'Phone/2.0' }).split('=') as [string, string]
   jar.cookies.set(name, value)
   return jar
 }
@@ -172,6 +172,54 @@ t.test('sessionProtection: false ignores client changes', async (t) => {
   t.equal(ip.body.authenticated, true, 'address change')
   t.equal(ip.body.fresh, true)
   t.equal(events.length, 0)
+})
+
+t.test('strong: a remember cookie replayed from another address or browser restores nothing and is cleared', async (t) => {
+  const { app, events } = await protectedApp({ sessionProtection: 'strong' })
+  t.teardown(() => app.close())
+  // The victim logs in with remember-me on their phone; the thief copies only the remember cookie.
+  const victim = new CookieJar().store(await inject(app, new CookieJar(), { method: 'POST', url: '/login/1', payload: { remember: true } }, PHONE))
+  const stolen = new CookieJar()
+  stolen.cookies.set('__Host-remember_token', victim.cookies.get('__Host-remember_token') as string)
+
+  for (const [label, thief] of [['another browser', { ...PHONE, headers: OTHER_BROWSER.headers }], ['another address', { ...PHONE, remoteAddress: '198.51.100.7' }]] as const) {
+    const jar = new CookieJar()
+    jar.cookies.set('__Host-remember_token', stolen.cookies.get('__Host-remember_token') as string)
+    const res = await me(app, jar, thief)
+    t.equal(res.body.authenticated, false, `${label}: not restored`)
+    t.equal(setCookie(res.res, '__Host-remember_token')?.maxAge, 0, `${label}: the remember cookie is cleared`)
+    t.equal(setCookie(res.res, '__Host-session'), undefined, `${label}: no session is created`)
+  }
+  t.equal(events.length, 2, 'sessionProtected fired for each replay')
+
+  const own = new CookieJar()
+  own.cookies.set('__Host-remember_token', victim.cookies.get('__Host-remember_token') as string)
+  const home = await me(app, own, PHONE)
+  t.equal(home.body.authenticated, true, 'control: the client it was issued to still restores the login')
+  t.equal(home.body.fresh, false)
+})
+
+t.test('strong: a remember token issued without a client binding (basic mode) is refused', async (t) => {
+  const basic = await protectedApp({ sessionProtection: 'basic' })
+  t.teardown(() => basic.app.close())
+  const token = new CookieJar().store(await inject(basic.app, new CookieJar(), { method: 'POST', url: '/login/1', payload: { remember: true } }, PHONE))
+  // The same keys under strong protection (an app that switched modes).
+  const strong = await protectedApp({ sessionProtection: 'strong' })
+  t.teardown(() => strong.app.close())
+  const jar = new CookieJar()
+  jar.cookies.set('__Host-remember_token', token.cookies.get('__Host-remember_token') as string)
+  const res = await me(strong.app, jar, PHONE)
+  t.equal(res.body.authenticated, false, 'an unbound token cannot prove which client it belongs to')
+  t.equal(setCookie(res.res, '__Host-remember_token')?.maxAge, 0)
+})
+
+t.test('basic: a remember cookie from another client still restores the login, not fresh', async (t) => {
+  const { app, users } = await protectedApp({ sessionProtection: 'basic' })
+  t.teardown(() => app.close())
+  const jar = rememberedJar(app, users.get('1') as TestUser)
+  const res = await me(app, jar, OTHER_BROWSER)
+  t.equal(res.body.authenticated, true)
+  t.equal(res.body.fresh, false)
 })
 
 t.test('sessionProtection: false: a login restored from the remember cookie is not bound to the client either', async (t) => {

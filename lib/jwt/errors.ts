@@ -11,6 +11,8 @@ import createError from '@fastify/error'
 const specs = {
   FST_LOGIN_JWT_NO_TOKEN: ['Request does not contain an access token', undefined],
   FST_LOGIN_JWT_MALFORMED: ['Authorization header must be "<scheme> <token>"', 'invalid_token'],
+  // RFC 6750 §3.1: a request without our scheme carries no token for us, so no error code.
+  FST_LOGIN_JWT_WRONG_SCHEME: ['Authorization header must use the Bearer scheme', undefined],
   FST_LOGIN_JWT_INVALID: ['Invalid token', 'invalid_token'],
   FST_LOGIN_JWT_EXPIRED: ['Token has expired', 'invalid_token'],
   FST_LOGIN_JWT_NOT_YET_VALID: ['Token is not valid yet', 'invalid_token'],

@@ -13,7 +13,9 @@ export interface FoundToken {
 /** What the search gives: a token, nothing, or an error code for a malformed header. */
 export type Lookup = FoundToken | null | JwtErrorCode
 
-const UNSAFE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE'])
+// RFC 9110 §9.2.1: the only methods defined as safe. Every other one (PROPPATCH,
+// SEARCH, REPORT, methods an app adds) may change state and is checked.
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE'])
 
 /**
  * Makes the token search of `jwt`: the configured locations, in order. An
@@ -30,9 +32,11 @@ export function tokenFinder (jwt: JwtSettings): (request: FastifyRequest, type: 
         const header = request.headers.authorization
         if (header === undefined) continue
         const space = header.indexOf(' ')
+        if (header === '') return 'FST_LOGIN_JWT_MALFORMED'
+        const given = space === -1 ? header : header.slice(0, space)
+        // `Basic abc` is well formed, just not ours: say which scheme is wrong.
+        if (given !== scheme && given.toLowerCase() !== lowerScheme) return 'FST_LOGIN_JWT_WRONG_SCHEME'
         if (space === -1 || header.indexOf(' ', space + 1) !== -1 || space === header.length - 1) return 'FST_LOGIN_JWT_MALFORMED'
-        const given = header.slice(0, space)
-        if (given !== scheme && given.toLowerCase() !== lowerScheme) return 'FST_LOGIN_JWT_MALFORMED'
         return { token: header.slice(space + 1), location }
       }
       if (location === 'cookies' && jwt.cookies !== null) {
@@ -54,13 +58,13 @@ function digest (value: string): Buffer {
 }
 
 /**
- * CSRF double submit for tokens sent as cookies: on unsafe methods the
+ * CSRF double submit for tokens sent as cookies: on every method but the safe ones the
  * X-CSRF-Token header must equal the token's own `csrf` claim, which a
  * cross-site form cannot read. Compared in constant time (as hashes, so the
  * lengths do not leak either).
  */
 export function csrfOk (request: FastifyRequest, jwt: JwtSettings, claims: JwtClaims): boolean {
-  if (jwt.cookies === null || !jwt.cookies.csrf || !UNSAFE_METHODS.has(request.method)) return true
+  if (jwt.cookies === null || !jwt.cookies.csrf || SAFE_METHODS.has(request.method)) return true
   const sent = request.headers[jwt.cookies.csrfHeader]
   if (typeof sent !== 'string' || typeof claims.csrf !== 'string') return false
   return timingSafeEqual(digest(sent), digest(claims.csrf))

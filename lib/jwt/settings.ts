@@ -117,7 +117,7 @@ function keySuits (key: KeyObject, algorithm: JwtAlgorithm): boolean {
   }
 }
 
-function keyOf (options: JwtKeyOptions, index: number): JwtKey {
+function keyOf (options: JwtKeyOptions, index: number, single: boolean): JwtKey {
   if (options === null || typeof options !== 'object') fail(`keys[${index}] must be an object`)
   onlyKnownKeys(options, KEY_KEYS, `jwt.keys[${index}]`)
   const algorithm = options.algorithm ?? (options.secret !== undefined ? 'HS256' : undefined)
@@ -131,7 +131,7 @@ function keyOf (options: JwtKeyOptions, index: number): JwtKey {
     if (typeof secret !== 'string' && !Buffer.isBuffer(secret)) fail(`keys[${index}].secret is required for ${algorithm}`)
     const min = HMAC_MIN_BYTES[algorithm] as number
     if (Buffer.byteLength(secret) < min) fail(`keys[${index}].secret is too short for ${algorithm}: at least ${min} bytes`)
-    randomLookingSecret(Buffer.from(secret), `jwt.keys[${index}].secret`)
+    randomLookingSecret(Buffer.from(secret), single ? 'jwt.secret' : `jwt.keys[${index}].secret`)
     return { kid: options.kid, algorithm, signingKey: secret, verifyKey: secret }
   }
 
@@ -149,7 +149,7 @@ function keysOf (options: JwtOptions): JwtKey[] {
     ? [{ kid: options.kid, algorithm: options.algorithm, secret: options.secret, privateKey: options.privateKey, publicKey: options.publicKey }]
     : fail('secret (HS*) or publicKey/privateKey is required'))
   if (!Array.isArray(list) || list.length === 0) fail('keys must be a non-empty array')
-  const keys = list.map(keyOf)
+  const keys = list.map((key, index) => keyOf(key, index, options.keys === undefined))
   if (keys[0]?.signingKey === undefined) fail('keys[0] signs new tokens: it needs a secret or a privateKey')
   if (keys.length > 1) {
     const kids = keys.map((key) => key.kid)
@@ -215,7 +215,7 @@ export function buildJwtSettings (options: JwtOptions, hasUserLoader: boolean): 
   if (options.issuer !== undefined && (typeof options.issuer !== 'string' || options.issuer === '')) fail('issuer must be a non-empty string')
   const cache = options.cache ?? false
   if (typeof cache !== 'boolean' && !(Number.isSafeInteger(cache) && cache > 0)) fail('cache must be a boolean or a positive size')
-  const messages = { ...defaultJwtMessages }
+  const messages = { ...defaultJwtMessages, FST_LOGIN_JWT_WRONG_SCHEME: `Authorization header must use the ${scheme} scheme` }
   for (const [code, text] of Object.entries(options.messages ?? {})) {
     if (!(code in messages) || typeof text !== 'string') fail(`messages.${code} is not a known error code with a string message`)
     messages[code as JwtErrorCode] = text
