@@ -377,3 +377,24 @@ t.test('with @fastify/flash the redirect flashes the login message', async (t) =
     t.same(page.json(), { flashed: {} })
   })
 })
+
+t.test("useSessionForNext: the README's login route sends the user to the stored next, once", async (t) => {
+  const { app, users } = await buildApp({ loginUrl: '/login', useSessionForNext: true }, (app) => {
+    app.post<{ Body: { id: string } }>('/login', async (request, reply) => {
+      await reply.login(users.get(request.body.id) as NonNullable<ReturnType<typeof users.get>>)
+      return reply.redirect(request.nextUrl('/'))
+    })
+    app.get('/peek-next', async (request) => ({ next: request.nextUrl('/none') }))
+  })
+  t.teardown(() => app.close())
+  const jar = new CookieJar()
+  jar.store(await app.inject({ url: '/private?a=1', headers: { accept: BROWSER_ACCEPT } }))
+
+  const login = await app.inject({ method: 'POST', url: '/login', payload: { id: '1' }, headers: { cookie: jar.header() } })
+  t.equal(login.statusCode, 302)
+  t.equal(login.headers.location, '/private?a=1', 'next survived the session rotation of the login')
+  jar.store(login)
+  const again = await app.inject({ url: '/peek-next', headers: { cookie: jar.header() } })
+  t.same(again.json(), { next: '/none' }, 'and was used only once')
+  t.equal((await app.inject({ url: '/private?a=1', headers: { cookie: jar.header() } })).statusCode, 200, 'the user is logged in')
+})
