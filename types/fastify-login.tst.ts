@@ -4,6 +4,18 @@ import Fastify, { type FastifyReply, type FastifyRequest, type preHandlerAsyncHo
 import { describe, expect, test } from 'tstyche'
 import fastifyLogin, {
   InvalidOptionError,
+  JwtDisabledError,
+  NotRegisteredError,
+  freshJwtRequired,
+  freshLoginRequired,
+  jwtOptional,
+  jwtRequired,
+  loginRequired,
+  refreshJwtRequired,
+  verifyFreshLogin,
+  verifyLogin,
+  type Guard,
+  type JwtGuard,
   MemoryRevocationStore,
   type JwtClaims,
   type JwtErrorCode,
@@ -122,6 +134,27 @@ describe('named exports', () => {
     expect(loginCookie(app, { id: '1' }, { fresh: false })).type.toBe<string>()
     expect(rememberCookie(app, { id: '1' }, { duration: '1d' })).type.toBe<string>()
     expect(new InvalidOptionError('x')).type.toHaveProperty('code')
+    expect(new NotRegisteredError('loginRequired')).type.toHaveProperty('statusCode')
+    expect(new JwtDisabledError('jwtRequired')).type.toHaveProperty('code')
+    expect(rememberCookie).type.toBeCallableWith(app, { id: '1' }, { ip: '192.0.2.1', userAgent: 'Phone' })
+  })
+
+  test('guards exported by name, usable as hooks in any scope', () => {
+    for (const guard of [loginRequired, freshLoginRequired, verifyLogin, verifyFreshLogin]) {
+      expect(guard).type.toBe<Guard>()
+    }
+    for (const guard of [jwtRequired, jwtOptional, freshJwtRequired, refreshJwtRequired]) {
+      expect(guard).type.toBe<JwtGuard>()
+    }
+    expect(app.get).type.toBeCallableWith('/private', { preHandler: loginRequired }, async () => 'ok')
+    expect(app.get).type.toBeCallableWith('/api', { preHandler: [jwtRequired, freshJwtRequired] }, async () => 'ok')
+    expect(app.addHook).type.toBeCallableWith('onRequest', verifyLogin)
+    expect(loginRequired(request, reply)).type.toBe<Promise<FastifyReply | undefined>>()
+  })
+
+  test('origin is a string option', () => {
+    expect(app.register).type.toBeCallableWith(fastifyLogin, { loadUser: () => null, origin: 'https://app.example', loginUrl: 'https://sso.example/login' })
+    expect(app.register).type.not.toBeCallableWith(fastifyLogin, { loadUser: () => null, origin: true })
   })
 })
 
