@@ -1,6 +1,7 @@
-import type { FastifyInstance, FastifyRequest, LightMyRequestResponse } from 'fastify'
+import secureSession from '@fastify/secure-session'
+import Fastify, { type FastifyInstance, type FastifyRequest, type LightMyRequestResponse } from 'fastify'
 import t, { type Test } from 'tap'
-import { rememberCookie, type FastifyLoginOptions, type JwtOptions } from '../lib/index.js'
+import fastifyLogin, { rememberCookie, type FastifyLoginOptions, type JwtOptions } from '../lib/index.js'
 import { authenticate, authLogin, buildApp, CookieJar, directory, loggedIn, send, setCookie, TEST_KEY, type TestUser } from './helpers.js'
 
 /*
@@ -146,6 +147,28 @@ t.test('a custom session cookie name', async (t) => {
   const res = await app.inject({ method: 'POST', url: '/login/1' })
   t.ok(setCookie(res, 'sid'))
   assertNoStore(t, res, 'login with cookie sid')
+})
+
+// The app's own @fastify/secure-session names its cookie without telling us
+// (sessionCookieName is documented for the test helper only): still no-store.
+t.test('the app registered @fastify/secure-session itself, cookie sid', async (t) => {
+  const app = Fastify()
+  t.teardown(() => app.close())
+  await app.register(secureSession, { key: TEST_KEY, cookieName: 'sid' })
+  await app.register(fastifyLogin, { loadUser: (id: string) => directory.get(id) ?? null, rememberMe: false })
+  app.post('/login', async (_request, reply) => ({ ok: await reply.login(directory.get('1') as TestUser) }))
+  app.post('/logout', async (_request, reply) => { await reply.logout({ destroySession: true }); return { ok: true } })
+  app.get('/theme', async (_request, reply) => reply.setCookie('theme', 'dark').send({ ok: true }))
+  const login = await app.inject({ method: 'POST', url: '/login' })
+  t.ok(setCookie(login, 'sid'))
+  assertNoStore(t, login, 'login')
+  const cookie = new CookieJar().store(login).header()
+  const logout = await app.inject({ method: 'POST', url: '/logout', headers: { cookie } })
+  t.equal(setCookie(logout, 'sid')?.maxAge, 0, 'the session cookie is deleted')
+  assertNoStore(t, logout, 'logout')
+  const theme = await app.inject({ url: '/theme', headers: { cookie } })
+  t.same(setCookieNames(theme), ['theme'], 'an unchanged session is not rewritten')
+  assertNoCacheControl(t, theme, 'unrelated cookie')
 })
 
 /**
