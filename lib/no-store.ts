@@ -1,4 +1,4 @@
-import type { onSendHookHandler } from 'fastify'
+import type { FastifyRequest, onSendHookHandler } from 'fastify'
 
 /*
  * A response that sets or clears a login cookie must not be stored by a
@@ -9,13 +9,26 @@ import type { onSendHookHandler } from 'fastify'
  * for every writer: login, logout, remember-me, session protection, JWT
  * cookies, and secure-session's own rewrites of a session that holds a login.
  */
-export function noStoreForCookies (names: string[]): onSendHookHandler {
+export function noStoreForCookies (names: string[], sessionName?: string): onSendHookHandler {
   const prefixes = names.map((name) => `${name}=`)
-  return function noStoreForLoginCookies (_request, reply, _payload, done) {
+  return function noStoreForLoginCookies (request, reply, _payload, done) {
     const header = reply.getHeader('set-cookie')
     if (header === undefined || reply.hasHeader('cache-control')) return done()
     const cookies = Array.isArray(header) ? header : [String(header)]
-    if (cookies.some((cookie) => prefixes.some((prefix) => cookie.startsWith(prefix)))) reply.header('cache-control', 'no-store')
+    if (sessionWritten(request, sessionName) || cookies.some((cookie) => prefixes.some((prefix) => cookie.startsWith(prefix)))) {
+      reply.header('cache-control', 'no-store')
+    }
     done()
   }
+}
+
+/*
+ * secure-session writes its cookie exactly when the session changed. An app
+ * that registered secure-session itself may have named that cookie without
+ * telling us (`sessionCookieName` is optional), so the name alone would miss it.
+ */
+function sessionWritten (request: FastifyRequest, sessionName: string | undefined): boolean {
+  if (sessionName === undefined) return false
+  const session = (request as unknown as Record<string, { changed?: unknown } | null | undefined>)[sessionName]
+  return session?.changed === true
 }

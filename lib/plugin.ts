@@ -88,7 +88,7 @@ export async function fastifyLoginPlugin (fastify: FastifyInstance, options: Fas
     ...(settings.sessionEnabled ? [settings.sessionCookieName] : []),
     ...(remember === null ? [] : [remember.cookieName]),
     ...jwt.cookieNames
-  ]))
+  ], settings.sessionEnabled ? settings.sessionName : undefined))
 }
 
 type JwtGuards = Record<JwtGuardName, JwtGuard>
