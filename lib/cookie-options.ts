@@ -34,7 +34,9 @@ const COOKIE_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
 /** Validates `secure`, `sameSite`, `path` and `domain` of `options` (named `where` in errors). */
 export function cookieAttributes (options: CookieAttributeOptions, where: string): CookieAttributes {
   const secure = boolOption(options.secure, `${where}.secure`, true)
-  const sameSite = options.sameSite ?? 'lax'
+  const given = options.sameSite ?? 'lax'
+  // Any case, as @fastify/cookie takes it; written lowercase.
+  const sameSite = typeof given === 'string' ? given.toLowerCase() : given
   if (typeof sameSite !== 'string' || !SAME_SITE.includes(sameSite)) fail(`${where}.sameSite must be 'lax', 'strict' or 'none'`)
   if (sameSite === 'none' && !secure) fail(`${where}.sameSite 'none' needs ${where}.secure (browsers drop such cookies)`)
   const path = optionalString(options.path, `${where}.path`) ?? '/'

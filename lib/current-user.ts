@@ -81,8 +81,9 @@ export function setCurrentUser (request: FastifyRequest, user: CurrentUser, auth
 }
 
 /**
- * The automatic load (before the handler) failed: the user loader threw, or
- * the session is missing. The request goes on as anonymous, so pages that do
+ * The automatic load (before the handler) failed: the user loader threw (a
+ * missing session is a setup error and fails at once instead). The request
+ * goes on as anonymous, so pages that do
  * not need a user still answer and `reply.logout()` can still end a login
  * whose stored id breaks the loader; every guard and `loadCurrentUser()` then
  * fail with the same error (a 500 through the error handler), so nothing

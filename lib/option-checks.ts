@@ -80,26 +80,28 @@ export function boolOption (value: unknown, name: string, fallback: boolean): bo
 }
 
 const HOW_TO_MAKE_A_SECRET = 'make one with `node -e "console.log(require(\'node:crypto\').randomBytes(32).toString(\'base64\'))"`'
-const HEX = /^[0-9a-f]+$/i
+const PRINTABLE = /^[\u0020-\u007e]+$/
 
 /**
- * Refuses secret material that is visibly not random: one value repeated,
- * a short pattern repeated, or fewer than 16 distinct byte values (8 distinct
- * digits for a hex string, whose alphabet has only 16). Random 32-byte keys
- * pass these checks with overwhelming probability; `'x'.repeat(32)`,
- * `'12345678901234567890123456789012'` or `Buffer.alloc(32, 7)` do not.
+ * Refuses secret material that is visibly not random: a short pattern
+ * repeated (`'x'.repeat(32)`, `'1234567890'` over and over), or too few
+ * distinct values for what it is. Binary keys (32 random bytes hold about 30
+ * distinct values) need 16; text (a passphrase, a UUID, hex, base64) needs 8,
+ * which every usual random form clears with overwhelming probability while
+ * `'aaaabbbbccccdddd…'` or `Buffer.alloc(32, 7)` do not. It is a tripwire for
+ * placeholders, not a strength meter: `'my-super-secret-key'` passes it.
  */
 export function randomLookingSecret (bytes: Buffer, name: string): void {
   const distinct = new Set(bytes).size
-  const hex = HEX.test(bytes.toString('latin1'))
-  if (distinct < (hex ? 8 : 16) || repeatsAPattern(bytes)) {
-    fail(`${name} does not look random (${distinct} distinct byte values${hex ? ' in a hex string' : ''}): ${HOW_TO_MAKE_A_SECRET}`)
+  const text = PRINTABLE.test(bytes.toString('latin1'))
+  if (distinct < (text ? 8 : 16) || repeatsAPattern(bytes)) {
+    fail(`${name} does not look random (${distinct} distinct ${text ? 'characters' : 'byte values'}): ${HOW_TO_MAKE_A_SECRET}`)
   }
 }
 
+/** Whether `bytes` is its own first `period` bytes repeated (the last repeat may be cut short). */
 function repeatsAPattern (bytes: Buffer): boolean {
   for (let period = 1; period <= bytes.length / 2; period++) {
-    if (bytes.length % period !== 0) continue
     let repeats = true
     for (let i = period; i < bytes.length && repeats; i++) repeats = bytes[i] === bytes[i - period]
     if (repeats) return true

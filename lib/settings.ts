@@ -49,13 +49,14 @@ export interface Settings {
 export const DEFAULT_LOGIN_MESSAGE = 'Please log in to access this page.'
 export const DEFAULT_REFRESH_MESSAGE = 'Please reauthenticate to access this page.'
 
-// Fastify hands its own register options (prefix, logLevel, ...) to the plugin too.
+// Fastify hands its own register options to the plugin too, but ignores them
+// for a fastify-plugin plugin: a `prefix` would look applied and not be.
 const FASTIFY_REGISTER_KEYS = ['prefix', 'logLevel', 'logSerializers'] as const
 const TOP_LEVEL_KEYS = [
   'loadUser', 'loadUserFromRequest', 'getUserId', 'isUserActive', 'anonymousUser', 'session', 'sessionName',
   'sessionCookieName', 'rememberMe', 'sessionProtection', 'keepSessionKeys', 'autoLoadUser', 'origin', 'loginUrl',
   'refreshUrl', 'useSessionForNext', 'nextParam', 'unauthorized', 'needsRefresh', 'loginMessage',
-  'loginMessageCategory', 'refreshMessage', 'refreshMessageCategory', 'jwt', ...FASTIFY_REGISTER_KEYS
+  'loginMessageCategory', 'refreshMessage', 'refreshMessageCategory', 'jwt'
 ] as const
 
 function messageOption (value: unknown, name: string, fallback: string): LoginMessage | false {
@@ -102,7 +103,10 @@ export function redirectUrlOption (value: unknown, name: string, origin: string 
 
 function sessionCookieNameOf (options: FastifyLoginOptions): string {
   if (options.session === false) return 'session'
-  if (options.session !== undefined) return sessionCookie(options.session).name
+  if (options.session !== undefined) {
+    if (options.sessionCookieName !== undefined) fail('sessionCookieName is only for a session the app registers itself; with `session`, set session.cookieName')
+    return sessionCookie(options.session).name
+  }
   // The app registered @fastify/secure-session itself: its cookie name, for the test helper.
   return optionalString(options.sessionCookieName, 'sessionCookieName') ?? 'session'
 }
@@ -110,6 +114,9 @@ function sessionCookieNameOf (options: FastifyLoginOptions): string {
 /** Validates the options; throws FST_LOGIN_INVALID_OPTION on the first problem. */
 export function buildSettings (options: FastifyLoginOptions): Settings {
   if (options === null || typeof options !== 'object') fail('options must be an object')
+  for (const key of FASTIFY_REGISTER_KEYS) {
+    if (key in options) fail(`${key} does not apply: fastify-login adds its hooks and routes to the scope it is registered in; register it inside a scope that has the ${key} (for the JWT endpoints, jwt.authPath and friends set their paths)`)
+  }
   onlyKnownKeys(options, TOP_LEVEL_KEYS, '')
   const loadUser = optionalFunction(options.loadUser, 'loadUser')
   const loadUserFromRequest = optionalFunction(options.loadUserFromRequest, 'loadUserFromRequest')
@@ -131,6 +138,7 @@ export function buildSettings (options: FastifyLoginOptions): Settings {
   const anonymousUser = optionalFunction(options.anonymousUser, 'anonymousUser') ?? (() => null as AnonymousUser)
   const origin = originOption(options.origin)
   const useSessionForNext = boolOption(options.useSessionForNext, 'useSessionForNext', false)
+  if (useSessionForNext && options.session === false) fail('useSessionForNext needs a session (session is false)')
 
   return {
     loadUser: loadUser as Settings['loadUser'],

@@ -379,3 +379,14 @@ t.test('JWT-only app (session: false) with the cookie location', async (t) => {
     assertUser(t, await app.inject({ url: '/api/me', headers: { cookie: jar.header() } }))
   })
 })
+
+t.test('a header of another scheme (a proxy\'s Basic login) does not hide the token cookie', async (t) => {
+  const app = await cookieApp(t, { locations: ['headers', 'cookies'] })
+  const auth = await app.inject({ method: 'POST', url: '/auth', payload: { username: 'alice', password: 'correct horse' } })
+  const cookie = `__Host-access_token_cookie=${cookieValue(auth, '__Host-access_token_cookie')}`
+  const res = await app.inject({ url: '/api/me', headers: { cookie, authorization: 'Basic c3RhZ2luZzpzdGFnaW5n' } })
+  t.equal(res.statusCode, 200, 'the cookie is found after the Basic header')
+  t.same(res.json(), { name: 'alice' })
+  const alone = await app.inject({ url: '/api/me', headers: { authorization: 'Basic c3RhZ2luZzpzdGFnaW5n' } })
+  t.equal(alone.json().code, 'FST_LOGIN_JWT_WRONG_SCHEME', 'with nothing else, the answer says the scheme is wrong')
+})

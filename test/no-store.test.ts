@@ -252,3 +252,19 @@ t.test('JWT cookies without a session, with configured names', async (t) => {
   assertNoStore(t, login, 'setJwtCookies')
   assertNoStore(t, await app.inject({ method: 'POST', url: '/custom-logout' }), 'clearJwtCookies')
 })
+
+t.test('a Cache-Control that lets shared caches store the response is replaced', async (t) => {
+  const { app } = await buildApp({}, (app) => {
+    app.get('/cached-page', async (_request, reply) => {
+      reply.header('cache-control', 'public, max-age=300')
+      return 'page'
+    })
+  })
+  t.teardown(() => app.close())
+  // Only the remember cookie: the automatic load restores the login and writes a new session.
+  const restore = await app.inject({ url: '/cached-page', headers: { cookie: rememberCookie(app, directory.get('1') as TestUser) } })
+  t.ok(setCookie(restore, '__Host-session'), 'the restore wrote a session cookie')
+  t.equal(restore.headers['cache-control'], 'no-store', 'so public caching is replaced: a CDN must not store it')
+  const anonymous = await app.inject({ url: '/cached-page' })
+  t.equal(anonymous.headers['cache-control'], 'public, max-age=300', 'without a login cookie the route keeps its own')
+})

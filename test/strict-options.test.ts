@@ -28,10 +28,15 @@ t.test('unknown options fail registration, naming the closest known option', asy
   }
 })
 
-t.test("Fastify's own register options are not unknown options", async (t) => {
-  const { app } = await buildApp(loose({ prefix: '/v1', logLevel: 'warn' }))
-  t.teardown(() => app.close())
-  t.equal((await app.inject({ url: '/private' })).statusCode, 401)
+t.test("Fastify's own register options, which it ignores for this plugin, are refused with what to do instead", async (t) => {
+  for (const key of ['prefix', 'logLevel', 'logSerializers']) {
+    await rejectsOption(t, loose({ ...base, [key]: key === 'prefix' ? '/v1' : 'warn' }), new RegExp(`${key} does not apply: .*register it inside a scope that has the ${key}`))
+  }
+})
+
+t.test('option combinations that could only fail later fail registration', async (t) => {
+  await rejectsOption(t, loose({ loadUserFromRequest: () => null, session: false, useSessionForNext: true, loginUrl: '/login' }), /useSessionForNext needs a session/)
+  await rejectsOption(t, loose({ ...base, sessionCookieName: 'sid' }), /sessionCookieName is only for a session the app registers itself/)
 })
 
 t.test('secrets that are visibly not random fail registration with a way to make one', async (t) => {
@@ -45,7 +50,8 @@ t.test('secrets that are visibly not random fail registration with a way to make
     ['rememberMe.key', { rememberMe: { key: 'ab'.repeat(20) } }, /rememberMe\.key\[0\] does not look random/],
     ['jwt.secret', { jwt: { secret: 's'.repeat(32), authenticate } }, /jwt\.secret does not look random/],
     ['jwt.keys[1].secret', { jwt: { keys: [{ kid: 'a', secret: SECRET }, { kid: 'b', secret: 'abcd'.repeat(8) }], authenticate } }, /jwt\.keys\[1\]\.secret does not look random/],
-    ['few distinct hex digits', { jwt: { secret: '0123456'.repeat(6) + '6', authenticate } }, /in a hex string/]
+    ['few distinct characters', { jwt: { secret: 'aaaabbbbccccddddeeeeffffgggggggg', authenticate } }, /jwt\.secret does not look random \(7 distinct characters\)/],
+    ['digits repeated, the last repeat cut short', { session: { secret: '12345678901234567890123456789012', salt: 'sixteen-byte-slt' } }, /session\.secret does not look random/]
   ]
   for (const [where, options, message] of cases) {
     await rejectsOption(t, loose({ ...base, ...options }), message, { message: where })
@@ -61,7 +67,10 @@ t.test('random secrets of every usual form pass', async (t) => {
     { session: { secret: 'correct horse battery staple, long enough', salt: 'sixteen-byte-slt' } },
     { rememberMe: { key: hex } },
     { jwt: { secret: hex, authenticate } },
-    { jwt: { secret: testKey('c').toString('base64url'), authenticate } }
+    { jwt: { secret: testKey('c').toString('base64url'), authenticate } },
+    // Text forms whose alphabets are small: a UUID (hex and dashes), a word passphrase.
+    { jwt: { secret: '0b6f7c1e-54d2-4c8e-9a3b-2f9e8d7c6b5a', authenticate } },
+    { session: { secret: 'tide oven plum kite fog mango reef', salt: 'sixteen-byte-slt' } }
   ]
   for (const form of forms) {
     const { app } = await buildApp(loose(form))

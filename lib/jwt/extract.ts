@@ -21,12 +21,16 @@ const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE'])
  * Makes the token search of `jwt`: the configured locations, in order. An
  * Authorization header that is there but is not exactly `<scheme> <token>`
  * (one space, case-insensitive scheme, non-empty token) is an error rather
- * than "no token": the client meant to authenticate and got it wrong.
+ * than "no token": the client meant to authenticate and got it wrong. A
+ * header of another scheme (`Basic`, from a proxy's login prompt) carries no
+ * token of ours: the search goes on, and only when nothing else is found does
+ * the answer say that the scheme is wrong (see WRONG_SCHEME in guards.ts).
  */
 export function tokenFinder (jwt: JwtSettings): (request: FastifyRequest, type: 'access' | 'refresh') => Lookup {
   const scheme = jwt.scheme
   const lowerScheme = scheme.toLowerCase()
   return function findToken (request, type) {
+    let otherScheme = false
     for (const location of jwt.locations) {
       if (location === 'headers') {
         const header = request.headers.authorization
@@ -34,8 +38,10 @@ export function tokenFinder (jwt: JwtSettings): (request: FastifyRequest, type: 
         const space = header.indexOf(' ')
         if (header === '') return 'FST_LOGIN_JWT_MALFORMED'
         const given = space === -1 ? header : header.slice(0, space)
-        // `Basic abc` is well formed, just not ours: say which scheme is wrong.
-        if (given !== scheme && given.toLowerCase() !== lowerScheme) return 'FST_LOGIN_JWT_WRONG_SCHEME'
+        if (given !== scheme && given.toLowerCase() !== lowerScheme) {
+          otherScheme = true
+          continue
+        }
         if (space === -1 || header.indexOf(' ', space + 1) !== -1 || space === header.length - 1) return 'FST_LOGIN_JWT_MALFORMED'
         return { token: header.slice(space + 1), location }
       }
@@ -49,7 +55,7 @@ export function tokenFinder (jwt: JwtSettings): (request: FastifyRequest, type: 
         if (typeof token === 'string' && token !== '') return { token, location }
       }
     }
-    return null
+    return otherScheme ? 'FST_LOGIN_JWT_WRONG_SCHEME' : null
   }
 }
 

@@ -44,11 +44,13 @@ export function createJwtGuards (engine: TokenEngine, jwt: JwtSettings, core: Se
   /** Throws (or rejects with) the refusal; sets the user and claims when the request passes. */
   function authenticate (request: FastifyRequest, mode: GuardMode): MaybePromise<void> {
     const found = findToken(request, mode.type)
-    if (typeof found === 'string') throw fail(found)
-    if (found === null) {
+    // Only a header of another scheme: no token of ours, so jwtOptional lets
+    // the request go on as anonymous, and the others say the scheme is wrong.
+    if (found === null || found === 'FST_LOGIN_JWT_WRONG_SCHEME') {
       if (mode.optional) return
-      throw fail('FST_LOGIN_JWT_NO_TOKEN')
+      throw fail(found ?? 'FST_LOGIN_JWT_NO_TOKEN')
     }
+    if (typeof found === 'string') throw fail(found)
     return andThen(checkToken(found.token, mode.type, request), (claims) => accept(request, mode, found, claims))
   }
 
