@@ -101,7 +101,7 @@ function sameJwt (seen: string, real: string): boolean {
 }
 
 /** The credentials a request carries, as the server reads them, that are valid ones. */
-interface Seen { login: string[], fresh: string[], access: string[], refresh: string[], header: boolean }
+interface Seen { login: string[], fresh: string[], access: string[], refresh: string[], /** an Authorization header of our scheme */ header: boolean }
 function seenIn (headers: Record<string, string>, valid: Record<Slot, Credential[]>): Seen {
   const cookies = app.parseCookie(headers.cookie ?? '')
   const session = cookies[NAMES.session]
@@ -116,7 +116,8 @@ function seenIn (headers: Record<string, string>, valid: Record<Slot, Credential
     fresh: bound ? users(sessions, 'fresh') : [],
     access: users(tokens, 'access'),
     refresh: users(tokens, 'refresh'),
-    header: headers.authorization !== undefined
+    // A header of another scheme carries no token of ours (the server looks on, as with no header).
+    header: headers.authorization !== undefined && (headers.authorization === '' || headers.authorization.split(' ')[0]?.toLowerCase() === 'bearer')
   }
 }
 
