@@ -1,10 +1,10 @@
 import fp from 'fastify-plugin'
 import type { FastifyPluginAsync } from 'fastify'
 import type { EventEmitter } from 'node:events'
-import type { Guard } from './guards.js'
+import type { Guard } from './guards/session.js'
 import { fastifyLoginPlugin } from './plugin.js'
-import type { CurrentUser, FastifyLoginOptions, LoginOptions, LoginUser, LogoutOptions } from './types.js'
-import type { AccessTokenOptions, JwtClaims, JwtGuard, JwtTokens, RevocationStore } from './jwt/types.js'
+import type { CurrentUser, FastifyLoginOptions, LoginOptions, LoginUser, LogoutOptions } from './types/index.js'
+import type { AccessTokenOptions, JwtClaims, JwtGuard, JwtTokens, RevocationStore } from './types/index.js'
 
 /**
  * fastify-login: session login, remember-me, fresh logins, session protection
@@ -25,9 +25,9 @@ const fastifyLogin: FastifyPluginAsync<FastifyLoginOptions> = fp(fastifyLoginPlu
 
 export default fastifyLogin
 export { fastifyLogin }
-export { safeNextUrl, loginUrlWithNext, type SafeNextOptions } from './safe-next.js'
-export { loginCookie, rememberCookie, type LoginCookieOptions, type RememberCookieOptions } from './testing.js'
-export { parseDuration } from './duration.js'
+export { safeNextUrl, loginUrlWithNext, type SafeNextOptions } from './redirect/safe-next.js'
+export { loginCookie, rememberCookie, type LoginCookieOptions, type RememberCookieOptions } from './testing/index.js'
+export { parseDuration } from './internal/duration.js'
 export {
   UnauthorizedError,
   FreshLoginRequiredError,
@@ -47,8 +47,8 @@ export {
   jwtOptional,
   freshJwtRequired,
   refreshJwtRequired
-} from './guard-exports.js'
-export type { Guard } from './guards.js'
+} from './guards/exports.js'
+export type { Guard } from './guards/session.js'
 export { MemoryRevocationStore } from './jwt/revocation.js'
 export { defaultJwtMessages, type JwtErrorCode } from './jwt/errors.js'
 export type {
@@ -63,7 +63,7 @@ export type {
   JwtTokenResponse,
   JwtTokens,
   RevocationStore
-} from './jwt/types.js'
+} from './types/index.js'
 export type {
   AnonymousUser,
   CurrentUser,
@@ -81,7 +81,7 @@ export type {
   SessionOptions,
   SessionProtection,
   UnauthorizedHandler
-} from './types.js'
+} from './types/index.js'
 
 declare module 'fastify' {
   interface FastifyInstance {

@@ -1,8 +1,8 @@
 import { EventEmitter } from 'node:events'
 import type { FastifyRequest } from 'fastify'
-import { boolOption, fail, onlyKnownKeys, optionalFunction, optionalString } from './option-checks.js'
-import { rememberSettings, type RememberSettings } from './remember-options.js'
-import { sessionCookie } from './session-options.js'
+import { boolOption, fail, onlyKnownKeys, optionalFunction, optionalString } from './internal/option-checks.js'
+import { rememberSettings, type RememberSettings } from './remember/options.js'
+import { sessionCookie } from './session/options.js'
 import type {
   AnonymousUser,
   FastifyLoginOptions,
@@ -11,9 +11,9 @@ import type {
   SessionOptions,
   SessionProtection,
   UnauthorizedHandler
-} from './types.js'
+} from './types/index.js'
 
-export type { RememberSettings } from './remember-options.js'
+export type { RememberSettings } from './remember/options.js'
 
 /** Plugin options after validation and defaults: what the rest of the code reads. */
 export interface Settings {

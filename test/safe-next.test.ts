@@ -1,6 +1,6 @@
 import t from 'tap'
 import { loginUrlWithNext, parseDuration, safeNextUrl } from '../lib/index.js'
-import { nextParamFor } from '../lib/safe-next.js'
+import { nextParamFor } from '../lib/redirect/safe-next.js'
 import { buildApp } from './helpers.js'
 
 const HOST = 'app.example'

@@ -1,6 +1,6 @@
 import type { FastifyReply } from 'fastify'
-import type { JwtSettings } from './settings.js'
-import type { JwtClaims, JwtTokens } from './types.js'
+import type { JwtSettings } from './options.js'
+import type { JwtClaims, JwtTokens } from '../types/index.js'
 
 /** The claims of a token this plugin just made (no verification: we signed it). */
 function claimsOf (token: string): JwtClaims {

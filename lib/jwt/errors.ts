@@ -1,4 +1,5 @@
 import createError from '@fastify/error'
+import type { JwtErrorCode } from '../types/index.js'
 
 /*
  * JWT errors. All are 401s in Fastify's error format with a stable code and
@@ -24,15 +25,14 @@ const specs = {
   // RFC 9470: the token is valid but the route needs a recent authentication.
   FST_LOGIN_JWT_FRESH_REQUIRED: ['Fresh token required', 'insufficient_user_authentication'],
   FST_LOGIN_JWT_BAD_CREDENTIALS: ['Invalid credentials', undefined]
-} as const
+} as const satisfies Record<JwtErrorCode, readonly [string, string | undefined]>
 
 /** The token endpoint's body is not JSON. */
 export const UnsupportedMediaTypeError = createError('FST_LOGIN_JWT_UNSUPPORTED_MEDIA_TYPE', 'The token endpoint takes application/json', 415)
 /** The token endpoint's body is not an object with the two string fields. */
 export const BadCredentialsBodyError = createError('FST_LOGIN_JWT_BAD_REQUEST', 'Body must be a JSON object with the string fields %s and %s', 400)
 
-/** The stable codes of the JWT errors. */
-export type JwtErrorCode = keyof typeof specs
+export type { JwtErrorCode }
 
 const classes = Object.fromEntries(
   Object.keys(specs).map((code) => [code, createError(code, '%s', 401)])

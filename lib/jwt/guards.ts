@@ -1,13 +1,13 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
-import { setCurrentUser } from '../current-user.js'
+import { setCurrentUser } from '../user/load.js'
 import type { Settings } from '../settings.js'
-import type { LoginUser } from '../types.js'
+import type { LoginUser } from '../types/index.js'
 import type { TokenEngine } from './engine.js'
 import { jwtError, type JwtErrorCode } from './errors.js'
 import { csrfOk, tokenFinder, type FoundToken } from './extract.js'
-import { andThen, refuseNow, settle, type HookDone, type MaybePromise } from '../maybe-async.js'
-import type { JwtSettings } from './settings.js'
-import type { JwtClaims, JwtGuard } from './types.js'
+import { andThen, refuseNow, settle, type HookDone, type MaybePromise } from '../internal/hook-adapter.js'
+import type { JwtSettings } from './options.js'
+import type { JwtClaims, JwtGuard } from '../types/index.js'
 
 interface GuardMode {
   type: 'access' | 'refresh'

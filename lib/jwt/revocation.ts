@@ -1,4 +1,4 @@
-import type { RevocationStore } from './types.js'
+import type { RevocationStore } from '../types/index.js'
 
 const SWEEP_EVERY_MS = 60_000
 

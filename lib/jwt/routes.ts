@@ -1,11 +1,11 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { Settings } from '../settings.js'
 import { BadCredentialsBodyError, UnsupportedMediaTypeError } from './errors.js'
-import type { LoginUser } from '../types.js'
+import type { LoginUser } from '../types/index.js'
 import { setJwtCookies } from './cookies.js'
-import type { JwtSettings } from './settings.js'
-import type { TokenIssuer } from './tokens.js'
-import type { JwtGuard, JwtTokenResponse } from './types.js'
+import type { JwtSettings } from './options.js'
+import type { TokenIssuer } from './issue.js'
+import type { JwtGuard, JwtTokenResponse } from '../types/index.js'
 
 const MAX_FIELD_LENGTH = 1024
 

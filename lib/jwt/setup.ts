@@ -1,15 +1,15 @@
 import type { FastifyInstance, FastifyReply } from 'fastify'
 import fastifyCookie from '@fastify/cookie'
 import type { Settings } from '../settings.js'
-import type { LoginUser } from '../types.js'
+import type { LoginUser } from '../types/index.js'
 import { clearJwtCookies, setJwtCookies } from './cookies.js'
 import { createTokenEngine } from './engine.js'
 import { createJwtGuards } from './guards.js'
 import { registerJwtRoutes } from './routes.js'
-import { buildJwtSettings } from './settings.js'
-import { createTokenIssuer } from './tokens.js'
-import type { JwtGuardName } from '../guard-exports.js'
-import type { AccessTokenOptions, JwtClaims, JwtGuard, JwtOptions, JwtTokens } from './types.js'
+import { buildJwtSettings } from './options.js'
+import { createTokenIssuer } from './issue.js'
+import type { JwtGuardName } from '../guards/exports.js'
+import type { AccessTokenOptions, JwtClaims, JwtGuard, JwtOptions, JwtTokens } from '../types/index.js'
 
 /** Adds JWT authentication (decorators, guards, endpoints) to the plugin's scope. */
 export async function setupJwt (fastify: FastifyInstance, core: Settings, options: JwtOptions): Promise<{ guards: Record<JwtGuardName, JwtGuard>, cookieNames: string[] }> {

@@ -1,9 +1,9 @@
 import type { FastifyRequest } from 'fastify'
-import { emitLoginEvent } from './events.js'
-import { isThenable, type MaybePromise } from './maybe-async.js'
-import { sessionIdentifier } from './identifier.js'
-import { queueRememberClear, queueRememberSet, readRememberCookie } from './remember-cookie.js'
-import type { RememberToken } from './remember-token.js'
+import { emitLoginEvent } from '../internal/events.js'
+import { isThenable, type MaybePromise } from '../internal/hook-adapter.js'
+import { sessionIdentifier } from '../session/identifier.js'
+import { queueRememberClear, queueRememberSet, readRememberCookie } from '../remember/cookie.js'
+import type { RememberToken } from '../remember/token.js'
 import {
   FORCED_KEY,
   FRESH_KEY,
@@ -14,10 +14,10 @@ import {
   storeLogin,
   storedUserId,
   type SessionLike
-} from './session-state.js'
-import type { RememberSettings, Settings } from './settings.js'
-import { kAuthenticated, kUserLoad } from './symbols.js'
-import type { CurrentUser, LoginUser } from './types.js'
+} from '../session/state.js'
+import type { RememberSettings, Settings } from '../settings.js'
+import { kAuthenticated, kUserLoad } from '../symbols.js'
+import type { CurrentUser, LoginUser } from '../types/index.js'
 
 type LoadState = FastifyRequest & {
   // null: not started; LOADED: `currentUser` is settled; a promise: a loader is

@@ -1,12 +1,12 @@
 import { randomBytes } from 'node:crypto'
 import type { FastifyRequest } from 'fastify'
-import { userIdOf } from '../login.js'
-import { durationOption } from '../duration.js'
+import { userIdOf } from '../session/login.js'
+import { durationOption } from '../internal/duration.js'
 import type { Settings } from '../settings.js'
-import type { LoginUser } from '../types.js'
+import type { LoginUser } from '../types/index.js'
 import type { TokenEngine } from './engine.js'
-import type { JwtSettings } from './settings.js'
-import type { AccessTokenOptions, JwtClaims } from './types.js'
+import type { JwtSettings } from './options.js'
+import type { AccessTokenOptions, JwtClaims } from '../types/index.js'
 
 /** A token and the claims it carries. */
 export interface IssuedToken {

@@ -1,12 +1,12 @@
 import type { FastifyInstance } from 'fastify'
-import { identifierOf } from './identifier.js'
-import { userIdOf } from './login.js'
-import { sealRememberToken } from './remember-token.js'
-import { FRESH_KEY, IDENTIFIER_KEY, USER_ID_KEY } from './session-state.js'
-import { durationOption } from './duration.js'
-import type { Settings } from './settings.js'
-import { kSettings } from './symbols.js'
-import type { Duration, LoginUser } from './types.js'
+import { identifierOf } from '../session/identifier.js'
+import { userIdOf } from '../session/login.js'
+import { sealRememberToken } from '../remember/token.js'
+import { FRESH_KEY, IDENTIFIER_KEY, USER_ID_KEY } from '../session/state.js'
+import { durationOption } from '../internal/duration.js'
+import type { Settings } from '../settings.js'
+import { kSettings } from '../symbols.js'
+import type { Duration, LoginUser } from '../types/index.js'
 
 /** Options of {@link loginCookie}. */
 export interface LoginCookieOptions {

@@ -1,9 +1,9 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
-import { ensureUserLoaded, isAuthenticated } from './current-user.js'
-import { FreshLoginRequiredError, UnauthorizedError } from './errors.js'
-import { loginFresh } from './login.js'
-import { refuseNow, settle, type HookDone, type MaybePromise } from './maybe-async.js'
-import type { Settings } from './settings.js'
+import { ensureUserLoaded, isAuthenticated } from '../user/load.js'
+import { FreshLoginRequiredError, UnauthorizedError } from '../errors.js'
+import { loginFresh } from '../session/login.js'
+import { refuseNow, settle, type HookDone, type MaybePromise } from '../internal/hook-adapter.js'
+import type { Settings } from '../settings.js'
 import { denialMessage, denyAccess } from './unauthorized.js'
 
 /**

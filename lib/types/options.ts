@@ -1,37 +1,13 @@
 import type { CookieSerializeOptions } from '@fastify/cookie'
 import type { FastifyReply, FastifyRequest } from 'fastify'
-import type { JwtOptions } from './jwt/types.js'
-
-/**
- * Augment this interface to type `request.currentUser` with your own user:
- *
- * @example
- * declare module 'fastify-login' {
- *   interface FastifyLoginTypes {
- *     user: { id: number, name: string, isActive: boolean }
- *     anonymous: null           // optional: what `anonymousUser` returns
- *   }
- * }
- */
-export interface FastifyLoginTypes {}
-
-/** The app's user type (from {@link FastifyLoginTypes}), or a plain object. */
-export type LoginUser = FastifyLoginTypes extends { user: infer U } ? U : Record<string, any>
-/** What `request.currentUser` holds for an anonymous request (null unless augmented). */
-export type AnonymousUser = FastifyLoginTypes extends { anonymous: infer A } ? A : null
-/** The type of `request.currentUser`. */
-export type CurrentUser = LoginUser | AnonymousUser
-
-type MaybePromise<T> = T | Promise<T>
+import type { JwtOptions } from './jwt.js'
+import type { AnonymousUser, CurrentUser, Duration, LoginUser, MaybePromise } from './user.js'
 
 /** A message, or a function that returns one for the request (localization). */
 export type LoginMessage = string | ((request: FastifyRequest) => string)
 
 /** Session-protection modes: see the README. */
 export type SessionProtection = 'basic' | 'strong' | false
-
-/** Duration: seconds as a positive integer, or a string like `'15m'`, `'12h'`, `'30d'`. */
-export type Duration = number | string
 
 /** Key material for @fastify/secure-session: a 32-byte key (Buffer or base64), or a list for rotation. */
 export type SessionKey = string | Buffer | Array<string | Buffer>

@@ -1,11 +1,11 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
-import { FreshLoginRequiredError, UnauthorizedError } from './errors.js'
-import { emitLoginEvent } from './events.js'
-import { loginUrlWithNext, nextParamFor } from './safe-next.js'
-import { NEXT_KEY, sessionOf } from './session-state.js'
-import { DEFAULT_LOGIN_MESSAGE, DEFAULT_REFRESH_MESSAGE, type Settings } from './settings.js'
-import { kLoginUrl, kRefreshUrl } from './symbols.js'
-import type { LoginMessage } from './types.js'
+import { FreshLoginRequiredError, UnauthorizedError } from '../errors.js'
+import { emitLoginEvent } from '../internal/events.js'
+import { loginUrlWithNext, nextParamFor } from '../redirect/safe-next.js'
+import { NEXT_KEY, sessionOf } from '../session/state.js'
+import { DEFAULT_LOGIN_MESSAGE, DEFAULT_REFRESH_MESSAGE, type Settings } from '../settings.js'
+import { kLoginUrl, kRefreshUrl } from '../symbols.js'
+import type { LoginMessage } from '../types/index.js'
 
 type FlashRequest = FastifyRequest & { flash?: (category: string, message: string) => unknown }
 type ScopedServer = { [kLoginUrl]?: string, [kRefreshUrl]?: string }

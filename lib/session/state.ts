@@ -1,6 +1,6 @@
 import type { FastifyRequest } from 'fastify'
-import { NoSessionError, SessionsDisabledError } from './errors.js'
-import type { Settings } from './settings.js'
+import { NoSessionError, SessionsDisabledError } from '../errors.js'
+import type { Settings } from '../settings.js'
 
 /** The login keys this plugin keeps in the session (Flask-Login's names). */
 export const USER_ID_KEY = '_user_id'

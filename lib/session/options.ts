@@ -1,7 +1,7 @@
-import { cookieAttributes, cookieName } from './cookie-options.js'
-import { durationOption } from './duration.js'
-import { fail, objectOption, onlyKnownKeys, randomLookingSecret, secretOption } from './option-checks.js'
-import type { SessionOptions } from './types.js'
+import { cookieAttributes, cookieName } from '../internal/cookie-options.js'
+import { durationOption } from '../internal/duration.js'
+import { fail, objectOption, onlyKnownKeys, randomLookingSecret, secretOption } from '../internal/option-checks.js'
+import type { SessionOptions } from '../types/index.js'
 
 /*
  * The `session` option: what the plugin gives @fastify/secure-session when

@@ -1,9 +1,9 @@
-import { cookieAttributes, cookieName, type CookieAttributes } from './cookie-options.js'
-import { durationOption } from './duration.js'
-import { boolOption, fail, objectOption, onlyKnownKeys, secretOption } from './option-checks.js'
-import { deriveRememberKey } from './remember-token.js'
-import { sessionSecrets } from './session-options.js'
-import type { RememberMeOptions, SessionOptions } from './types.js'
+import { cookieAttributes, cookieName, type CookieAttributes } from '../internal/cookie-options.js'
+import { durationOption } from '../internal/duration.js'
+import { boolOption, fail, objectOption, onlyKnownKeys, secretOption } from '../internal/option-checks.js'
+import { deriveRememberKey } from './token.js'
+import { sessionSecrets } from '../session/options.js'
+import type { RememberMeOptions, SessionOptions } from '../types/index.js'
 
 /** Remember-me settings after validation. */
 export interface RememberSettings {

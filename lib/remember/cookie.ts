@@ -1,8 +1,8 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
-import { sessionIdentifier } from './identifier.js'
-import { openRememberToken, sealRememberToken, type RememberToken } from './remember-token.js'
-import type { RememberSettings } from './settings.js'
-import { kRemember } from './symbols.js'
+import { sessionIdentifier } from '../session/identifier.js'
+import { openRememberToken, sealRememberToken, type RememberToken } from './token.js'
+import type { RememberSettings } from '../settings.js'
+import { kRemember } from '../symbols.js'
 
 /*
  * The remember cookie is read at most once per request, and written once, in

@@ -1,13 +1,13 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
-import { isAuthenticated, loadCurrentUser, setCurrentUser } from './current-user.js'
-import { durationOption } from './duration.js'
-import { InvalidUserError } from './errors.js'
-import { emitLoginEvent } from './events.js'
+import { isAuthenticated, loadCurrentUser, setCurrentUser } from '../user/load.js'
+import { durationOption } from '../internal/duration.js'
+import { InvalidUserError } from '../errors.js'
+import { emitLoginEvent } from '../internal/events.js'
 import { sessionIdentifier } from './identifier.js'
-import { queueRememberClear, queueRememberSet } from './remember-cookie.js'
-import { FRESH_KEY, IDENTIFIER_KEY, clearLogin, rotateSession, sessionOf, storeLogin, storedUserId } from './session-state.js'
-import type { Settings } from './settings.js'
-import type { CurrentUser, LoginOptions, LoginUser, LogoutOptions } from './types.js'
+import { queueRememberClear, queueRememberSet } from '../remember/cookie.js'
+import { FRESH_KEY, IDENTIFIER_KEY, clearLogin, rotateSession, sessionOf, storeLogin, storedUserId } from './state.js'
+import type { Settings } from '../settings.js'
+import type { CurrentUser, LoginOptions, LoginUser, LogoutOptions } from '../types/index.js'
 
 /** The id the app's rule gives a user, checked: ids are non-empty strings. */
 export function userIdOf (user: LoginUser, settings: Settings): string {

@@ -1,9 +1,9 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import { JwtDisabledError, NotRegisteredError } from './errors.js'
-import type { Guard } from './guards.js'
-import type { JwtGuard } from './jwt/types.js'
-import { refuseNow, type HookDone } from './maybe-async.js'
-import { kGuards } from './symbols.js'
+import { JwtDisabledError, NotRegisteredError } from '../errors.js'
+import type { Guard } from './session.js'
+import type { JwtGuard } from '../types/index.js'
+import { refuseNow, type HookDone } from '../internal/hook-adapter.js'
+import { kGuards } from '../symbols.js'
 
 /*
  * Guards that cannot leave a route open. A decorator such as

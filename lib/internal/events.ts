@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events'
 import type { FastifyBaseLogger, FastifyRequest } from 'fastify'
-import type { CurrentUser, LoginEventName } from './types.js'
+import type { CurrentUser, LoginEventName } from '../types/index.js'
 
 /**
  * Calls every listener of `name` on its own, so that a listener that throws

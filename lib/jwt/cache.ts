@@ -1,4 +1,4 @@
-import type { JwtClaims } from './types.js'
+import type { JwtClaims } from '../types/index.js'
 
 /** `cache: true`: as many tokens as fast-jwt's cache held by default. */
 export const DEFAULT_CACHE_SIZE = 1000

@@ -1,8 +1,21 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
-import type { Duration, LoginUser } from '../types.js'
-import type { JwtErrorCode } from './errors.js'
+import type { Duration, LoginUser, MaybePromise } from './user.js'
 
-type MaybePromise<T> = T | Promise<T>
+/** The stable codes of the JWT errors (see the README's JWT errors table). */
+export type JwtErrorCode =
+  | 'FST_LOGIN_JWT_NO_TOKEN'
+  | 'FST_LOGIN_JWT_MALFORMED'
+  | 'FST_LOGIN_JWT_WRONG_SCHEME'
+  | 'FST_LOGIN_JWT_INVALID'
+  | 'FST_LOGIN_JWT_EXPIRED'
+  | 'FST_LOGIN_JWT_NOT_YET_VALID'
+  | 'FST_LOGIN_JWT_UNKNOWN_KEY'
+  | 'FST_LOGIN_JWT_WRONG_TYPE'
+  | 'FST_LOGIN_JWT_REVOKED'
+  | 'FST_LOGIN_JWT_USER_NOT_FOUND'
+  | 'FST_LOGIN_JWT_CSRF'
+  | 'FST_LOGIN_JWT_FRESH_REQUIRED'
+  | 'FST_LOGIN_JWT_BAD_CREDENTIALS'
 
 /** Signature algorithms accepted for JWTs. `none` is never accepted. */
 export type JwtAlgorithm =

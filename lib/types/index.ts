@@ -1,0 +1,7 @@
+/*
+ * Every public type, in one place that both the session and the JWT side
+ * import. `types/` imports nothing else of ours: it is the leaf of the graph.
+ */
+export type * from './user.js'
+export type * from './options.js'
+export type * from './jwt.js'
