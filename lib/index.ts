@@ -1,7 +1,7 @@
 import fp from 'fastify-plugin'
 import type { FastifyPluginAsync } from 'fastify'
 import type { EventEmitter } from 'node:events'
-import type { Guard } from './guards/session.js'
+import type { Guard } from './types/index.js'
 import { fastifyLoginPlugin } from './plugin.js'
 import type { CurrentUser, FastifyLoginOptions, LoginOptions, LoginUser, LogoutOptions } from './types/index.js'
 import type { AccessTokenOptions, JwtClaims, JwtGuard, JwtTokens, RevocationStore } from './types/index.js'
@@ -48,7 +48,7 @@ export {
   freshJwtRequired,
   refreshJwtRequired
 } from './guards/exports.js'
-export type { Guard } from './guards/session.js'
+export type { Guard, HookDone } from './types/index.js'
 export { MemoryRevocationStore } from './jwt/revocation.js'
 export { defaultJwtMessages, type JwtErrorCode } from './jwt/errors.js'
 export type {

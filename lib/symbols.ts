@@ -9,13 +9,9 @@ export const kSettings = Symbol('fastify-login.settings')
 export const kLoginUrl = Symbol('fastify-login.loginUrl')
 /** Per-scope refresh URL set by `fastify.setRefreshUrl()`. */
 export const kRefreshUrl = Symbol('fastify-login.refreshUrl')
-/** The pending or settled user load of one request. */
-export const kUserLoad = Symbol('fastify-login.userLoad')
-/** Whether the request carried a remember cookie, and what it held. */
-export const kRemember = Symbol('fastify-login.remember')
-/** Whether the request's current user is a logged-in (not anonymous) one. */
-export const kAuthenticated = Symbol('fastify-login.authenticated')
 /** A route's own decision, made once in onRoute, to load `currentUser` before its handler. */
 export const kAutoLoad = Symbol('fastify-login.autoLoad')
 /** The guards of this plugin instance, for the guards exported by name. */
 export const kGuards = Symbol('fastify-login.guards')
+/** The request's private state (internal/request-state.ts). */
+export const kRequestState = Symbol('fastify-login.request')

@@ -1,8 +1,8 @@
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import type { FastifyReply, FastifyRequest } from 'fastify'
 import { JwtDisabledError, NotRegisteredError } from '../errors.js'
-import type { Guard } from './session.js'
-import type { JwtGuard } from '../types/index.js'
+import type { Guard, JwtGuard } from '../types/index.js'
 import { refuseNow, type HookDone } from '../internal/hook-adapter.js'
+import { scopeValue } from '../internal/request-state.js'
 import { kGuards } from '../symbols.js'
 
 /*
@@ -20,22 +20,54 @@ export type JwtGuardName = 'jwtRequired' | 'jwtOptional' | 'freshJwtRequired' | 
 /** What the plugin keeps on its instance for these functions. */
 export type GuardTable = Record<SessionGuardName, Guard> & Record<JwtGuardName, JwtGuard>
 
-function lookup<N extends keyof GuardTable> (name: N): GuardTable[N] {
-  const byName = {
-    [name]: function (request: FastifyRequest, reply: FastifyReply, done?: HookDone) {
-      const table = (request.server as FastifyInstance & { [kGuards]?: GuardTable })[kGuards]
-      if (table === undefined) return refuseNow(new NotRegisteredError(name), done)
-      return (table[name] as (request: FastifyRequest, reply: FastifyReply, done?: HookDone) => unknown)(request, reply, done)
-    }
+/*
+ * Every guard function the plugin makes (decorators, exports, the refusing
+ * stand-ins without `jwt`) is named here, so route rules (routes.ts) know a
+ * guard by what it is rather than by which object it happens to be.
+ */
+const guardNames = new WeakMap<object, GuardName>()
+
+export type GuardName = SessionGuardName | JwtGuardName
+
+/** Records that `guard` is the guard `name`; returns it. */
+export function named<T extends object> (guard: T, name: GuardName): T {
+  guardNames.set(guard, name)
+  return guard
+}
+
+/** The name of a guard the plugin made, or undefined for any other hook. */
+export function guardName (hook: unknown): GuardName | undefined {
+  return typeof hook === 'function' ? guardNames.get(hook) : undefined
+}
+
+type AnyGuard = (request: FastifyRequest, reply: FastifyReply, done?: HookDone) => Promise<unknown> | undefined
+
+function lookup<N extends GuardName> (name: N): GuardTable[N] {
+  const exported: AnyGuard = function (request, reply, done) {
+    const table = scopeValue<GuardTable>(request.server, kGuards)
+    if (table === undefined) return refuseNow(new NotRegisteredError(name), done)
+    return (table[name] as AnyGuard)(request, reply, done)
   }
-  return byName[name] as unknown as GuardTable[N]
+  Object.defineProperty(exported, 'name', { value: name })
+  return named(exported, name) as GuardTable[N]
 }
 
 /** A JWT guard of a plugin registered without `jwt`: refuses every request, and routes that use it fail to register. */
-export function disabledJwtGuard (name: JwtGuardName): JwtGuard {
-  return function jwtDisabled (_request: FastifyRequest, _reply: FastifyReply, done?: HookDone) {
+function disabledJwtGuard (name: JwtGuardName): JwtGuard {
+  const guard: AnyGuard = function jwtDisabled (_request, _reply, done) {
     return refuseNow(new JwtDisabledError(name), done)
-  } as JwtGuard
+  }
+  return named(guard, name) as JwtGuard
+}
+
+/** The four refusing JWT guards of a plugin registered without `jwt`. */
+export function disabledJwtGuards (): Record<JwtGuardName, JwtGuard> {
+  return {
+    jwtRequired: disabledJwtGuard('jwtRequired'),
+    jwtOptional: disabledJwtGuard('jwtOptional'),
+    freshJwtRequired: disabledJwtGuard('freshJwtRequired'),
+    refreshJwtRequired: disabledJwtGuard('refreshJwtRequired')
+  }
 }
 
 /** preHandler: a logged-in user, or the unauthorized flow. The same as `fastify.loginRequired`, usable in any scope. */
@@ -54,11 +86,3 @@ export const jwtOptional: JwtGuard = lookup('jwtOptional')
 export const freshJwtRequired: JwtGuard = lookup('freshJwtRequired')
 /** preHandler: a refresh token. */
 export const refreshJwtRequired: JwtGuard = lookup('refreshJwtRequired')
-
-/** The exported JWT guards, to recognise them on routes. */
-export const exportedJwtGuards: ReadonlyMap<unknown, JwtGuardName> = new Map<unknown, JwtGuardName>([
-  [jwtRequired, 'jwtRequired'],
-  [jwtOptional, 'jwtOptional'],
-  [freshJwtRequired, 'freshJwtRequired'],
-  [refreshJwtRequired, 'refreshJwtRequired']
-])

@@ -1,21 +1,12 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { ensureUserLoaded, isAuthenticated } from '../user/load.js'
 import { FreshLoginRequiredError, UnauthorizedError } from '../errors.js'
+import { named } from './exports.js'
 import { loginFresh } from '../session/login.js'
-import { refuseNow, settle, type HookDone, type MaybePromise } from '../internal/hook-adapter.js'
+import { runHook, type HookDone, type MaybePromise } from '../internal/hook-adapter.js'
 import type { Settings } from '../settings.js'
+import type { Guard } from '../types/index.js'
 import { denialMessage, denyAccess } from './unauthorized.js'
-
-/**
- * A session guard: a preHandler (or any request hook), an @fastify/auth
- * function, or awaited from app code: `await fastify.loginRequired(request, reply)`.
- */
-export interface Guard {
-  /** Awaited: resolves when the request passes (or with the reply the unauthorized flow sent), rejects with the 401 otherwise. */
-  (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined>
-  /** As a hook: calls `done` when the request passes at once, else returns a promise. */
-  (request: FastifyRequest, reply: FastifyReply, done: HookDone): Promise<FastifyReply | undefined> | undefined
-}
 
 /** What a guard decides once the user is loaded: pass (undefined), the reply the unauthorized flow sent, or a throw. */
 type Decide = (request: FastifyRequest, reply: FastifyReply, settings: Settings) => MaybePromise<FastifyReply | undefined>
@@ -31,15 +22,12 @@ type Decide = (request: FastifyRequest, reply: FastifyReply, settings: Settings)
  * async loader returns one.
  */
 function guard (decide: Decide, settings: Settings): Guard {
-  return function sessionGuard (request: FastifyRequest, reply: FastifyReply, done?: HookDone): Promise<FastifyReply | undefined> | undefined {
-    let outcome: MaybePromise<FastifyReply | undefined>
-    try {
-      const loading = ensureUserLoaded(request, settings)
-      outcome = loading === undefined ? decide(request, reply, settings) : loading.then(() => decide(request, reply, settings))
-    } catch (err) {
-      return refuseNow(err, done)
-    }
-    return settle(outcome, done)
+  const check = (request: FastifyRequest, reply: FastifyReply): MaybePromise<FastifyReply | undefined> => {
+    const loading = ensureUserLoaded(request, settings)
+    return loading === undefined ? decide(request, reply, settings) : loading.then(() => decide(request, reply, settings))
+  }
+  return function sessionGuard (request: FastifyRequest, reply: FastifyReply, done?: HookDone) {
+    return runHook(check, request, reply, done)
   } as Guard
 }
 
@@ -66,9 +54,9 @@ const verifyFresh: Decide = (request, reply, settings) => {
 /** The guards, bound to the plugin's settings. */
 export function createGuards (settings: Settings): Record<'loginRequired' | 'freshLoginRequired' | 'verifyLogin' | 'verifyFreshLogin', Guard> {
   return {
-    loginRequired: guard(login, settings),
-    freshLoginRequired: guard(freshLogin, settings),
-    verifyLogin: guard(verify, settings),
-    verifyFreshLogin: guard(verifyFresh, settings)
+    loginRequired: named(guard(login, settings), 'loginRequired'),
+    freshLoginRequired: named(guard(freshLogin, settings), 'freshLoginRequired'),
+    verifyLogin: named(guard(verify, settings), 'verifyLogin'),
+    verifyFreshLogin: named(guard(verifyFresh, settings), 'verifyFreshLogin')
   }
 }

@@ -7,7 +7,9 @@
  * returns a thenable.
  */
 
-export type MaybePromise<T> = T | PromiseLike<T>
+import type { HookDone, MaybePromise } from '../types/index.js'
+
+export type { MaybePromise }
 
 /** What `await` would treat as a promise: an object or function with a callable `then`. */
 export function isThenable<T> (value: MaybePromise<T>): value is PromiseLike<T> {
@@ -20,8 +22,7 @@ export function andThen<T, R> (value: MaybePromise<T>, next: (value: T) => Maybe
   return isThenable(value) ? Promise.resolve(value).then(next) : next(value)
 }
 
-/** Fastify's hook callback. */
-export type HookDone = (err?: Error) => void
+export type { HookDone }
 
 /*
  * Fastify and @fastify/auth call a hook as (request, reply, done) and wait
@@ -30,6 +31,22 @@ export type HookDone = (err?: Error) => void
  * returns its promise. Called without `done` (awaited by app code), a guard
  * always returns a promise.
  */
+
+/**
+ * Runs a hook's check and ends the hook with its outcome: the only place
+ * that decides between Fastify's `done` and a promise. A check that throws
+ * synchronously is a refusal; one that answers a promise is returned as it.
+ */
+export function runHook<R, P, T> (check: (request: R, reply: P) => MaybePromise<T>, request: R, reply: P, done: HookDone | undefined): Promise<T> | undefined {
+  let outcome: MaybePromise<T>
+  try {
+    // Called with its arguments rather than as a closure: no allocation per request.
+    outcome = check(request, reply)
+  } catch (err) {
+    return refuseNow(err, done)
+  }
+  return settle(outcome, done)
+}
 
 /** Ends a guard whose check threw synchronously. */
 export function refuseNow (err: unknown, done: HookDone | undefined): Promise<never> | undefined {

@@ -1,11 +1,12 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
+import { named } from '../guards/exports.js'
 import { setCurrentUser } from '../user/load.js'
 import type { Settings } from '../settings.js'
 import type { LoginUser } from '../types/index.js'
 import type { TokenEngine } from './engine.js'
 import { jwtError, type JwtErrorCode } from './errors.js'
 import { csrfOk, tokenFinder, type FoundToken } from './extract.js'
-import { andThen, refuseNow, settle, type HookDone, type MaybePromise } from '../internal/hook-adapter.js'
+import { andThen, runHook, type HookDone, type MaybePromise } from '../internal/hook-adapter.js'
 import type { JwtSettings } from './options.js'
 import type { JwtClaims, JwtGuard } from '../types/index.js'
 
@@ -66,14 +67,8 @@ export function createJwtGuards (engine: TokenEngine, jwt: JwtSettings, core: Se
   }
 
   function guard (mode: GuardMode): JwtGuard {
-    return function jwtGuard (request: FastifyRequest, _reply: FastifyReply, done?: HookDone): Promise<void> | undefined {
-      let outcome: MaybePromise<void>
-      try {
-        outcome = authenticate(request, mode)
-      } catch (err) {
-        return refuseNow(err, done)
-      }
-      return settle(outcome, done)
+    return function jwtGuard (request: FastifyRequest, _reply: FastifyReply, done?: HookDone) {
+      return runHook(authenticate, request, mode, done)
     } as JwtGuard
   }
 
@@ -81,10 +76,10 @@ export function createJwtGuards (engine: TokenEngine, jwt: JwtSettings, core: Se
     checkToken,
     fail,
     guards: {
-      jwtRequired: guard({ type: 'access', optional: false, fresh: false }),
-      jwtOptional: guard({ type: 'access', optional: true, fresh: false }),
-      freshJwtRequired: guard({ type: 'access', optional: false, fresh: true }),
-      refreshJwtRequired: guard({ type: 'refresh', optional: false, fresh: false })
+      jwtRequired: named(guard({ type: 'access', optional: false, fresh: false }), 'jwtRequired'),
+      jwtOptional: named(guard({ type: 'access', optional: true, fresh: false }), 'jwtOptional'),
+      freshJwtRequired: named(guard({ type: 'access', optional: false, fresh: true }), 'freshJwtRequired'),
+      refreshJwtRequired: named(guard({ type: 'refresh', optional: false, fresh: false }), 'refreshJwtRequired')
     }
   }
 }

@@ -1,8 +1,9 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { sessionIdentifier } from '../session/identifier.js'
-import { openRememberToken, sealRememberToken, type RememberToken } from './token.js'
+import { peekRequestState, requestState } from '../internal/request-state.js'
+import { openRememberToken, sealRememberToken } from './token.js'
 import type { RememberSettings } from '../settings.js'
-import { kRemember } from '../symbols.js'
+import type { RememberState, RememberToken } from '../types/internal.js'
 
 /*
  * The remember cookie is read at most once per request, and written once, in
@@ -11,21 +12,9 @@ import { kRemember } from '../symbols.js'
  * request (a logout after a restore) simply replaces an earlier one.
  */
 
-type PendingWrite = { kind: 'set', userId: string, duration: number } | { kind: 'clear' }
-
-interface RememberState {
-  /** The request carried a cookie of that name (valid or not). */
-  present: boolean
-  /** The valid token it held, if any. */
-  token: RememberToken | null
-  pending: PendingWrite | null
-}
-
-type WithRemember = FastifyRequest & { [kRemember]: RememberState | null }
-
 function stateOf (request: FastifyRequest, remember: RememberSettings): RememberState {
-  const req = request as WithRemember
-  let state = req[kRemember]
+  const holder = requestState(request)
+  let state = holder.remember
   if (state === null) {
     const raw = request.cookies?.[remember.cookieName]
     state = {
@@ -33,7 +22,7 @@ function stateOf (request: FastifyRequest, remember: RememberSettings): Remember
       token: raw === undefined || raw === '' ? null : openRememberToken(remember.keys, raw),
       pending: null
     }
-    req[kRemember] = state
+    holder.remember = state
   }
   return state
 }
@@ -59,8 +48,7 @@ export function queueRememberClear (request: FastifyRequest, remember: RememberS
 
 /** onSend: write what was queued. Nothing to do on most requests. */
 export function writeRememberCookie (request: FastifyRequest, reply: FastifyReply, remember: RememberSettings): void {
-  const state = (request as WithRemember)[kRemember]
-  const pending = state?.pending
+  const pending = peekRequestState(request)?.remember?.pending
   if (pending === undefined || pending === null) return
   if (pending.kind === 'clear') {
     reply.clearCookie(remember.cookieName, remember.cookie)

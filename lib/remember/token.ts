@@ -1,5 +1,6 @@
 import { hkdfSync } from 'node:crypto'
 import sodium from 'sodium-native'
+import type { RememberToken } from '../types/internal.js'
 
 /*
  * The remember-me token. Flask-Login's is `id|HMAC(id)`: it never expires and
@@ -22,16 +23,7 @@ const KEY_INFO = 'fastify-login remember-me v2'
 const MAX_TOKEN_LENGTH = 2048
 const TOKEN_SHAPE = /^[A-Za-z0-9_-]+$/
 
-/** What a valid remember token says. */
-export interface RememberToken {
-  userId: string
-  /** Expiry, in seconds since the epoch. */
-  expiresAt: number
-  /** The lifetime the token was issued with, in seconds (used when refreshing it). */
-  duration: number
-  /** Strong session protection: the client identifier the token was issued to. */
-  identifier: string | undefined
-}
+export type { RememberToken }
 
 /** Derives the 32-byte encryption key of the remember cookie from secret material. */
 export function deriveRememberKey (material: Buffer): Buffer {
@@ -80,5 +72,5 @@ function parsePayload (plain: string, now: number): RememberToken | null {
   if (typeof u !== 'string' || u === '' || !Number.isSafeInteger(x) || !Number.isSafeInteger(d)) return null
   if (i !== undefined && typeof i !== 'string') return null
   if ((x as number) * 1000 <= now) return null
-  return { userId: u, expiresAt: x as number, duration: d as number, identifier: i }
+  return { userId: u, duration: d as number, identifier: i }
 }

@@ -24,7 +24,7 @@ export type AnonymousUser = FastifyLoginTypes extends { anonymous: infer A } ? A
 export type CurrentUser = LoginUser | AnonymousUser
 
 /** A value, or a promise of it: what loaders and stores may answer. */
-export type MaybePromise<T> = T | Promise<T>
+export type MaybePromise<T> = T | PromiseLike<T>
 
 /** Duration: seconds as a positive integer, or a string like `'15m'`, `'12h'`, `'30d'`. */
 export type Duration = number | string

@@ -1,0 +1,111 @@
+import type { FastifyRequest } from 'fastify'
+import { andThen, type MaybePromise } from '../internal/hook-adapter.js'
+import { emitLoginEvent } from '../internal/events.js'
+import { queueRememberClear, queueRememberSet, readRememberCookie } from '../remember/cookie.js'
+import { sessionIdentifier } from '../session/identifier.js'
+import { protectSession } from '../session/protection.js'
+import { FORCED_KEY, clearLogin, rotateSession, sessionOf, storeLogin, storedUserId } from '../session/state.js'
+import type { Settings } from '../settings.js'
+import type { LoginUser } from '../types/index.js'
+
+/*
+ * Where a request's user can come from, in Flask-Login's order: the session,
+ * then the remember cookie, then the request loader. Each source answers the
+ * user it found or null (look further), directly or as a promise. Two
+ * deliberate differences from Flask-Login: an invalid remember cookie does
+ * not keep the request loader from running (its PR #901), and an inactive
+ * user is never loaded, so deactivating an account ends its sessions at
+ * their next request.
+ */
+
+/** One place to find the user: the user, or null to look in the next source. */
+export type UserSource = (request: FastifyRequest) => MaybePromise<LoginUser | null>
+
+type Found = LoginUser | null | undefined
+
+function usable (user: Found, settings: Settings): user is LoginUser {
+  return user !== null && user !== undefined && settings.isUserActive(user)
+}
+
+/** The login stored in the session, if session protection lets it through. */
+function fromSession (settings: Settings, loadUser: NonNullable<Settings['loadUser']>): UserSource {
+  return (request) => {
+    const session = sessionOf(request, settings)
+    const userId = storedUserId(session)
+    if (userId === undefined) return null
+    const protection = protectSession(request, session, settings)
+    if (protection === 'dropped') {
+      emitLoginEvent(settings.events, 'sessionProtected', request, settings.anonymousUser(request))
+      return null
+    }
+    return andThen(loadUser(userId, request) as MaybePromise<Found>, (user) => {
+      // A forced login (reply.login(user, { force: true })) keeps an inactive user.
+      if (user === null || user === undefined || (session.get(FORCED_KEY) !== true && !settings.isUserActive(user))) {
+        clearLogin(session) // the user is gone or deactivated: forget the stale login
+        return null
+      }
+      if (protection === 'marked') emitLoginEvent(settings.events, 'sessionProtected', request, user)
+      const remember = settings.remember
+      if (remember?.refreshEachRequest === true) {
+        const { token } = readRememberCookie(request, remember)
+        if (token !== null && token.userId === userId) queueRememberSet(request, remember, userId, token.duration)
+      }
+      return user
+    })
+  }
+}
+
+/** A login restored from the remember cookie: a new session, not fresh. */
+function fromRememberCookie (settings: Settings, loadUser: NonNullable<Settings['loadUser']>): UserSource {
+  const remember = settings.remember
+  return (request) => {
+    if (remember === null) return null
+    const { present, token } = readRememberCookie(request, remember)
+    if (!present) return null
+    if (token === null) {
+      queueRememberClear(request, remember)
+      return null
+    }
+    // Strong protection: a token replayed from another address or browser
+    // must not restore a login bound to the thief (Flask-Login's remember
+    // cookie bypasses its own strong mode). The token carries the identifier
+    // it was issued under; any other one, or none, clears it.
+    if (remember.bindToClient && token.identifier !== sessionIdentifier(request)) {
+      queueRememberClear(request, remember)
+      emitLoginEvent(settings.events, 'sessionProtected', request, settings.anonymousUser(request))
+      return null
+    }
+    return andThen(loadUser(token.userId, request) as MaybePromise<Found>, (user) => {
+      if (!usable(user, settings)) {
+        queueRememberClear(request, remember)
+        return null
+      }
+      // It gets the current identifier, so strong protection does not wipe it
+      // on the next request (Flask-Login issue #685).
+      const session = sessionOf(request, settings)
+      rotateSession(session, settings.keepSessionKeys)
+      storeLogin(session, token.userId, false, settings.sessionProtection === false ? undefined : sessionIdentifier(request))
+      if (remember.refreshEachRequest) queueRememberSet(request, remember, token.userId, token.duration)
+      emitLoginEvent(settings.events, 'userLoadedFromCookie', request, user)
+      return user
+    })
+  }
+}
+
+/** The app's `loadUserFromRequest` (an API key, a header): writes nothing to the session. */
+function fromRequest (settings: Settings, loadUserFromRequest: NonNullable<Settings['loadUserFromRequest']>): UserSource {
+  return (request) => andThen(loadUserFromRequest(request) as MaybePromise<Found>, (user) => {
+    if (!usable(user, settings)) return null
+    emitLoginEvent(settings.events, 'userLoadedFromRequest', request, user)
+    return user
+  })
+}
+
+/** The sources this configuration has, in the order they are asked. */
+export function userSources (settings: Settings): UserSource[] {
+  const sources: UserSource[] = []
+  const { loadUser, loadUserFromRequest } = settings
+  if (loadUser !== undefined && settings.sessionEnabled) sources.push(fromSession(settings, loadUser), fromRememberCookie(settings, loadUser))
+  if (loadUserFromRequest !== undefined) sources.push(fromRequest(settings, loadUserFromRequest))
+  return sources
+}
