@@ -4,29 +4,47 @@ import { emitLoginEvent } from '../internal/events.js'
 import { loginUrlWithNext, nextParamFor } from '../redirect/safe-next.js'
 import { NEXT_KEY, sessionOf } from '../session/state.js'
 import { DEFAULT_LOGIN_MESSAGE, DEFAULT_REFRESH_MESSAGE, type Settings } from '../settings.js'
+import { scopeValue } from '../internal/request-state.js'
 import { kLoginUrl, kRefreshUrl } from '../symbols.js'
 import type { LoginMessage } from '../types/index.js'
 
 type FlashRequest = FastifyRequest & { flash?: (category: string, message: string) => unknown }
-type ScopedServer = { [kLoginUrl]?: string, [kRefreshUrl]?: string }
 
-/** The two flows differ only in these parts. */
-interface Flow {
-  event: 'userUnauthorized' | 'userNeedsRefresh'
-  handler: Settings['unauthorized']
-  url: string | undefined
-  message: LoginMessage | false
-  category: string
-  error: (message: string) => Error
-}
+/**
+ * The two flows (no login; a login that is not fresh) differ only in these
+ * parts: which event, handler, page, message and error each uses.
+ */
+const FLOWS = {
+  login: {
+    event: 'userUnauthorized',
+    handler: 'unauthorized',
+    scopeUrl: kLoginUrl,
+    url: 'loginUrl',
+    message: 'loginMessage',
+    category: 'loginMessageCategory',
+    defaultMessage: DEFAULT_LOGIN_MESSAGE,
+    Error: UnauthorizedError
+  },
+  refresh: {
+    event: 'userNeedsRefresh',
+    handler: 'needsRefresh',
+    scopeUrl: kRefreshUrl,
+    url: 'refreshUrl',
+    message: 'refreshMessage',
+    category: 'refreshMessageCategory',
+    defaultMessage: DEFAULT_REFRESH_MESSAGE,
+    Error: FreshLoginRequiredError
+  }
+} as const
 
 /**
  * The text of a refusal: the configured message (or its localized form);
  * with `false` (nothing to flash) the default text still explains the 401.
  */
 export function denialMessage (kind: 'login' | 'refresh', request: FastifyRequest, settings: Settings): string {
-  const message: LoginMessage | false = kind === 'login' ? settings.loginMessage : settings.refreshMessage
-  if (message === false) return kind === 'login' ? DEFAULT_LOGIN_MESSAGE : DEFAULT_REFRESH_MESSAGE
+  const flow = FLOWS[kind]
+  const message: LoginMessage | false = settings[flow.message]
+  if (message === false) return flow.defaultMessage
   return typeof message === 'function' ? message(request) : message
 }
 
@@ -48,28 +66,6 @@ export function isPageNavigation (request: FastifyRequest): boolean {
   return accept !== undefined && (accept.includes('text/html') || accept.includes('application/xhtml+xml'))
 }
 
-function flowFor (kind: 'login' | 'refresh', request: FastifyRequest, settings: Settings): Flow {
-  const scope = request.server as unknown as ScopedServer
-  if (kind === 'login') {
-    return {
-      event: 'userUnauthorized',
-      handler: settings.unauthorized,
-      url: scope[kLoginUrl] ?? settings.loginUrl,
-      message: settings.loginMessage,
-      category: settings.loginMessageCategory,
-      error: (message) => new UnauthorizedError(message)
-    }
-  }
-  return {
-    event: 'userNeedsRefresh',
-    handler: settings.needsRefresh,
-    url: scope[kRefreshUrl] ?? settings.refreshUrl,
-    message: settings.refreshMessage,
-    category: settings.refreshMessageCategory,
-    error: (message) => new FreshLoginRequiredError(message)
-  }
-}
-
 /**
  * The unauthorized (or needs-refresh) flow: the app's handler if given; else a
  * 302 to the login page for browsers when one is configured; else a 401 error.
@@ -77,29 +73,31 @@ function flowFor (kind: 'login' | 'refresh', request: FastifyRequest, settings: 
  * half-sent reply.
  */
 export async function denyAccess (kind: 'login' | 'refresh', request: FastifyRequest, reply: FastifyReply, settings: Settings): Promise<FastifyReply> {
-  const flow = flowFor(kind, request, settings)
+  const flow = FLOWS[kind]
   emitLoginEvent(settings.events, flow.event, request, request.currentUser)
 
   const text = denialMessage(kind, request, settings)
-
-  if (flow.handler !== undefined) {
-    const result = await flow.handler(request, reply)
+  const handler = settings[flow.handler]
+  if (handler !== undefined) {
+    const result = await handler(request, reply)
     if (result === reply || reply.sent) return reply
-    throw flow.error(text)
+    throw new flow.Error(text)
   }
 
-  if (flow.url !== undefined && isPageNavigation(request)) {
+  // A scope's own page (setLoginUrl) wins over the plugin's option.
+  const url = scopeValue<string>(request.server, flow.scopeUrl) ?? settings[flow.url]
+  if (url !== undefined && isPageNavigation(request)) {
     const flash = (request as FlashRequest).flash
-    if (flow.message !== false && typeof flash === 'function') flash.call(request, flow.category, text)
+    if (settings[flow.message] !== false && typeof flash === 'function') flash.call(request, settings[flow.category], text)
     // A login page on another origin needs a full URL back; `origin` is then
     // required (see settings.ts), so the Host header never decides where it points.
-    const next = nextParamFor(flow.url, request.url, settings.origin ?? `${request.protocol}://${request.host}`)
+    const next = nextParamFor(url, request.url, settings.origin ?? `${request.protocol}://${request.host}`)
     if (settings.useSessionForNext) {
       sessionOf(request, settings).set(NEXT_KEY, next)
-      return reply.redirect(flow.url, 302)
+      return reply.redirect(url, 302)
     }
-    return reply.redirect(loginUrlWithNext(flow.url, next, settings.nextParam), 302)
+    return reply.redirect(loginUrlWithNext(url, next, settings.nextParam), 302)
   }
 
-  throw flow.error(text)
+  throw new flow.Error(text)
 }

@@ -38,6 +38,6 @@ function keepsSharedCachesOut (value: unknown): boolean {
  */
 function sessionWritten (request: FastifyRequest, sessionName: string | undefined): boolean {
   if (sessionName === undefined) return false
-  const session = (request as unknown as Record<string, { changed?: unknown } | null | undefined>)[sessionName]
+  const session: { changed?: unknown } | null | undefined = Reflect.get(request, sessionName)
   return session?.changed === true
 }

@@ -60,8 +60,8 @@ export async function createTokenEngine (fastify: FastifyInstance, settings: Jwt
     // The child would inherit the app's own one (if the app registered
     // @fastify/jwt first) and ours would land on it; a private object of our
     // own, shadowing it in this context only, keeps both apart.
-    (child as unknown as { jwt: unknown }).jwt = Object.create(null)
-    const namespaces = child.jwt as unknown as Record<string, JwtInstance>
+    const namespaces: Record<string, JwtInstance> = Object.create(null)
+    Reflect.set(child, 'jwt', namespaces)
     for (const [index, key] of keys.entries()) {
       for (const type of ['access', 'refresh'] as const) {
         const namespace = `fastifyLoginKey${index}${type}`

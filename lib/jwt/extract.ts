@@ -1,8 +1,7 @@
-import { createHash, timingSafeEqual } from 'node:crypto'
 import type { FastifyRequest } from 'fastify'
 import type { JwtErrorCode } from './errors.js'
 import type { JwtSettings } from './options.js'
-import type { JwtClaims, JwtLocation } from '../types/index.js'
+import type { JwtLocation } from '../types/index.js'
 
 /** A token found in the request, and where. */
 export interface FoundToken {
@@ -12,10 +11,6 @@ export interface FoundToken {
 
 /** What the search gives: a token, nothing, or an error code for a malformed header. */
 export type Lookup = FoundToken | null | JwtErrorCode
-
-// RFC 9110 §9.2.1: the only methods defined as safe. Every other one (PROPPATCH,
-// SEARCH, REPORT, methods an app adds) may change state and is checked.
-const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE'])
 
 /**
  * Makes the token search of `jwt`: the configured locations, in order. An
@@ -57,21 +52,4 @@ export function tokenFinder (jwt: JwtSettings): (request: FastifyRequest, type: 
     }
     return otherScheme ? 'FST_LOGIN_JWT_WRONG_SCHEME' : null
   }
-}
-
-function digest (value: string): Buffer {
-  return createHash('sha256').update(value).digest()
-}
-
-/**
- * CSRF double submit for tokens sent as cookies: on every method but the safe ones the
- * X-CSRF-Token header must equal the token's own `csrf` claim, which a
- * cross-site form cannot read. Compared in constant time (as hashes, so the
- * lengths do not leak either).
- */
-export function csrfOk (request: FastifyRequest, jwt: JwtSettings, claims: JwtClaims): boolean {
-  if (jwt.cookies === null || !jwt.cookies.csrf || SAFE_METHODS.has(request.method)) return true
-  const sent = request.headers[jwt.cookies.csrfHeader]
-  if (typeof sent !== 'string' || typeof claims.csrf !== 'string') return false
-  return timingSafeEqual(digest(sent), digest(claims.csrf))
 }

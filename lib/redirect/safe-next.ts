@@ -40,18 +40,11 @@ export function safeNextUrl (target: unknown, options: SafeNextOptions = {}): st
 
   // Decode once more than the browser would, and refuse targets whose decoded
   // form changes meaning (`/%2F%2Fevil.example`, `%5C`, encoded controls).
-  let decoded: string
-  try {
-    decoded = decodeURIComponent(target)
-  } catch {
-    return null
-  }
-  if (FORBIDDEN_CHARS.test(decoded) || decoded.startsWith('//')) return null
+  // (A target that starts with `//` is caught here too: its decoded form does.)
+  const decoded = decodeOrNull(target)
+  if (decoded === null || FORBIDDEN_CHARS.test(decoded) || decoded.startsWith('//')) return null
 
-  if (target.startsWith('/')) {
-    if (target.startsWith('//')) return null
-    return pathOf(target, PLACEHOLDER_ORIGIN)
-  }
+  if (target.startsWith('/')) return pathOf(target, PLACEHOLDER_ORIGIN)
 
   // Absolute URL: only http(s) on the configured host.
   if (options.host === undefined || !/^https?:\/\//i.test(target)) return null
@@ -77,13 +70,16 @@ function pathOf (path: string, origin: string): string | null {
   const result = url.pathname + url.search + url.hash
   // The WHATWG parser decodes `%2e` and collapses dot segments, so `/%2e/%2F%2Fevil`
   // becomes `/%2F%2Fevil`: check the result as strictly as the input.
-  let decoded: string
+  const decoded = decodeOrNull(result) ?? '//'
+  return result.startsWith('//') || decoded.startsWith('//') || FORBIDDEN_CHARS.test(decoded) ? null : result
+}
+
+function decodeOrNull (value: string): string | null {
   try {
-    decoded = decodeURIComponent(result)
+    return decodeURIComponent(value)
   } catch {
     return null
   }
-  return result.startsWith('//') || decoded.startsWith('//') || FORBIDDEN_CHARS.test(decoded) ? null : result
 }
 
 /**

@@ -21,7 +21,8 @@ export interface SessionLike {
 /** The request's session; a missing one is a setup error, said plainly. */
 export function sessionOf (request: FastifyRequest, settings: Settings): SessionLike {
   if (!settings.sessionEnabled) throw new SessionsDisabledError()
-  const session = (request as unknown as Record<string, SessionLike | null | undefined>)[settings.sessionName]
+  // The session lives under a name the app chooses (`sessionName`).
+  const session: SessionLike | null | undefined = Reflect.get(request, settings.sessionName)
   if (session === null || session === undefined) throw new NoSessionError(settings.sessionName)
   return session
 }
