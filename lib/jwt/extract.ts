@@ -1,8 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto'
 import type { FastifyRequest } from 'fastify'
-import type { JwtErrorCode } from './errors.js'
 import type { JwtSettings } from './options.js'
-import type { JwtClaims, JwtLocation } from '../types/index.js'
+import type { JwtClaims, JwtErrorCode, JwtLocation } from '../types/index.js'
 
 /** A token found in the request, and where. */
 export interface FoundToken {

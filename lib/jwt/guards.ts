@@ -3,11 +3,11 @@ import { setCurrentUser } from '../user/load.js'
 import type { Settings } from '../settings.js'
 import type { LoginUser } from '../types/index.js'
 import type { TokenEngine } from './engine.js'
-import { jwtError, type JwtErrorCode } from './errors.js'
+import { jwtError } from './challenge.js'
 import { csrfOk, tokenFinder, type FoundToken } from './extract.js'
 import { andThen, refuseNow, settle, type HookDone, type MaybePromise } from '../internal/hook-adapter.js'
 import type { JwtSettings } from './options.js'
-import type { JwtClaims, JwtGuard } from '../types/index.js'
+import type { JwtClaims, JwtErrorCode, JwtGuard } from '../types/index.js'
 
 interface GuardMode {
   type: 'access' | 'refresh'

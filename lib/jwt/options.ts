@@ -1,11 +1,10 @@
 import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto'
-import { InvalidOptionError } from '../errors.js'
+import { defaultJwtMessages, InvalidOptionError } from '../errors.js'
 import { cookieAttributes, cookieName, type CookieAttributes } from '../internal/cookie-options.js'
 import { objectOption, onlyKnownKeys, randomLookingSecret } from '../internal/option-checks.js'
 import { durationOption } from '../internal/duration.js'
-import { defaultJwtMessages, type JwtErrorCode } from './errors.js'
 import { MemoryRevocationStore } from './revocation.js'
-import type { JwtAlgorithm, JwtCookieOptions, JwtKeyOptions, JwtLocation, JwtOptions, RevocationStore } from '../types/index.js'
+import type { JwtAlgorithm, JwtCookieOptions, JwtErrorCode, JwtKeyOptions, JwtLocation, JwtOptions, RevocationStore } from '../types/index.js'
 
 /** One key after validation. */
 export interface JwtKey {
