@@ -36,7 +36,23 @@ export {
   JwtDisabledError,
   NoSessionError,
   NotRegisteredError,
-  SessionsDisabledError
+  SessionsDisabledError,
+  JwtNoTokenError,
+  JwtMalformedError,
+  JwtWrongSchemeError,
+  JwtInvalidError,
+  JwtExpiredError,
+  JwtNotYetValidError,
+  JwtUnknownKeyError,
+  JwtWrongTypeError,
+  JwtRevokedError,
+  JwtUserNotFoundError,
+  JwtCsrfError,
+  JwtFreshRequiredError,
+  JwtBadCredentialsError,
+  JwtUnsupportedMediaTypeError,
+  JwtBadRequestError,
+  defaultJwtMessages
 } from './errors.js'
 export {
   loginRequired,
@@ -50,12 +66,12 @@ export {
 } from './guards/exports.js'
 export type { Guard, HookDone } from './types/index.js'
 export { MemoryRevocationStore } from './jwt/revocation.js'
-export { defaultJwtMessages, type JwtErrorCode } from './jwt/errors.js'
 export type {
   AccessTokenOptions,
   JwtAlgorithm,
   JwtClaims,
   JwtCookieOptions,
+  JwtErrorCode,
   JwtGuard,
   JwtKeyOptions,
   JwtLocation,

@@ -5,6 +5,8 @@ import { describe, expect, test } from 'tstyche'
 import fastifyLogin, {
   InvalidOptionError,
   JwtDisabledError,
+  JwtExpiredError,
+  defaultJwtMessages,
   NotRegisteredError,
   freshJwtRequired,
   freshLoginRequired,
@@ -136,6 +138,8 @@ describe('named exports', () => {
     expect(new InvalidOptionError('x')).type.toHaveProperty('code')
     expect(new NotRegisteredError('loginRequired')).type.toHaveProperty('statusCode')
     expect(new JwtDisabledError('jwtRequired')).type.toHaveProperty('code')
+    expect(new JwtExpiredError('Token has expired').code).type.toBe<'FST_LOGIN_JWT_EXPIRED'>()
+    expect(defaultJwtMessages).type.toBe<Record<JwtErrorCode, string>>()
     expect(rememberCookie).type.toBeCallableWith(app, { id: '1' }, { ip: '192.0.2.1', userAgent: 'Phone' })
   })
 

@@ -1,9 +1,8 @@
 import fastifyJwt from '@fastify/jwt'
 import type { FastifyInstance } from 'fastify'
-import type { JwtErrorCode } from './errors.js'
 import type { JwtKey, JwtSettings } from './options.js'
 import { DEFAULT_CACHE_SIZE, VerifiedTokenCache } from './cache.js'
-import type { JwtClaims } from '../types/index.js'
+import type { JwtClaims, JwtErrorCode } from '../types/index.js'
 
 /*
  * Signing and verification go through @fastify/jwt (fast-jwt), one instance

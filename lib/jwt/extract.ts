@@ -1,7 +1,6 @@
 import type { FastifyRequest } from 'fastify'
-import type { JwtErrorCode } from './errors.js'
 import type { JwtSettings } from './options.js'
-import type { JwtLocation } from '../types/index.js'
+import type { JwtErrorCode, JwtLocation } from '../types/index.js'
 
 /** A token found in the request, and where. */
 export interface FoundToken {

@@ -1,11 +1,10 @@
-import { InvalidOptionError } from '../errors.js'
+import { defaultJwtMessages, InvalidOptionError } from '../errors.js'
 import { cookieAttributes, cookieName, type CookieAttributes } from '../internal/cookie-options.js'
 import { objectOption, onlyKnownKeys, optionalFunction } from '../internal/option-checks.js'
 import { keysOf, type JwtKey } from './keys.js'
 import { durationOption } from '../internal/duration.js'
-import { defaultJwtMessages, type JwtErrorCode } from './errors.js'
 import { MemoryRevocationStore } from './revocation.js'
-import type { JwtCookieOptions, JwtLocation, JwtOptions, RevocationStore } from '../types/index.js'
+import type { JwtCookieOptions, JwtErrorCode, JwtLocation, JwtOptions, RevocationStore } from '../types/index.js'
 
 export type { JwtKey }
 

@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { Settings } from '../settings.js'
-import { BadCredentialsBodyError, UnsupportedMediaTypeError } from './errors.js'
+import { JwtBadRequestError, JwtUnsupportedMediaTypeError } from '../errors.js'
 import type { LoginUser } from '../types/index.js'
 import { setJwtCookies } from './cookies.js'
 import type { JwtSettings } from './options.js'
@@ -37,11 +37,11 @@ const JSON_TYPE = /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i
  * Credentials must arrive as JSON strings, and nothing else is accepted.
  */
 function credentialsError (request: FastifyRequest, jwt: JwtSettings): Error | undefined {
-  if (!JSON_TYPE.test(request.headers['content-type'] ?? '')) return new UnsupportedMediaTypeError()
+  if (!JSON_TYPE.test(request.headers['content-type'] ?? '')) return new JwtUnsupportedMediaTypeError()
   const body = request.body as Record<string, unknown> | null
   if (body === null || typeof body !== 'object' || Array.isArray(body) ||
     typeof body[jwt.usernameField] !== 'string' || typeof body[jwt.passwordField] !== 'string') {
-    return new BadCredentialsBodyError(jwt.usernameField, jwt.passwordField)
+    return new JwtBadRequestError(jwt.usernameField, jwt.passwordField)
   }
   return undefined
 }
