@@ -78,7 +78,7 @@ function flowFor (kind: 'login' | 'refresh', request: FastifyRequest, settings: 
  */
 export async function denyAccess (kind: 'login' | 'refresh', request: FastifyRequest, reply: FastifyReply, settings: Settings): Promise<FastifyReply> {
   const flow = flowFor(kind, request, settings)
-  emitLoginEvent(settings.events, flow.event, request, request.currentUser)
+  emitLoginEvent(settings.events, flow.event, request, request.currentUser, 'session')
 
   const text = denialMessage(kind, request, settings)
 

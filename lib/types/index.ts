@@ -5,3 +5,4 @@
 export type * from './user.js'
 export type * from './options.js'
 export type * from './jwt.js'
+export type * from './events.js'

@@ -144,7 +144,7 @@ function userFromRequestLoader (request: FastifyRequest, settings: Settings): Ma
 
 function acceptRequestUser (request: FastifyRequest, settings: Settings, user: LoginUser | null | undefined): LoadResult {
   if (user === null || user === undefined || !settings.isUserActive(user)) return anonymous(request, settings)
-  emitLoginEvent(settings.events, 'userLoadedFromRequest', request, user)
+  emitLoginEvent(settings.events, 'userLoadedFromRequest', request, user, 'request')
   return { user, authenticated: true }
 }
 
@@ -161,7 +161,7 @@ function userFromSession (request: FastifyRequest, session: SessionLike, setting
 
   const protection = protectSession(request, session, settings)
   if (protection === 'dropped') {
-    emitLoginEvent(settings.events, 'sessionProtected', request, settings.anonymousUser(request))
+    emitLoginEvent(settings.events, 'sessionProtected', request, settings.anonymousUser(request), 'session')
     return DROPPED
   }
 
@@ -176,7 +176,7 @@ function acceptSessionUser (request: FastifyRequest, session: SessionLike, setti
     clearLogin(session)
     return null
   }
-  if (protection === 'marked') emitLoginEvent(settings.events, 'sessionProtected', request, user)
+  if (protection === 'marked') emitLoginEvent(settings.events, 'sessionProtected', request, user, 'session')
   if (settings.remember?.refreshEachRequest === true) {
     const { token } = readRememberCookie(request, settings.remember)
     if (token !== null && token.userId === userId) queueRememberSet(request, settings.remember, userId, token.duration)
@@ -220,7 +220,7 @@ function userFromRememberCookie (request: FastifyRequest, session: SessionLike, 
   // it was issued under; any other one, or none, clears it.
   if (remember.bindToClient && token.identifier !== sessionIdentifier(request)) {
     queueRememberClear(request, remember)
-    emitLoginEvent(settings.events, 'sessionProtected', request, settings.anonymousUser(request))
+    emitLoginEvent(settings.events, 'sessionProtected', request, settings.anonymousUser(request), 'remember')
     return null
   }
   const loaded = loadUser(token.userId, request) as MaybePromise<LoginUser | null | undefined>
@@ -239,6 +239,6 @@ function restoreRememberedLogin (request: FastifyRequest, session: SessionLike, 
   rotateSession(session, settings.keepSessionKeys)
   storeLogin(session, token.userId, false, settings.sessionProtection === false ? undefined : sessionIdentifier(request))
   if (remember.refreshEachRequest) queueRememberSet(request, remember, token.userId, token.duration)
-  emitLoginEvent(settings.events, 'userLoadedFromCookie', request, user)
+  emitLoginEvent(settings.events, 'userLoadedFromCookie', request, user, 'remember')
   return user
 }
