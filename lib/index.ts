@@ -1,9 +1,8 @@
 import fp from 'fastify-plugin'
 import type { FastifyPluginAsync } from 'fastify'
-import type { EventEmitter } from 'node:events'
 import type { Guard } from './types/index.js'
 import { fastifyLoginPlugin } from './plugin.js'
-import type { CurrentUser, FastifyLoginOptions, LoginOptions, LoginUser, LogoutOptions } from './types/index.js'
+import type { CurrentUser, FastifyLoginOptions, LoginEvents, LoginOptions, LoginUser, LogoutOptions } from './types/index.js'
 import type { AccessTokenOptions, JwtClaims, JwtGuard, JwtTokens, RevocationStore } from './types/index.js'
 
 /**
@@ -87,10 +86,14 @@ export type {
   FastifyLoginOptions,
   FastifyLoginTypes,
   LoginEvent,
+  LoginEventListener,
+  LoginEventMap,
   LoginEventName,
+  LoginEvents,
   LoginMessage,
   LoginOptions,
   LoginUser,
+  LoginVia,
   LogoutOptions,
   RememberMeOptions,
   SessionKey,
@@ -101,8 +104,8 @@ export type {
 
 declare module 'fastify' {
   interface FastifyInstance {
-    /** Emits the login events (see `LoginEventName`); listeners that throw are logged, not fatal. */
-    loginEvents: EventEmitter
+    /** The login events (an EventEmitter, typed by `LoginEventMap`); listeners that throw are logged, not fatal. */
+    loginEvents: LoginEvents
     /** preHandler: a logged-in user, or the unauthorized flow (handler, redirect or 401). */
     loginRequired: Guard
     /** preHandler: a fresh login, or the unauthorized / needs-refresh flow. */

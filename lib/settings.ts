@@ -1,11 +1,12 @@
-import { EventEmitter } from 'node:events'
 import type { FastifyRequest } from 'fastify'
+import { createLoginEvents } from './internal/events.js'
 import { boolOption, fail, onlyKnownKeys, optionalFunction, optionalString } from './internal/option-checks.js'
 import { rememberSettings, type RememberSettings } from './remember/options.js'
 import { sessionCookie } from './session/options.js'
 import type {
   AnonymousUser,
   FastifyLoginOptions,
+  LoginEvents,
   LoginMessage,
   LoginUser,
   SessionOptions,
@@ -43,7 +44,7 @@ export interface Settings {
   loginMessageCategory: string
   refreshMessage: LoginMessage | false
   refreshMessageCategory: string
-  events: EventEmitter
+  events: LoginEvents
 }
 
 export const DEFAULT_LOGIN_MESSAGE = 'Please log in to access this page.'
@@ -169,6 +170,6 @@ export function buildSettings (options: FastifyLoginOptions): Settings {
     loginMessageCategory: optionalString(options.loginMessageCategory, 'loginMessageCategory') ?? 'message',
     refreshMessage: messageOption(options.refreshMessage, 'refreshMessage', DEFAULT_REFRESH_MESSAGE),
     refreshMessageCategory: optionalString(options.refreshMessageCategory, 'refreshMessageCategory') ?? 'message',
-    events: new EventEmitter()
+    events: createLoginEvents()
   }
 }

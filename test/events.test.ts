@@ -1,56 +1,9 @@
 import t from 'tap'
 import { Writable } from 'node:stream'
 import { setImmediate as tick } from 'node:timers/promises'
-import type { FastifyInstance } from 'fastify'
-import type { LoginEvent, LoginEventName } from '../lib/index.js'
+import type { LoginEvent } from '../lib/index.js'
 import { buildApp, CookieJar, makeUsers, send } from './helpers.js'
-
-const EVENT_NAMES: LoginEventName[] = [
-  'userLoggedIn',
-  'userLoggedOut',
-  'userLoadedFromCookie',
-  'userLoadedFromRequest',
-  'userLoginConfirmed',
-  'userUnauthorized',
-  'userNeedsRefresh',
-  'sessionProtected'
-]
-
-interface Seen {
-  name: LoginEventName
-  /** `user.name`, or null for the anonymous value. */
-  user: string | null
-  method: string
-  url: string
-  keys: string[]
-}
-
-/** Records every login event; `take()` returns and forgets what was seen since the last call. */
-function record (app: FastifyInstance) {
-  let seen: Seen[] = []
-  for (const name of EVENT_NAMES) {
-    app.loginEvents.on(name, (event: LoginEvent) => {
-      const user = event.user as { name?: string } | null
-      seen.push({
-        name,
-        user: user === null ? null : user.name ?? null,
-        method: event.request.method,
-        url: event.request.url,
-        keys: Object.keys(event).sort()
-      })
-    })
-  }
-  return {
-    take (): Array<[LoginEventName, string | null, string]> {
-      for (const event of seen) {
-        if (event.keys.join(',') !== 'request,user') throw new Error(`unexpected payload keys: ${event.keys.join(',')}`)
-      }
-      const out = seen.map((event): [LoginEventName, string | null, string] => [event.name, event.user, `${event.method} ${event.url}`])
-      seen = []
-      return out
-    }
-  }
-}
+import { EVENT_NAMES, record } from './record-events.js'
 
 /** A logger stream that keeps every line as parsed JSON. */
 function logCapture () {
@@ -71,14 +24,14 @@ t.test('userLoggedIn fires once, on the login request, with the new user', async
   const jar = new CookieJar()
 
   await send(app, jar, 'POST', '/login/1')
-  t.same(events.take(), [['userLoggedIn', 'alice', 'POST /login/1']])
+  t.same(events.take(), [['userLoggedIn', 'alice', 'POST /login/1', 'session']])
   await send(app, jar, 'GET', '/me')
   t.same(events.take(), [], 'nothing on a later request that loads from the session')
 
   await send(app, jar, 'POST', '/login/3')
   t.same(events.take(), [], 'not for a refused (inactive) login')
   await send(app, jar, 'POST', '/login/3', { force: true })
-  t.same(events.take(), [['userLoggedIn', 'carol', 'POST /login/3']], 'for a forced one')
+  t.same(events.take(), [['userLoggedIn', 'carol', 'POST /login/3', 'session']], 'for a forced one')
 })
 
 t.test('the listener sees the request already logged in', async (t) => {
@@ -92,6 +45,21 @@ t.test('the listener sees the request already logged in', async (t) => {
   t.same(states, [{ user: { id: '2', name: 'bob' }, authenticated: true }])
 })
 
+t.test('once() and off() work as on an EventEmitter', async (t) => {
+  const { app } = await buildApp()
+  t.teardown(() => app.close())
+  const calls: string[] = []
+  app.loginEvents.once('userLoggedIn', ({ user, via }) => { calls.push(`once ${user.name as string} ${via}`) })
+  const removed = (): void => { calls.push('removed') }
+  app.loginEvents.on('userLoggedIn', removed)
+  app.loginEvents.off('userLoggedIn', removed)
+
+  await app.inject({ method: 'POST', url: '/login/1' })
+  await app.inject({ method: 'POST', url: '/login/2' })
+  t.same(calls, ['once alice session'], 'the once listener ran for the first login only')
+  t.equal(app.loginEvents.listenerCount('userLoggedIn'), 0)
+})
+
 t.test('userLoggedOut fires once with the previous user', async (t) => {
   const { app } = await buildApp()
   t.teardown(() => app.close())
@@ -101,10 +69,10 @@ t.test('userLoggedOut fires once with the previous user', async (t) => {
   events.take()
 
   await send(app, jar, 'POST', '/logout')
-  t.same(events.take(), [['userLoggedOut', 'bob', 'POST /logout']])
+  t.same(events.take(), [['userLoggedOut', 'bob', 'POST /logout', 'session']])
 
   await send(app, jar, 'POST', '/logout')
-  t.same(events.take(), [['userLoggedOut', null, 'POST /logout']], 'a logout without a login gives the anonymous value')
+  t.same(events.take(), [['userLoggedOut', null, 'POST /logout', 'session']], 'a logout without a login gives the anonymous value')
 })
 
 t.test('userLoadedFromCookie fires once, on the restoring request', async (t) => {
@@ -113,11 +81,11 @@ t.test('userLoadedFromCookie fires once, on the restoring request', async (t) =>
   const events = record(app)
   const jar = new CookieJar()
   await send(app, jar, 'POST', '/login/1', { remember: true })
-  t.same(events.take(), [['userLoggedIn', 'alice', 'POST /login/1']], 'the login itself is not a cookie load')
+  t.same(events.take(), [['userLoggedIn', 'alice', 'POST /login/1', 'session']], 'the login itself is not a cookie load')
 
   jar.cookies.delete('__Host-session')
   await send(app, jar, 'GET', '/me')
-  t.same(events.take(), [['userLoadedFromCookie', 'alice', 'GET /me']])
+  t.same(events.take(), [['userLoadedFromCookie', 'alice', 'GET /me', 'remember']])
 
   await send(app, jar, 'GET', '/me')
   t.same(events.take(), [], 'the restored session serves later requests')
@@ -139,7 +107,7 @@ t.test('userLoadedFromRequest fires on every request the request loader serves',
   for (let i = 0; i < 2; i++) {
     const res = await app.inject({ url: '/private', headers: { 'x-api-key': 'key-bob' } })
     t.equal(res.statusCode, 200)
-    t.same(events.take(), [['userLoadedFromRequest', 'bob', 'GET /private']], `request ${i + 1}`)
+    t.same(events.take(), [['userLoadedFromRequest', 'bob', 'GET /private', 'request']], `request ${i + 1}`)
   }
   const anon = await app.inject({ url: '/me', headers: { 'x-api-key': 'wrong' } })
   t.equal(anon.statusCode, 200)
@@ -160,7 +128,7 @@ t.test('userLoginConfirmed fires once on confirmLogin()', async (t) => {
   events.take()
   const res = await send(app, jar, 'POST', '/confirm')
   t.same(res.json(), { confirmed: true })
-  t.same(events.take(), [['userLoginConfirmed', 'alice', 'POST /confirm']])
+  t.same(events.take(), [['userLoginConfirmed', 'alice', 'POST /confirm', 'session']])
   await send(app, jar, 'GET', '/fresh')
   t.same(events.take(), [], 'the confirmed login is fresh: no refresh event')
 })
@@ -172,11 +140,11 @@ t.test('userUnauthorized fires once when a guard turns a request away', async (t
 
   const res = await app.inject({ url: '/private' })
   t.equal(res.statusCode, 401)
-  t.same(events.take(), [['userUnauthorized', null, 'GET /private']])
+  t.same(events.take(), [['userUnauthorized', null, 'GET /private', 'session']])
 
   const fresh = await app.inject({ url: '/fresh' })
   t.equal(fresh.statusCode, 401)
-  t.same(events.take(), [['userUnauthorized', null, 'GET /fresh']], 'freshLoginRequired without a login is the unauthorized flow')
+  t.same(events.take(), [['userUnauthorized', null, 'GET /fresh', 'session']], 'freshLoginRequired without a login is the unauthorized flow')
 
   await app.inject({ url: '/me' })
   t.same(events.take(), [], 'not on an open route')
@@ -188,7 +156,7 @@ t.test('userUnauthorized fires before a redirect to the login page too', async (
   const events = record(app)
   const res = await app.inject({ url: '/private?a=1', headers: { accept: 'text/html' } })
   t.equal(res.statusCode, 302)
-  t.same(events.take(), [['userUnauthorized', null, 'GET /private?a=1']])
+  t.same(events.take(), [['userUnauthorized', null, 'GET /private?a=1', 'session']])
 })
 
 t.test('userNeedsRefresh fires once for a login that is not fresh', async (t) => {
@@ -201,7 +169,7 @@ t.test('userNeedsRefresh fires once for a login that is not fresh', async (t) =>
 
   const res = await send(app, jar, 'GET', '/fresh')
   t.equal(res.statusCode, 401)
-  t.same(events.take(), [['userNeedsRefresh', 'bob', 'GET /fresh']])
+  t.same(events.take(), [['userNeedsRefresh', 'bob', 'GET /fresh', 'session']])
   await send(app, jar, 'GET', '/private')
   t.same(events.take(), [], 'loginRequired is satisfied: no event')
 })
@@ -220,7 +188,7 @@ t.test('sessionProtected', async (t) => {
 
     const moved = await send(app, jar, 'GET', '/me', undefined, { 'user-agent': 'other-browser' })
     t.match(moved.json(), { authenticated: true, fresh: false })
-    t.same(events.take(), [['sessionProtected', 'alice', 'GET /me']])
+    t.same(events.take(), [['sessionProtected', 'alice', 'GET /me', 'session']])
 
     await send(app, jar, 'GET', '/me', undefined, { 'user-agent': 'other-browser' })
     t.same(events.take(), [], 'not again for the same new browser')
@@ -236,7 +204,7 @@ t.test('sessionProtected', async (t) => {
 
     const res = await send(app, jar, 'GET', '/me', undefined, { 'user-agent': 'other-browser' })
     t.match(res.json(), { user: null, authenticated: false })
-    t.same(events.take(), [['sessionProtected', null, 'GET /me']], 'no cookie restore event: the remember cookie is cleared instead')
+    t.same(events.take(), [['sessionProtected', null, 'GET /me', 'session']], 'no cookie restore event: the remember cookie is cleared instead')
 
     await send(app, jar, 'GET', '/me', undefined, { 'user-agent': 'other-browser' })
     t.same(events.take(), [], 'nothing left to protect')

@@ -95,6 +95,7 @@ t.test('basic (default): a User-Agent change keeps the user but ends freshness',
   t.same(changed.body, { user: { id: '1', name: 'alice' }, authenticated: true, fresh: false, remembered: false })
   t.equal(events.length, 1, 'sessionProtected fired')
   t.same(events[0]?.user, { id: '1', name: 'alice' }, 'with the user')
+  t.equal(events[0]?.via, 'session', 'via the session')
   t.equal(events[0]?.request.headers['user-agent'], OTHER_BROWSER.headers['user-agent'], 'and the request')
 
   for (let i = 1; i <= 2; i++) {
@@ -128,6 +129,7 @@ t.test('strong: a User-Agent change drops the login and the remember cookie, kee
   t.equal(cleared?.value, '')
   t.equal(events.length, 1, 'sessionProtected fired')
   t.equal(events[0]?.user, null, 'with the anonymous user')
+  t.equal(events[0]?.via, 'session', 'via the session')
   t.notOk(jar.cookies.has('__Host-remember_token'), 'the browser drops the remember cookie')
 
   const after = await inject(app, jar, { url: '/cart' }, OTHER_BROWSER)
@@ -191,6 +193,7 @@ t.test('strong: a remember cookie replayed from another address or browser resto
     t.equal(setCookie(res.res, '__Host-session'), undefined, `${label}: no session is created`)
   }
   t.equal(events.length, 2, 'sessionProtected fired for each replay')
+  t.same(events.map((event) => [event.via, event.user]), [['remember', null], ['remember', null]], 'via the remember cookie, anonymous')
 
   const own = new CookieJar()
   own.cookies.set('__Host-remember_token', victim.cookies.get('__Host-remember_token') as string)

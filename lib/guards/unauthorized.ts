@@ -74,7 +74,7 @@ export function isPageNavigation (request: FastifyRequest): boolean {
  */
 export async function denyAccess (kind: 'login' | 'refresh', request: FastifyRequest, reply: FastifyReply, settings: Settings): Promise<FastifyReply> {
   const flow = FLOWS[kind]
-  emitLoginEvent(settings.events, flow.event, request, request.currentUser)
+  emitLoginEvent(settings.events, flow.event, request, request.currentUser, 'session')
 
   const text = denialMessage(kind, request, settings)
   const handler = settings[flow.handler]

@@ -1,6 +1,14 @@
 import { EventEmitter } from 'node:events'
 import type { FastifyBaseLogger, FastifyRequest } from 'fastify'
-import type { CurrentUser, LoginEventName } from '../types/index.js'
+import type { LoginEventMap, LoginEventName, LoginEvents } from '../types/index.js'
+
+/**
+ * The emitter behind `fastify.loginEvents`. A plain EventEmitter: the cast
+ * only narrows its loose `(string | symbol, Function)` methods to our events.
+ */
+export function createLoginEvents (): LoginEvents {
+  return new EventEmitter() as unknown as LoginEvents
+}
 
 /**
  * Calls every listener of `name` on its own, so that a listener that throws
@@ -8,12 +16,19 @@ import type { CurrentUser, LoginEventName } from '../types/index.js'
  * keep the other listeners from running. EventEmitter#emit would stop at the
  * first throw and hand the error to our caller.
  */
-export function emitLoginEvent (emitter: EventEmitter, name: LoginEventName, request: FastifyRequest, user: CurrentUser): void {
+export function emitLoginEvent<K extends LoginEventName> (
+  emitter: LoginEvents,
+  name: K,
+  request: FastifyRequest,
+  user: LoginEventMap[K]['user'],
+  via: LoginEventMap[K]['via']
+): void {
   if (emitter.listenerCount(name) === 0) return
-  const payload = { request, user }
-  for (const listener of emitter.listeners(name)) {
+  const payload = { request, user, via } as LoginEventMap[K]
+  // rawListeners: a `once` listener comes wrapped, and only its wrapper removes it.
+  for (const listener of (emitter as unknown as EventEmitter).rawListeners(name) as Array<(event: LoginEventMap[K]) => unknown>) {
     try {
-      const result = (listener as (event: typeof payload) => unknown)(payload)
+      const result = listener(payload)
       if (result !== null && typeof result === 'object' && typeof (result as Promise<unknown>).catch === 'function') {
         (result as Promise<unknown>).catch((err: unknown) => logListenerError(request.log, name, err))
       }

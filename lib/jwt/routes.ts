@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { Settings } from '../settings.js'
 import { JwtBadRequestError, JwtUnsupportedMediaTypeError } from '../errors.js'
+import { emitLoginEvent } from '../internal/events.js'
 import type { LoginUser } from '../types/index.js'
 import { setJwtCookies } from './cookies.js'
 import type { JwtSettings } from './options.js'
@@ -76,12 +77,15 @@ export function registerJwtRoutes (fastify: FastifyInstance, deps: RouteDeps): v
       const access = await issue(user, 'access', { fresh: true }, request)
       const refresh = await issue(user, 'refresh', {}, request)
       if (useCookies) setJwtCookies(reply, jwt, { accessToken: access.token, refreshToken: refresh.token })
-      return respond(request, reply, deps, user, {
+      const answer = await respond(request, reply, deps, user, {
         access_token: access.token,
         token_type: jwt.scheme,
         expires_in: access.claims.exp - access.claims.iat,
         refresh_token: refresh.token
       })
+      // After authResponse: when it throws, the client got no tokens and nobody logged in.
+      emitLoginEvent(core.events, 'userLoggedIn', request, user, 'jwt')
+      return answer
     })
   }
 
@@ -94,11 +98,14 @@ export function registerJwtRoutes (fastify: FastifyInstance, deps: RouteDeps): v
       // A refreshed access token is never fresh: no password was given for it.
       const access = await issue(user, 'access', { fresh: false, csrf: request.jwtClaims?.csrf }, request)
       if (useCookies) setJwtCookies(reply, jwt, { accessToken: access.token })
-      return respond(request, reply, deps, user, {
+      const answer = await respond(request, reply, deps, user, {
         access_token: access.token,
         token_type: jwt.scheme,
         expires_in: access.claims.exp - access.claims.iat
       })
+      // Its own event: a refresh is no login (no password), and userLoggedIn listeners would count it as one.
+      emitLoginEvent(core.events, 'tokenRefreshed', request, user, 'jwt')
+      return answer
     })
   }
 

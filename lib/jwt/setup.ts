@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply } from 'fastify'
 import fastifyCookie from '@fastify/cookie'
 import type { Settings } from '../settings.js'
+import { emitLoginEvent } from '../internal/events.js'
 import type { LoginUser } from '../types/index.js'
 import { clearJwtCookies, setJwtCookies } from './cookies.js'
 import { createTokenEngine } from './engine.js'
@@ -39,6 +40,8 @@ export async function setupJwt (fastify: FastifyInstance, core: Settings, option
       if (typeof claims !== 'string' && claims.sub === request.jwtClaims?.sub) await revokeToken(claims)
     }
     clearJwtCookies(reply, jwt)
+    // The token's user; without a verified access token no login ended, whoever `currentUser` is.
+    emitLoginEvent(core.events, 'userLoggedOut', request, request.jwtClaims === null ? core.anonymousUser(request) : request.currentUser, 'jwt')
   }
 
   fastify.decorateRequest('jwtClaims', null)
@@ -47,6 +50,8 @@ export async function setupJwt (fastify: FastifyInstance, core: Settings, option
   fastify.decorate('freshJwtRequired', guards.freshJwtRequired)
   fastify.decorate('refreshJwtRequired', guards.refreshJwtRequired)
   fastify.decorate('jwtRevocationStore', jwt.store)
+  // No events for tokens the app mints itself: it may not be a login at all
+  // (a test, a service account), and when it is, the app's route says so.
   fastify.decorate('createAccessToken', async (user: LoginUser, opts: AccessTokenOptions = {}) => (await issue(user, 'access', opts, undefined)).token)
   fastify.decorate('createRefreshToken', async (user: LoginUser, opts: Omit<AccessTokenOptions, 'fresh'> = {}) => (await issue(user, 'refresh', opts, undefined)).token)
   fastify.decorate('revokeToken', revokeToken)

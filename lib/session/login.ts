@@ -41,7 +41,7 @@ export async function login (reply: FastifyReply, settings: Settings, user: Logi
     else queueRememberClear(request, settings.remember)
   }
   setCurrentUser(request, user, true)
-  emitLoginEvent(settings.events, 'userLoggedIn', request, user)
+  emitLoginEvent(settings.events, 'userLoggedIn', request, user, 'session')
   return true
 }
 
@@ -63,7 +63,7 @@ export async function logout (reply: FastifyReply, settings: Settings, options: 
   else clearLogin(session)
   if (settings.remember !== null) queueRememberClear(request, settings.remember)
   setCurrentUser(request, settings.anonymousUser(request), false)
-  emitLoginEvent(settings.events, 'userLoggedOut', request, previous)
+  emitLoginEvent(settings.events, 'userLoggedOut', request, previous, 'session')
 }
 
 /** `reply.confirmLogin()`: the user re-authenticated, so the login is fresh again. */
@@ -73,7 +73,7 @@ export function confirmLogin (reply: FastifyReply, settings: Settings): boolean 
   if (storedUserId(session) === undefined) return false
   session.set(FRESH_KEY, true)
   if (settings.sessionProtection !== false) session.set(IDENTIFIER_KEY, sessionIdentifier(request))
-  emitLoginEvent(settings.events, 'userLoginConfirmed', request, request.currentUser)
+  emitLoginEvent(settings.events, 'userLoginConfirmed', request, request.currentUser, 'session')
   return true
 }
 

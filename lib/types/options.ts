@@ -1,7 +1,7 @@
 import type { CookieSerializeOptions } from '@fastify/cookie'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { JwtOptions } from './jwt.js'
-import type { AnonymousUser, CurrentUser, Duration, LoginUser, MaybePromise } from './user.js'
+import type { AnonymousUser, Duration, LoginUser, MaybePromise } from './user.js'
 
 /** A message, or a function that returns one for the request (localization). */
 export type LoginMessage = string | ((request: FastifyRequest) => string)
@@ -124,21 +124,3 @@ export interface LogoutOptions {
   /** Delete the whole session, not only the login keys. Default false. */
   destroySession?: boolean
 }
-
-/** Payload of every event on `fastify.loginEvents`. */
-export interface LoginEvent {
-  request: FastifyRequest
-  /** The user concerned; the anonymous value where there is none. */
-  user: CurrentUser
-}
-
-/** Event names on `fastify.loginEvents`, with Flask-Login's signals' meaning. */
-export type LoginEventName =
-  | 'userLoggedIn'
-  | 'userLoggedOut'
-  | 'userLoadedFromCookie'
-  | 'userLoadedFromRequest'
-  | 'userLoginConfirmed'
-  | 'userUnauthorized'
-  | 'userNeedsRefresh'
-  | 'sessionProtected'

@@ -35,7 +35,7 @@ function fromSession (settings: Settings, loadUser: NonNullable<Settings['loadUs
     if (userId === undefined) return null
     const protection = protectSession(request, session, settings)
     if (protection === 'dropped') {
-      emitLoginEvent(settings.events, 'sessionProtected', request, settings.anonymousUser(request))
+      emitLoginEvent(settings.events, 'sessionProtected', request, settings.anonymousUser(request), 'session')
       return null
     }
     return andThen(loadUser(userId, request) as MaybePromise<Found>, (user) => {
@@ -44,7 +44,7 @@ function fromSession (settings: Settings, loadUser: NonNullable<Settings['loadUs
         clearLogin(session) // the user is gone or deactivated: forget the stale login
         return null
       }
-      if (protection === 'marked') emitLoginEvent(settings.events, 'sessionProtected', request, user)
+      if (protection === 'marked') emitLoginEvent(settings.events, 'sessionProtected', request, user, 'session')
       const remember = settings.remember
       if (remember?.refreshEachRequest === true) {
         const { token } = readRememberCookie(request, remember)
@@ -72,7 +72,7 @@ function fromRememberCookie (settings: Settings, loadUser: NonNullable<Settings[
     // it was issued under; any other one, or none, clears it.
     if (remember.bindToClient && token.identifier !== sessionIdentifier(request)) {
       queueRememberClear(request, remember)
-      emitLoginEvent(settings.events, 'sessionProtected', request, settings.anonymousUser(request))
+      emitLoginEvent(settings.events, 'sessionProtected', request, settings.anonymousUser(request), 'remember')
       return null
     }
     return andThen(loadUser(token.userId, request) as MaybePromise<Found>, (user) => {
@@ -86,7 +86,7 @@ function fromRememberCookie (settings: Settings, loadUser: NonNullable<Settings[
       rotateSession(session, settings.keepSessionKeys)
       storeLogin(session, token.userId, false, settings.sessionProtection === false ? undefined : sessionIdentifier(request))
       if (remember.refreshEachRequest) queueRememberSet(request, remember, token.userId, token.duration)
-      emitLoginEvent(settings.events, 'userLoadedFromCookie', request, user)
+      emitLoginEvent(settings.events, 'userLoadedFromCookie', request, user, 'remember')
       return user
     })
   }
@@ -96,7 +96,7 @@ function fromRememberCookie (settings: Settings, loadUser: NonNullable<Settings[
 function fromRequest (settings: Settings, loadUserFromRequest: NonNullable<Settings['loadUserFromRequest']>): UserSource {
   return (request) => andThen(loadUserFromRequest(request) as MaybePromise<Found>, (user) => {
     if (!usable(user, settings)) return null
-    emitLoginEvent(settings.events, 'userLoadedFromRequest', request, user)
+    emitLoginEvent(settings.events, 'userLoadedFromRequest', request, user, 'request')
     return user
   })
 }

@@ -3,7 +3,7 @@
 // 'fastify-login' resolves to lib/index.ts here (see types/tsconfig.json).
 import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify'
 import { describe, expect, test } from 'tstyche'
-import fastifyLogin, { loginCookie, type CurrentUser, type FastifyLoginOptions, type LoginEvent, type LoginUser } from 'fastify-login'
+import fastifyLogin, { loginCookie, type CurrentUser, type FastifyLoginOptions, type LoginEvent, type LoginEventMap, type LoginUser } from 'fastify-login'
 
 interface MyUser {
   id: number
@@ -56,6 +56,8 @@ describe('with FastifyLoginTypes augmented', () => {
 
   test('events and the test helper use it too', () => {
     expect<LoginEvent['user']>().type.toBe<MyUser | null>()
+    expect<LoginEventMap['userLoggedIn']['user']>().type.toBe<MyUser>()
+    expect<LoginEventMap['userLoggedOut']['user']>().type.toBe<MyUser | null>()
     expect(loginCookie).type.toBeCallableWith(app, me)
     expect(loginCookie).type.not.toBeCallableWith(app, { id: '1' })
   })

@@ -1,0 +1,75 @@
+import type { FastifyRequest } from 'fastify'
+import type { CurrentUser, LoginUser } from './user.js'
+
+/**
+ * How the user of an event came in:
+ * - `'session'`: a login kept in the session (`reply.login()`, `logout()`,
+ *   `confirmLogin()`, session protection), and the session guards' events;
+ * - `'remember'`: the remember-me cookie;
+ * - `'request'`: the `loadUserFromRequest` loader;
+ * - `'jwt'`: a token, or the token endpoints.
+ */
+export type LoginVia = 'session' | 'remember' | 'request' | 'jwt'
+
+/** Payload of the events on `fastify.loginEvents`; {@link LoginEventMap} narrows it per event. */
+export interface LoginEvent<Via extends LoginVia = LoginVia, User = CurrentUser> {
+  request: FastifyRequest
+  /** The user concerned; the anonymous value where there is none. */
+  user: User
+  via: Via
+}
+
+/**
+ * Each event on `fastify.loginEvents` and its payload (Flask-Login's signals'
+ * meaning; `tokenRefreshed` is ours). Where the user cannot be anonymous, the
+ * payload says so.
+ */
+export interface LoginEventMap {
+  /** `reply.login()` succeeded, or POST to the token endpoint gave out tokens. */
+  userLoggedIn: LoginEvent<'session' | 'jwt', LoginUser>
+  /** `reply.logout()`, the logout endpoint or `reply.jwtLogout()`: the user who was logged in. */
+  userLoggedOut: LoginEvent<'session' | 'jwt'>
+  /** A login was restored from the remember cookie. */
+  userLoadedFromCookie: LoginEvent<'remember', LoginUser>
+  /** `loadUserFromRequest` returned a user. */
+  userLoadedFromRequest: LoginEvent<'request', LoginUser>
+  /** `reply.confirmLogin()`: `currentUser`. */
+  userLoginConfirmed: LoginEvent<'session'>
+  /** A session guard refused an anonymous request: `currentUser`. */
+  userUnauthorized: LoginEvent<'session'>
+  /** A fresh-login guard refused a stale login: `currentUser`. */
+  userNeedsRefresh: LoginEvent<'session'>
+  /** Session protection acted on the session, or on a remember cookie from another client. */
+  sessionProtected: LoginEvent<'session' | 'remember'>
+  /** The refresh endpoint gave out a new access token. */
+  tokenRefreshed: LoginEvent<'jwt', LoginUser>
+}
+
+/** Event names on `fastify.loginEvents`. */
+export type LoginEventName = keyof LoginEventMap
+
+/** A listener of event `K`; what it returns is ignored, but a rejected promise is logged. */
+export type LoginEventListener<K extends LoginEventName> = (event: LoginEventMap[K]) => unknown
+
+/**
+ * `fastify.loginEvents`: a node EventEmitter, typed so that event names and
+ * payloads are checked. Written out rather than `EventEmitter<T>` so that it
+ * does not depend on the @types/node version of the app, and so that a
+ * misspelt name fails on the name. `emit` is left out: only the plugin emits,
+ * through a loop that logs failing listeners instead of throwing.
+ */
+export interface LoginEvents {
+  on<K extends LoginEventName> (name: K, listener: LoginEventListener<K>): this
+  addListener<K extends LoginEventName> (name: K, listener: LoginEventListener<K>): this
+  prependListener<K extends LoginEventName> (name: K, listener: LoginEventListener<K>): this
+  once<K extends LoginEventName> (name: K, listener: LoginEventListener<K>): this
+  prependOnceListener<K extends LoginEventName> (name: K, listener: LoginEventListener<K>): this
+  off<K extends LoginEventName> (name: K, listener: LoginEventListener<K>): this
+  removeListener<K extends LoginEventName> (name: K, listener: LoginEventListener<K>): this
+  removeAllListeners (name?: LoginEventName): this
+  listeners<K extends LoginEventName> (name: K): Array<LoginEventListener<K>>
+  listenerCount (name: LoginEventName): number
+  eventNames (): LoginEventName[]
+  setMaxListeners (n: number): this
+  getMaxListeners (): number
+}
