@@ -6,7 +6,8 @@ import Fastify from 'fastify'
 import fastifyJwt from '@fastify/jwt'
 import { createHash } from 'node:crypto'
 import { Bench } from 'tinybench'
-import fastifyLogin, { loginCookie, loginUrlWithNext, parseDuration, rememberCookie, safeNextUrl } from 'fastify-login'
+import fastifyLogin, { loginUrlWithNext, parseDuration, safeNextUrl } from 'fastify-login'
+import { loginCookie, rememberCookie } from 'fastify-login/testing'
 import { CLIENT_IP, JWT_SECRET, SESSION_KEY, USER_AGENT } from './scenarios.mjs'
 
 const time = Number(process.env.BENCH_MICRO_TIME ?? 500)

@@ -9,7 +9,8 @@ import fastifyJwt from '@fastify/jwt'
 import { createSigner, createVerifier } from 'fast-jwt'
 import fastifyPassport from '@fastify/passport'
 import fastifySecureSession from '@fastify/secure-session'
-import fastifyLogin, { loginCookie, rememberCookie } from 'fastify-login'
+import fastifyLogin from 'fastify-login'
+import { loginCookie, rememberCookie } from 'fastify-login/testing'
 
 // Fixed test keys: 32 bytes for the session, a long HS256 secret for JWTs.
 export const SESSION_KEY = Buffer.from('fastify-login-bench-session-key!', 'utf8')

@@ -2,6 +2,7 @@ import fp from 'fastify-plugin'
 import type { FastifyPluginAsync } from 'fastify'
 import type { Guard } from './types/index.js'
 import { fastifyLoginPlugin } from './plugin.js'
+import * as testing from './testing/index.js'
 import type { CurrentUser, FastifyLoginOptions, LoginEvents, LoginOptions, LoginUser, LogoutOptions } from './types/index.js'
 import type { AccessTokenOptions, JwtClaims, JwtGuard, JwtTokens, RevocationStore } from './types/index.js'
 
@@ -25,7 +26,15 @@ const fastifyLogin: FastifyPluginAsync<FastifyLoginOptions> = fp(fastifyLoginPlu
 export default fastifyLogin
 export { fastifyLogin }
 export { safeNextUrl, loginUrlWithNext, type SafeNextOptions } from './redirect/safe-next.js'
-export { loginCookie, rememberCookie, type LoginCookieOptions, type RememberCookieOptions } from './testing/index.js'
+// The test helpers live at 'fastify-login/testing'; these are the same functions, kept here for now.
+/** @deprecated Import `loginCookie` from `'fastify-login/testing'`; this re-export from the main entry will be removed. */
+export const loginCookie: typeof testing.loginCookie = testing.loginCookie
+/** @deprecated Import `rememberCookie` from `'fastify-login/testing'`; this re-export from the main entry will be removed. */
+export const rememberCookie: typeof testing.rememberCookie = testing.rememberCookie
+/** @deprecated Import `LoginCookieOptions` from `'fastify-login/testing'`; this re-export from the main entry will be removed. */
+export type LoginCookieOptions = testing.LoginCookieOptions
+/** @deprecated Import `RememberCookieOptions` from `'fastify-login/testing'`; this re-export from the main entry will be removed. */
+export type RememberCookieOptions = testing.RememberCookieOptions
 export { parseDuration } from './internal/duration.js'
 export {
   UnauthorizedError,

@@ -3,8 +3,13 @@
  * by accident through, the public decorators.
  */
 
-/** The normalized plugin settings, on the fastify instance. */
-export const kSettings = Symbol('fastify-login.settings')
+/**
+ * The normalized plugin settings, on the fastify instance. A registered symbol,
+ * read by the test helpers: the CommonJS and ES module builds are separate
+ * copies, and a helper from one must find the settings of an app that
+ * registered the plugin from the other.
+ */
+export const kSettings: unique symbol = Symbol.for('fastify-login.settings')
 /** Per-scope login URL set by `fastify.setLoginUrl()`. */
 export const kLoginUrl = Symbol('fastify-login.loginUrl')
 /** Per-scope refresh URL set by `fastify.setRefreshUrl()`. */

@@ -1,6 +1,8 @@
 // Builds the package: CommonJS in dist/cjs, ES modules in dist/esm, each with
 // its own declarations, and a CommonJS entry whose module.exports is the plugin
 // itself (so `require('fastify-login')` works like other Fastify plugins).
+// The subpath 'fastify-login/testing' is tsc's own dist/{cjs,esm}/testing/index.js:
+// it has no default export, so it needs no such entry.
 import { execFileSync } from 'node:child_process'
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'

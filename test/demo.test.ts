@@ -209,7 +209,7 @@ t.test('login, remember-me, fresh pages, re-authentication and logout', async (t
 
 t.test('a session naming an account the demo does not have is anonymous', async (t) => {
   // The demo app uses the built package: its own loginCookie() knows its settings.
-  const { loginCookie } = await import('fastify-login')
+  const { loginCookie } = await import('fastify-login/testing')
   const app = await demoApp(t)
 
   const known = await app.inject({ url: '/account', headers: { accept: BROWSER_ACCEPT, cookie: loginCookie(app, { id: '1' }) } })
@@ -635,7 +635,7 @@ function addCookie (browser: Browser, header: string): void {
 }
 
 t.test('a login that is not fresh: the pages give the real reason', async (t) => {
-  const { loginCookie, rememberCookie } = await import('fastify-login')
+  const { loginCookie, rememberCookie } = await import('fastify-login/testing')
   const REMEMBERED = 'restored from the remember-me cookie'
   const MOVED = 'came from another address or browser'
   const MADE_NOT_FRESH = 'reply.login(user, { fresh: false })'
@@ -699,7 +699,7 @@ t.test('logging: a refused request is one short info line, a server error is log
   app.get('/broken', async () => { throw new Error('the database is gone') })
   await app.ready()
   const json = { 'content-type': 'application/json' }
-  const { loginCookie } = await import('fastify-login')
+  const { loginCookie } = await import('fastify-login/testing')
   const sessionCookieName = loginCookie(app, { id: '1' }).split('=')[0]
 
   // What a refusal line may hold: pino's own fields and the four facts.

@@ -2,7 +2,7 @@ import t from 'tap'
 import fc from 'fast-check'
 import fastifyFormbody from '@fastify/formbody'
 import type { FastifyInstance, FastifyReply, FastifyRequest, LightMyRequestResponse } from 'fastify'
-import { loginCookie, rememberCookie } from '../lib/index.js'
+import { loginCookie, rememberCookie } from '../lib/testing/index.js'
 import { authenticate, BROWSER_ACCEPT, buildApp, directory, makeUsers, PASSWORD, payloadOf, TEST_KEY, testKey, type TestUser } from './helpers.js'
 import {
   authorization, build, cookieHeader, cookieName, encodeCookie, forgeToken, guardedUrl, nextValue, percentEncode, requestTarget, tokenRequest

@@ -2,7 +2,7 @@ import t from 'tap'
 import { hkdfSync, randomBytes } from 'node:crypto'
 import sodium from 'sodium-native'
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
-import { loginCookie, rememberCookie } from '../lib/index.js'
+import { loginCookie, rememberCookie } from '../lib/testing/index.js'
 import { ANONYMOUS, buildApp, setCookie, TEST_KEY, type TestUser, testKey } from './helpers.js'
 
 /** GET /me and GET /private with this Cookie header: 200 anonymous and 401, never a 500. */

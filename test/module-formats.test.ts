@@ -4,9 +4,12 @@
  * `npm test` builds first; when dist/ is missing this file builds it once.
  * The fixtures live inside the repository, so 'fastify-login' resolves by
  * self-reference through package.json's `exports`, as it would from node_modules.
+ * Only `node10` resolution, which knows neither `exports` nor self-reference,
+ * needs the package under a node_modules folder: a temporary one links to it.
  */
 import { execFile } from 'node:child_process'
-import { existsSync, readdirSync, statSync } from 'node:fs'
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, symlinkSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { promisify } from 'node:util'
 import t, { type Test } from 'tap'
@@ -15,7 +18,8 @@ const run = promisify(execFile)
 const ROOT = resolve(__dirname, '..')
 const FIXTURES = join(ROOT, 'test', 'fixtures')
 const TSC = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc')
-const BUILT = ['dist/cjs/main.js', 'dist/cjs/index.d.ts', 'dist/esm/index.js', 'dist/esm/index.d.ts']
+const BUILT = ['dist/cjs/main.js', 'dist/cjs/index.d.ts', 'dist/esm/index.js', 'dist/esm/index.d.ts',
+  'dist/cjs/testing/index.js', 'dist/cjs/testing/index.d.ts', 'dist/esm/testing/index.js', 'dist/esm/testing/index.d.ts']
 
 // Type-checking against Fastify's declarations takes a while on a busy machine.
 t.setTimeout(300_000)
@@ -51,7 +55,12 @@ function assertWorkingApp (t: Test, result: any): void {
   }, 'named exports work')
   t.same(result.login, { status: 200, body: { ok: true }, cookies: ['__Host-remember_token', '__Host-session'] }, 'reply.login() sets the session and remember cookies')
   t.same(result.me, { status: 200, body: { name: 'alice' } }, 'the login cookie opens a loginRequired route')
-  t.same(result.helper, { status: 200, body: { name: 'alice' } }, 'loginCookie() opens it too')
+  t.same(result.helper, { status: 200, body: { name: 'alice' } }, "loginCookie() from 'fastify-login/testing' opens it too")
+  t.same(result.rememberHelper, { status: 200, body: { name: 'alice' } }, 'so does rememberCookie()')
+  t.same(result.testingExports, ['loginCookie', 'rememberCookie'], "'fastify-login/testing' exports the two helpers")
+  t.equal(result.deprecatedAreSame, true, 'the deprecated main-entry loginCookie and rememberCookie are the same functions')
+  t.same(result.crossFormat, { otherCopy: true, status: 200, body: { name: 'alice' } },
+    "the other module format's helpers (another copy of the code) work on this app too: the settings symbol is shared")
   t.equal(result.anonymous, 401, 'without a cookie the route is refused')
   t.same(result.registrationError, { code: 'FST_LOGIN_INVALID_OPTION', isInvalidOption: true }, 'bad options fail registration with the exported error class')
 }
@@ -59,6 +68,7 @@ function assertWorkingApp (t: Test, result: any): void {
 t.test('require() gives the CommonJS build, with the plugin as module.exports', async (t) => {
   const result = await consumer('consumer.cjs')
   t.equal(result.resolved, join(ROOT, 'dist', 'cjs', 'main.js'))
+  t.equal(result.resolvedTesting, join(ROOT, 'dist', 'cjs', 'testing', 'index.js'))
   t.same(result.packageJson, { name: 'fastify-login' }, "'fastify-login/package.json' is exported")
   t.equal(result.deepImport, 'ERR_PACKAGE_PATH_NOT_EXPORTED', 'files inside dist/ are not reachable by path')
   assertWorkingApp(t, result)
@@ -67,28 +77,59 @@ t.test('require() gives the CommonJS build, with the plugin as module.exports', 
 t.test('import gives the ES module build, with the plugin as default export', async (t) => {
   const result = await consumer('consumer.mjs')
   t.equal(result.resolved, 'file://' + join(ROOT, 'dist', 'esm', 'index.js'))
+  t.equal(result.resolvedTesting, 'file://' + join(ROOT, 'dist', 'esm', 'testing', 'index.js'))
   assertWorkingApp(t, result)
 })
 
 interface TscResult { code: number | undefined, stdout: string }
 
-/** `tsc -p <fixture> --listFiles`; never rejects. */
-async function typeCheck (fixture: string): Promise<TscResult> {
-  return run(process.execPath, [TSC, '-p', join(FIXTURES, fixture), '--listFiles'], { cwd: ROOT, timeout: 240_000 })
+/** `tsc -p <project> --listFiles`; never rejects. */
+async function typeCheck (project: string): Promise<TscResult> {
+  return run(process.execPath, [TSC, '-p', project, '--listFiles'], { cwd: ROOT, timeout: 240_000 })
     .then(({ stdout }) => ({ code: 0, stdout }), (err: { code?: number, stdout?: string }) => ({ code: err.code, stdout: err.stdout ?? '' }))
 }
 
-// Both fixtures are type-checked at once: each takes seconds.
-let typeChecks: Record<'ts-cjs' | 'ts-esm', Promise<TscResult>> | undefined
+/**
+ * The ts-node10 fixture in a temporary folder whose node_modules links to this
+ * package (and to the fastify and @types it needs), then type-checked.
+ */
+async function typeCheckNode10 (): Promise<TscResult> {
+  const dir = mkdtempSync(join(tmpdir(), 'fastify-login-node10-'))
+  // On the file's own test: the subtest that starts the type-checks may end first.
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  cpSync(join(FIXTURES, 'ts-node10'), dir, { recursive: true })
+  mkdirSync(join(dir, 'node_modules'))
+  symlinkSync(ROOT, join(dir, 'node_modules', 'fastify-login'), 'junction')
+  symlinkSync(join(ROOT, 'node_modules', 'fastify'), join(dir, 'node_modules', 'fastify'), 'junction')
+  symlinkSync(join(ROOT, 'node_modules', '@types'), join(dir, 'node_modules', '@types'), 'junction')
+  return typeCheck(dir)
+}
 
-for (const [fixture, build, other] of [['ts-cjs', 'cjs', 'esm'], ['ts-esm', 'esm', 'cjs']] as const) {
-  t.test(`TypeScript app compiled as ${build === 'cjs' ? 'CommonJS' : 'an ES module'} type-checks against dist/${build}`, async (t) => {
-    typeChecks ??= { 'ts-cjs': typeCheck('ts-cjs'), 'ts-esm': typeCheck('ts-esm') }
+type Fixture = 'ts-cjs' | 'ts-esm' | 'ts-node10'
+
+// The fixtures are type-checked at once: each takes seconds.
+let typeChecks: Record<Fixture, Promise<TscResult>> | undefined
+
+const FIXTURE_CASES: Array<[Fixture, string, 'cjs' | 'esm']> = [
+  ['ts-cjs', 'compiled as CommonJS', 'cjs'],
+  ['ts-esm', 'compiled as an ES module', 'esm'],
+  ['ts-node10', "with moduleResolution 'node10' (types and typesVersions, no exports)", 'cjs']
+]
+
+for (const [fixture, how, build] of FIXTURE_CASES) {
+  const other = build === 'cjs' ? 'esm' : 'cjs'
+  t.test(`TypeScript app ${how} type-checks against dist/${build}`, async (t) => {
+    typeChecks ??= {
+      'ts-cjs': typeCheck(join(FIXTURES, 'ts-cjs')),
+      'ts-esm': typeCheck(join(FIXTURES, 'ts-esm')),
+      'ts-node10': typeCheckNode10()
+    }
     const result = await typeChecks[fixture]
     const files = result.stdout.split('\n')
-    t.same(files.filter((line) => line.includes('error TS')), [], 'no type errors (the fixture also expects errors for a wrong user type)')
+    t.same(files.filter((line) => line.includes('error TS')), [], 'no type errors (the fixture also expects some errors)')
     t.equal(result.code, 0, 'tsc exits 0')
     t.ok(files.includes(join(ROOT, 'dist', build, 'index.d.ts')), `uses dist/${build}/index.d.ts`)
+    t.ok(files.includes(join(ROOT, 'dist', build, 'testing', 'index.d.ts')), `uses dist/${build}/testing/index.d.ts`)
     t.notOk(files.some((file) => file.startsWith(join(ROOT, 'dist', other) + '/')), `does not mix in dist/${other}`)
     t.notOk(files.some((file) => file.startsWith(join(ROOT, 'lib') + '/')), 'does not read the sources in lib/')
   })

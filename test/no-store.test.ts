@@ -1,7 +1,8 @@
 import secureSession from '@fastify/secure-session'
 import Fastify, { type FastifyInstance, type FastifyRequest, type LightMyRequestResponse } from 'fastify'
 import t, { type Test } from 'tap'
-import fastifyLogin, { rememberCookie, type FastifyLoginOptions, type JwtOptions } from '../lib/index.js'
+import fastifyLogin, { type FastifyLoginOptions, type JwtOptions } from '../lib/index.js'
+import { rememberCookie } from '../lib/testing/index.js'
 import { authenticate, authLogin, buildApp, CookieJar, directory, loggedIn, send, setCookie, TEST_KEY, type TestUser } from './helpers.js'
 
 /*

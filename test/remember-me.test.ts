@@ -1,7 +1,8 @@
 import t from 'tap'
 import Fastify, { type FastifyInstance, type LightMyRequestResponse } from 'fastify'
 import secureSession from '@fastify/secure-session'
-import fastifyLogin, { loginCookie, rememberCookie } from '../lib/index.js'
+import fastifyLogin from '../lib/index.js'
+import { loginCookie, rememberCookie } from '../lib/testing/index.js'
 import { ANONYMOUS, buildApp, CookieJar, fakeClock, login, makeUsers, setCookie, TEST_KEY, type MeBody, type TestUser, testKey } from './helpers.js'
 
 const YEAR = 365 * 86400

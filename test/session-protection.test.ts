@@ -1,6 +1,7 @@
 import t from 'tap'
 import type { FastifyInstance, FastifyServerOptions, InjectOptions, LightMyRequestResponse } from 'fastify'
-import { rememberCookie, type FastifyLoginOptions, type LoginEvent } from '../lib/index.js'
+import type { FastifyLoginOptions, LoginEvent } from '../lib/index.js'
+import { rememberCookie } from '../lib/testing/index.js'
 import { buildApp, CookieJar, setCookie, type MeBody, type TestUser } from './helpers.js'
 
 interface Client {

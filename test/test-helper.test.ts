@@ -1,7 +1,8 @@
 import t from 'tap'
 import secureSession from '@fastify/secure-session'
 import Fastify from 'fastify'
-import fastifyLogin, { loginCookie, rememberCookie } from '../lib/index.js'
+import fastifyLogin, * as mainEntry from '../lib/index.js'
+import { loginCookie, rememberCookie } from '../lib/testing/index.js'
 import { buildApp, makeUsers, setCookie, TEST_KEY, type TestUser } from './helpers.js'
 
 const users = makeUsers()
@@ -147,4 +148,13 @@ t.test('the helpers refuse what they cannot do, with a clear error', async (t) =
     t.throws(() => loginCookie(app, { name: 'nobody' }), { code: 'FST_LOGIN_INVALID_USER' })
     t.throws(() => rememberCookie(app, { id: '' }), { code: 'FST_LOGIN_INVALID_USER' })
   })
+})
+
+t.test('the main entry still re-exports the helpers (deprecated): the same functions', async (t) => {
+  t.equal(mainEntry.loginCookie, loginCookie)
+  t.equal(mainEntry.rememberCookie, rememberCookie)
+  const { app } = await buildApp()
+  t.teardown(() => app.close())
+  const res = await app.inject({ url: '/private', headers: { cookie: mainEntry.loginCookie(app, alice) } })
+  t.equal(res.statusCode, 200, 'a cookie from the main-entry loginCookie logs in')
 })

@@ -1,5 +1,6 @@
 // Types as an app sees them without augmenting FastifyLoginTypes.
-// 'fastify-login' resolves to lib/index.ts here (see types/tsconfig.json).
+// 'fastify-login' resolves to lib/index.ts here, 'fastify-login/testing' to
+// lib/testing/index.ts (see types/tsconfig.json).
 import Fastify, { type FastifyReply, type FastifyRequest, type preHandlerAsyncHookHandler } from 'fastify'
 import { describe, expect, test } from 'tstyche'
 import fastifyLogin, {
@@ -22,16 +23,16 @@ import fastifyLogin, {
   type JwtClaims,
   type JwtErrorCode,
   type RevocationStore,
-  loginCookie,
   loginUrlWithNext,
   parseDuration,
-  rememberCookie,
   safeNextUrl,
   type CurrentUser,
   type FastifyLoginOptions,
   type LoginEvent,
   type LoginUser
 } from 'fastify-login'
+import * as mainEntry from 'fastify-login'
+import { loginCookie, rememberCookie, type LoginCookieOptions, type RememberCookieOptions } from 'fastify-login/testing'
 
 const app = Fastify()
 declare const request: FastifyRequest
@@ -141,6 +142,16 @@ describe('named exports', () => {
     expect(new JwtExpiredError('Token has expired').code).type.toBe<'FST_LOGIN_JWT_EXPIRED'>()
     expect(defaultJwtMessages).type.toBe<Record<JwtErrorCode, string>>()
     expect(rememberCookie).type.toBeCallableWith(app, { id: '1' }, { ip: '192.0.2.1', userAgent: 'Phone' })
+  })
+
+  test("the test helpers from 'fastify-login/testing', and their deprecated main-entry re-exports", () => {
+    expect(loginCookie).type.toBeCallableWith(app, { id: '1' }, { ip: '192.0.2.1', userAgent: 'Phone' } satisfies LoginCookieOptions)
+    expect(rememberCookie).type.toBeCallableWith(app, { id: '1' }, { duration: 60 } satisfies RememberCookieOptions)
+    expect(loginCookie).type.not.toBeCallableWith(app, { id: '1' }, { fresh: 'yes' })
+    expect(mainEntry.loginCookie).type.toBe<typeof loginCookie>()
+    expect(mainEntry.rememberCookie).type.toBe<typeof rememberCookie>()
+    expect<mainEntry.LoginCookieOptions>().type.toBe<LoginCookieOptions>()
+    expect<mainEntry.RememberCookieOptions>().type.toBe<RememberCookieOptions>()
   })
 
   test('guards exported by name, usable as hooks in any scope', () => {

@@ -2,12 +2,18 @@ import { EventEmitter } from 'node:events'
 import type { FastifyBaseLogger, FastifyRequest } from 'fastify'
 import type { LoginEventMap, LoginEventName, LoginEvents } from '../types/index.js'
 
+// The plain emitter behind each typed `fastify.loginEvents` (the same object).
+const emitters = new WeakMap<LoginEvents, EventEmitter>()
+
 /**
- * The emitter behind `fastify.loginEvents`. A plain EventEmitter: the cast
+ * The emitter behind `fastify.loginEvents`. A plain EventEmitter: the type
  * only narrows its loose `(string | symbol, Function)` methods to our events.
  */
 export function createLoginEvents (): LoginEvents {
-  return new EventEmitter() as unknown as LoginEvents
+  const emitter = new EventEmitter()
+  const typed: LoginEvents = emitter
+  emitters.set(typed, emitter)
+  return typed
 }
 
 /**
@@ -26,7 +32,8 @@ export function emitLoginEvent<K extends LoginEventName> (
   if (emitter.listenerCount(name) === 0) return
   const payload = { request, user, via } as LoginEventMap[K]
   // rawListeners: a `once` listener comes wrapped, and only its wrapper removes it.
-  for (const listener of (emitter as unknown as EventEmitter).rawListeners(name) as Array<(event: LoginEventMap[K]) => unknown>) {
+  const listeners = emitters.get(emitter)?.rawListeners(name) ?? []
+  for (const listener of listeners as Array<(event: LoginEventMap[K]) => unknown>) {
     try {
       const result = listener(payload)
       if (result !== null && typeof result === 'object' && typeof (result as Promise<unknown>).catch === 'function') {

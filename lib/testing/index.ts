@@ -5,6 +5,7 @@ import { sealRememberToken } from '../remember/token.js'
 import { FRESH_KEY, IDENTIFIER_KEY, USER_ID_KEY } from '../session/state.js'
 import { durationOption } from '../internal/duration.js'
 import type { Settings } from '../settings.js'
+import { scopeValue } from '../internal/request-state.js'
 import { kSettings } from '../symbols.js'
 import type { Duration, LoginUser } from '../types/index.js'
 
@@ -18,13 +19,8 @@ export interface LoginCookieOptions {
   userAgent?: string
 }
 
-interface SecureSessionDecorators {
-  createSecureSession: (data?: Record<string, unknown>) => unknown
-  encodeSecureSession: (session: unknown, sessionName?: string) => string
-}
-
 function settingsOf (fastify: FastifyInstance): Settings {
-  const settings = (fastify as unknown as { [kSettings]?: Settings })[kSettings]
+  const settings = scopeValue<Settings>(fastify, kSettings)
   if (settings === undefined) throw new Error('fastify-login is not registered on this instance (await fastify.ready() first)')
   return settings
 }
@@ -38,14 +34,13 @@ function settingsOf (fastify: FastifyInstance): Settings {
  */
 export function loginCookie (fastify: FastifyInstance, user: LoginUser, options: LoginCookieOptions = {}): string {
   const settings = settingsOf(fastify)
-  const decorators = fastify as unknown as SecureSessionDecorators
-  const session = decorators.createSecureSession({
+  const session = fastify.createSecureSession({
     [USER_ID_KEY]: userIdOf(user, settings),
     [FRESH_KEY]: options.fresh ?? true,
     [IDENTIFIER_KEY]: identifierOf(options.ip ?? '127.0.0.1', options.userAgent ?? 'lightMyRequest')
   })
   // The value holds ';', '+', '/' and '=': URL-encode it as @fastify/cookie does, or the header splits at the ';'.
-  return `${settings.sessionCookieName}=${encodeURIComponent(decorators.encodeSecureSession(session, settings.sessionName))}`
+  return `${settings.sessionCookieName}=${encodeURIComponent(fastify.encodeSecureSession(session, settings.sessionName))}`
 }
 
 /** Options of {@link rememberCookie}. */

@@ -67,9 +67,10 @@ export interface LoginEvents {
   off<K extends LoginEventName> (name: K, listener: LoginEventListener<K>): this
   removeListener<K extends LoginEventName> (name: K, listener: LoginEventListener<K>): this
   removeAllListeners (name?: LoginEventName): this
-  listeners<K extends LoginEventName> (name: K): Array<LoginEventListener<K>>
+  /** The listeners of `name` as EventEmitter keeps them (`once` ones unwrapped). */
+  listeners<K extends LoginEventName> (name: K): Function[]
   listenerCount (name: LoginEventName): number
-  eventNames (): LoginEventName[]
+  eventNames (): Array<string | symbol>
   setMaxListeners (n: number): this
   getMaxListeners (): number
 }

@@ -1,9 +1,11 @@
 // Types after an app declares its user type. In its own folder (own tsconfig),
 // because the augmentation applies to every file of a TypeScript program.
-// 'fastify-login' resolves to lib/index.ts here (see types/tsconfig.json).
+// 'fastify-login' resolves to lib/index.ts here, 'fastify-login/testing' to
+// lib/testing/index.ts (see types/tsconfig.json).
 import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify'
 import { describe, expect, test } from 'tstyche'
-import fastifyLogin, { loginCookie, type CurrentUser, type FastifyLoginOptions, type LoginEvent, type LoginEventMap, type LoginUser } from 'fastify-login'
+import fastifyLogin, { type CurrentUser, type FastifyLoginOptions, type LoginEvent, type LoginEventMap, type LoginUser } from 'fastify-login'
+import { loginCookie, rememberCookie } from 'fastify-login/testing'
 
 interface MyUser {
   id: number
@@ -60,5 +62,7 @@ describe('with FastifyLoginTypes augmented', () => {
     expect<LoginEventMap['userLoggedOut']['user']>().type.toBe<MyUser | null>()
     expect(loginCookie).type.toBeCallableWith(app, me)
     expect(loginCookie).type.not.toBeCallableWith(app, { id: '1' })
+    expect(rememberCookie).type.toBeCallableWith(app, me)
+    expect(rememberCookie).type.not.toBeCallableWith(app, { id: '1' })
   })
 })
