@@ -11,7 +11,7 @@ import { execFileSync, fork } from 'node:child_process'
 import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { request as httpRequest } from 'node:http'
 import os from 'node:os'
-import { dirname, join } from 'node:path'
+import { dirname, join, resolve as resolvePath } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { summarizeProfile } from './profile.mjs'
 import { TABLE_ORDER, USER_AGENT, scenarios } from './scenarios.mjs'
@@ -28,6 +28,15 @@ function envNumber (name, fallback, { min = 0, integer = false } = {}) {
   }
   return value
 }
+
+/*
+ * BENCH_BASELINE=<folder of another checkout, built>: each fastify-login
+ * scenario runs a second time from that checkout, as `<name>@base`, in the
+ * same rounds, so that a change is compared with its base under the same
+ * machine load (this machine drifts by ±30 % between runs).
+ */
+const BASELINE = process.env.BENCH_BASELINE === undefined || process.env.BENCH_BASELINE === '' ? null : resolvePath(process.env.BENCH_BASELINE)
+const BASE_SUFFIX = '@base'
 
 const config = {
   duration: envNumber('BENCH_DURATION', 3, { min: 1, integer: true }),
@@ -54,7 +63,17 @@ function selectedScenarios () {
     if (!TABLE_ORDER.includes(name)) throw new Error(`BENCH_SCENARIOS: unknown scenario ${name}; known: ${TABLE_ORDER.join(', ')}`)
   }
   // 'bare' is the reference of every ratio: always measured.
-  return TABLE_ORDER.filter((name) => name === 'bare' || wanted.includes(name))
+  return withBaseline(TABLE_ORDER.filter((name) => name === 'bare' || wanted.includes(name)))
+}
+
+function withBaseline (names) {
+  if (BASELINE === null) return names
+  return names.flatMap((name) => name.startsWith('login-') ? [name, `${name}${BASE_SUFFIX}`] : [name])
+}
+
+/** The scenario a name runs: `login-session@base` runs `login-session` from the baseline checkout. */
+function scenarioOf (name) {
+  return name.endsWith(BASE_SUFFIX) ? name.slice(0, -BASE_SUFFIX.length) : name
 }
 
 function log (line) {
@@ -70,7 +89,8 @@ function startServer (name, { exposeGc = false } = {}) {
   const execArgv = []
   if (exposeGc) execArgv.push('--expose-gc')
   if (config.profile) execArgv.push('--cpu-prof', '--cpu-prof-dir', profileDir, '--cpu-prof-name', `${name}.cpuprofile`)
-  const child = fork(join(here, 'server.mjs'), [name], { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+  const serverFile = name.endsWith(BASE_SUFFIX) ? join(BASELINE, 'bench', 'server.mjs') : join(here, 'server.mjs')
+  const child = fork(serverFile, [scenarioOf(name)], { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
   if (config.priority !== null) os.setPriority(child.pid, config.priority)
   const pending = []
   let ready
@@ -326,7 +346,7 @@ function summarize (runs) {
     return {
       index: index + 1,
       name,
-      title: scenarios[name].title,
+      title: scenarios[scenarioOf(name)].title + (name === scenarioOf(name) ? '' : ' (baseline checkout)'),
       rps: median(list.map((r) => r.rps)),
       p99: median(list.map((r) => r.p99)),
       ratioToBare: roundRatio(runs, name, 'bare'),
