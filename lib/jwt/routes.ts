@@ -5,7 +5,7 @@ import { emitLoginEvent } from '../internal/events.js'
 import type { LoginUser } from '../types/index.js'
 import { setJwtCookies } from './cookies.js'
 import type { JwtSettings } from './options.js'
-import type { TokenIssuer } from './issue.js'
+import type { IssuedToken, TokenIssuer } from './issue.js'
 import type { JwtGuard, JwtTokenResponse } from '../types/index.js'
 
 const MAX_FIELD_LENGTH = 1024
@@ -28,6 +28,13 @@ function noStore (reply: FastifyReply): void {
 async function respond (request: FastifyRequest, reply: FastifyReply, deps: RouteDeps, user: LoginUser, body: JwtTokenResponse): Promise<unknown> {
   noStore(reply)
   return deps.jwt.authResponse === undefined ? body : await deps.jwt.authResponse(body, user, request)
+}
+
+/** The OAuth 2.0 token response (RFC 6749 §5.1); a refresh answers no new refresh token. */
+function tokenBody (jwt: JwtSettings, access: IssuedToken, refresh?: IssuedToken): JwtTokenResponse {
+  const body: JwtTokenResponse = { access_token: access.token, token_type: jwt.scheme, expires_in: access.claims.exp - access.claims.iat }
+  if (refresh !== undefined) body.refresh_token = refresh.token
+  return body
 }
 
 const JSON_TYPE = /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i
@@ -77,12 +84,7 @@ export function registerJwtRoutes (fastify: FastifyInstance, deps: RouteDeps): v
       const access = await issue(user, 'access', { fresh: true }, request)
       const refresh = await issue(user, 'refresh', {}, request)
       if (useCookies) setJwtCookies(reply, jwt, { accessToken: access.token, refreshToken: refresh.token })
-      const answer = await respond(request, reply, deps, user, {
-        access_token: access.token,
-        token_type: jwt.scheme,
-        expires_in: access.claims.exp - access.claims.iat,
-        refresh_token: refresh.token
-      })
+      const answer = await respond(request, reply, deps, user, tokenBody(jwt, access, refresh))
       // After authResponse: when it throws, the client got no tokens and nobody logged in.
       emitLoginEvent(core.events, 'userLoggedIn', request, user, 'jwt')
       return answer
@@ -98,11 +100,7 @@ export function registerJwtRoutes (fastify: FastifyInstance, deps: RouteDeps): v
       // A refreshed access token is never fresh: no password was given for it.
       const access = await issue(user, 'access', { fresh: false, csrf: request.jwtClaims?.csrf }, request)
       if (useCookies) setJwtCookies(reply, jwt, { accessToken: access.token })
-      const answer = await respond(request, reply, deps, user, {
-        access_token: access.token,
-        token_type: jwt.scheme,
-        expires_in: access.claims.exp - access.claims.iat
-      })
+      const answer = await respond(request, reply, deps, user, tokenBody(jwt, access))
       // Its own event: a refresh is no login (no password), and userLoggedIn listeners would count it as one.
       emitLoginEvent(core.events, 'tokenRefreshed', request, user, 'jwt')
       return answer
