@@ -74,6 +74,8 @@ export {
 } from './guards/exports.js'
 export type { Guard, HookDone } from './types/index.js'
 export { MemoryRevocationStore } from './jwt/revocation.js'
+export { MemoryStore, type MemoryStoreOptions } from './store/memory.js'
+export type { LoginStore, MaybePromise, StoreJson, StoreSetOptions, StoreTtlOptions, StoreValue } from './types/index.js'
 export type {
   AccessTokenOptions,
   JwtAlgorithm,

@@ -57,7 +57,7 @@ function assertWorkingApp (t: Test, result: any): void {
   t.same(result.me, { status: 200, body: { name: 'alice' } }, 'the login cookie opens a loginRequired route')
   t.same(result.helper, { status: 200, body: { name: 'alice' } }, "loginCookie() from 'fastify-login/testing' opens it too")
   t.same(result.rememberHelper, { status: 200, body: { name: 'alice' } }, 'so does rememberCookie()')
-  t.same(result.testingExports, ['loginCookie', 'rememberCookie'], "'fastify-login/testing' exports the two helpers")
+  t.same(result.testingExports, ['loginCookie', 'rememberCookie', 'runStoreContract'], "'fastify-login/testing' exports the two helpers and the store contract")
   t.equal(result.deprecatedAreSame, true, 'the deprecated main-entry loginCookie and rememberCookie are the same functions')
   t.same(result.crossFormat, { otherCopy: true, status: 200, body: { name: 'alice' } },
     "the other module format's helpers (another copy of the code) work on this app too: the settings symbol is shared")

@@ -9,6 +9,8 @@ import { scopeValue } from '../internal/request-state.js'
 import { kSettings } from '../symbols.js'
 import type { Duration, LoginUser } from '../types/index.js'
 
+export { runStoreContract, type ContractAssert, type ContractTest, type StoreContractContext, type StoreContractOptions } from './store-contract.js'
+
 /** Options of {@link loginCookie}. */
 export interface LoginCookieOptions {
   /** Make the login fresh. Default true. */
