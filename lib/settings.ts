@@ -34,6 +34,8 @@ export interface Settings {
   autoLoadUser: boolean
   /** The app's public origin (`https://app.example`), when given. */
   origin: string | undefined
+  /** The host of `origin` (`app.example:8443`), parsed once: absolute `next` values must name it. */
+  originHost: string | undefined
   loginUrl: string | undefined
   refreshUrl: string | undefined
   useSessionForNext: boolean
@@ -160,6 +162,7 @@ export function buildSettings (options: FastifyLoginOptions): Settings {
     keepSessionKeys: useSessionForNext ? [...keep, 'next'] : keep,
     autoLoadUser: boolOption(options.autoLoadUser, 'autoLoadUser', true),
     origin,
+    originHost: origin === undefined ? undefined : new URL(origin).host,
     loginUrl: options.loginUrl === undefined ? undefined : redirectUrlOption(options.loginUrl, 'loginUrl', origin),
     refreshUrl: options.refreshUrl === undefined ? undefined : redirectUrlOption(options.refreshUrl, 'refreshUrl', origin),
     useSessionForNext,

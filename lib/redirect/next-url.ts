@@ -22,6 +22,5 @@ export function nextUrl (request: FastifyRequest, settings: Settings, fallback: 
     const body = request.body as Record<string, unknown> | undefined
     candidate = query?.[settings.nextParam] ?? (body !== null && typeof body === 'object' ? body[settings.nextParam] : undefined)
   }
-  const host = settings.origin === undefined ? request.host : new URL(settings.origin).host
-  return safeNextUrl(candidate, { host }) ?? fallback
+  return safeNextUrl(candidate, { host: settings.originHost ?? request.host }) ?? fallback
 }
