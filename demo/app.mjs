@@ -518,7 +518,7 @@ ${status}
   app.post('/reauth', { preHandler: app.loginRequired }, async (request, reply) => {
     const user = request.currentUser
     const confirmed = await store.verify(user.username, field(request.body, 'password'))
-    if (confirmed !== null && confirmed.id === user.id && reply.confirmLogin()) {
+    if (confirmed !== null && confirmed.id === user.id && await reply.confirmLogin()) {
       return reply.redirect(request.nextUrl('/'), 302) // same safe-`next` rule as the login
     }
     return sendPage(reply, 401, 'Confirm your password', user, reauthForm({

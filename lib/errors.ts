@@ -46,19 +46,6 @@ export const JwtDisabledError = createError('FST_LOGIN_JWT_DISABLED', 'fastify-l
  */
 export const StoreUnavailableError = createError('FST_LOGIN_STORE_UNAVAILABLE', 'fastify-login: the session store is unavailable (%s); try again shortly', 503)
 
-/** Seconds a client is asked to wait (`Retry-After`) after a store failure. */
-export const STORE_RETRY_AFTER_SECONDS = 1
-
-/**
- * A StoreUnavailableError for `cause`, carrying the `Retry-After` header
- * (Fastify's error handler sends `error.headers`); a StoreUnavailableError
- * itself gets the header and is passed on.
- */
-export function storeUnavailable (cause: unknown, what = 'the store failed'): InstanceType<typeof StoreUnavailableError> {
-  const err = cause instanceof StoreUnavailableError ? cause : new StoreUnavailableError(what, { cause })
-  return Object.assign(err, { headers: { 'retry-after': String(STORE_RETRY_AFTER_SECONDS) } })
-}
-
 /*
  * The JWT refusals: 401s with a WWW-Authenticate challenge (lib/jwt/challenge.ts).
  * The message is the code's text of `jwt.messages`; the defaults are in

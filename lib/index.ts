@@ -3,7 +3,7 @@ import type { FastifyPluginAsync } from 'fastify'
 import type { Guard } from './types/index.js'
 import { fastifyLoginPlugin } from './plugin.js'
 import * as testing from './testing/index.js'
-import type { CurrentUser, FastifyLoginOptions, LoginEvents, LoginOptions, LoginUser, LogoutOptions } from './types/index.js'
+import type { CurrentUser, FastifyLoginOptions, LoginEvents, LoginOptions, LoginSessionInfo, LoginSessions, LoginUser, LogoutOptions } from './types/index.js'
 import type { AccessTokenOptions, JwtClaims, JwtGuard, JwtTokens, RevocationStore } from './types/index.js'
 
 /**
@@ -45,6 +45,7 @@ export {
   NoSessionError,
   NotRegisteredError,
   SessionsDisabledError,
+  StoreUnavailableError,
   JwtNoTokenError,
   JwtMalformedError,
   JwtWrongSchemeError,
@@ -105,7 +106,13 @@ export type {
   LoginOptions,
   LoginUser,
   LoginVia,
+  LoginSessionInfo,
+  LoginSessions,
   LogoutOptions,
+  RevokeAllOptions,
+  SessionEndReason,
+  SessionEndedEvent,
+  UserEventName,
   RememberMeOptions,
   SessionKey,
   SessionOptions,
@@ -147,6 +154,8 @@ declare module 'fastify' {
     revokeAllTokens: (userId: string) => Promise<void>
     /** (jwt) The revocation store in use. */
     jwtRevocationStore: RevocationStore
+    /** A user's login sessions in the store: list them, end one, end all but one. */
+    loginSessions: LoginSessions
   }
   interface FastifyRequest {
     /** The logged-in user, or the anonymous value; set once the user is loaded. */
@@ -155,8 +164,10 @@ declare module 'fastify' {
     loadCurrentUser: () => Promise<CurrentUser>
     /** Whether `currentUser` is a logged-in user. */
     isAuthenticated: () => boolean
-    /** Whether the session login is fresh (made by a real login or `confirmLogin()`). */
+    /** Whether the session login is fresh: made by a real login or `confirmLogin()`, less than `freshFor` ago. */
     loginFresh: () => boolean
+    /** The request's login session (once the user is loaded), or null: anonymous, not a session login, or `store: false`. */
+    loginSession: LoginSessionInfo | null
     /** Whether the request carries a valid remember-me cookie. */
     loginRemembered: () => boolean
     /** The safe `next` target for the login route to redirect to, or `fallback` (default `/`). */
@@ -167,10 +178,10 @@ declare module 'fastify' {
   interface FastifyReply {
     /** Logs the user in; false (nothing stored) for an inactive user unless `force`. */
     login: (user: LoginUser, options?: LoginOptions) => Promise<boolean>
-    /** Logs out: clears the login keys and the remember cookie. */
+    /** Logs out: ends the session (its record and every copy of the cookie), clears the login keys and the remember cookie. */
     logout: (options?: LogoutOptions) => Promise<void>
     /** Marks the login fresh again after re-authentication; false without a login. */
-    confirmLogin: () => boolean
+    confirmLogin: () => Promise<boolean>
     /** (jwt, cookies location) Sets the token cookies and their CSRF cookies. */
     setJwtCookies: (tokens: JwtTokens) => void
     /** (jwt, cookies location) Deletes the token and CSRF cookies. */

@@ -3,11 +3,13 @@ import { disabledJwtGuards, type GuardTable } from './guards/exports.js'
 import { refuseJwtGuardsOnRoutes } from './guards/routes.js'
 import { createGuards } from './guards/session.js'
 import { noStoreForCookies } from './internal/no-store.js'
-import { setScopeValue } from './internal/request-state.js'
+import { peekRequestState, setScopeValue } from './internal/request-state.js'
 import { setupJwt } from './jwt/setup.js'
 import { nextUrl } from './redirect/next-url.js'
 import { readRememberCookie, writeRememberCookie } from './remember/cookie.js'
+import { loginSessions } from './session/devices.js'
 import { confirmLogin, login, loginFresh, logout } from './session/login.js'
+import { sessionInfo } from './session/record.js'
 import { registerSession } from './session/register.js'
 import { sessionOf, storedUserId } from './session/state.js'
 import { buildSettings, redirectUrlOption } from './settings.js'
@@ -26,6 +28,11 @@ export async function fastifyLoginPlugin (fastify: FastifyInstance, options: Fas
   fastify.decorate(kLoginUrl, undefined)
   fastify.decorate(kRefreshUrl, undefined)
   fastify.decorate('loginEvents', settings.events)
+  fastify.decorate('loginSessions', loginSessions(settings, fastify.log))
+  const store = settings.lifetime.store
+  if (store !== null && typeof store.close === 'function') {
+    fastify.addHook('onClose', async () => { await store.close?.() })
+  }
   const guards = createGuards(settings)
   fastify.decorate('loginRequired', guards.loginRequired)
   fastify.decorate('freshLoginRequired', guards.freshLoginRequired)
@@ -58,6 +65,12 @@ export async function fastifyLoginPlugin (fastify: FastifyInstance, options: Fas
     // Remembered: the request carries a valid cookie for the user who is logged in.
     const { token } = readRememberCookie(this, settings.remember)
     return token !== null && isAuthenticated(this) && token.userId === storedUserId(sessionOf(this, settings))
+  })
+  fastify.decorateRequest('loginSession', {
+    getter (this: FastifyRequest) {
+      const slot = peekRequestState(this)?.login
+      return slot === undefined || slot === null || slot.id === null ? null : sessionInfo({ record: slot.record, id: slot.id }, settings)
+    }
   })
   fastify.decorateRequest('nextUrl', function (this: FastifyRequest, fallback = '/') {
     return nextUrl(this, settings, fallback)

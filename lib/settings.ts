@@ -1,7 +1,9 @@
 import type { FastifyRequest } from 'fastify'
+import { durationOption } from './internal/duration.js'
 import { createLoginEvents } from './internal/events.js'
 import { boolOption, fail, onlyKnownKeys, optionalFunction, optionalString } from './internal/option-checks.js'
 import { rememberSettings, type RememberSettings } from './remember/options.js'
+import { lifetimeSettings, type LifetimeSettings } from './session/lifetime.js'
 import { sessionCookie } from './session/options.js'
 import type {
   AnonymousUser,
@@ -47,6 +49,10 @@ export interface Settings {
   refreshMessage: LoginMessage | false
   refreshMessageCategory: string
   events: LoginEvents
+  /** Where sessions live and how long: store, timeouts, freshness, clock, authVersion. */
+  lifetime: LifetimeSettings
+  /** How long the session cookie itself lasts unchanged (`session.expiry`), in ms: a record's lifetime when no timeout is on. */
+  cookieExpiryMs: number
 }
 
 export const DEFAULT_LOGIN_MESSAGE = 'Please log in to access this page.'
@@ -59,7 +65,8 @@ const TOP_LEVEL_KEYS = [
   'loadUser', 'loadUserFromRequest', 'getUserId', 'isUserActive', 'anonymousUser', 'session', 'sessionName',
   'sessionCookieName', 'rememberMe', 'sessionProtection', 'keepSessionKeys', 'autoLoadUser', 'origin', 'loginUrl',
   'refreshUrl', 'useSessionForNext', 'nextParam', 'unauthorized', 'needsRefresh', 'loginMessage',
-  'loginMessageCategory', 'refreshMessage', 'refreshMessageCategory', 'jwt'
+  'loginMessageCategory', 'refreshMessage', 'refreshMessageCategory', 'jwt', 'store', 'idleTimeout',
+  'absoluteTimeout', 'touchInterval', 'freshFor', 'clock', 'authVersion'
 ] as const
 
 function messageOption (value: unknown, name: string, fallback: string): LoginMessage | false {
@@ -140,6 +147,7 @@ export function buildSettings (options: FastifyLoginOptions): Settings {
   if (!Array.isArray(keep) || !keep.every((key) => typeof key === 'string')) fail('keepSessionKeys must be an array of strings')
   const anonymousUser = optionalFunction(options.anonymousUser, 'anonymousUser') ?? (() => null as AnonymousUser)
   const origin = originOption(options.origin)
+  const lifetime = lifetimeSettings(options)
   const useSessionForNext = boolOption(options.useSessionForNext, 'useSessionForNext', false)
   if (useSessionForNext && options.session === false) fail('useSessionForNext needs a session (session is false)')
 
@@ -156,7 +164,7 @@ export function buildSettings (options: FastifyLoginOptions): Settings {
     remember: (loadUser === undefined || options.session === false) && options.rememberMe === undefined
       ? null
       // (rememberMe with `session: false` was refused above)
-      : rememberSettings(options.rememberMe, options.session as SessionOptions | undefined, protection === 'strong'),
+      : rememberSettings(options.rememberMe, options.session as SessionOptions | undefined, protection === 'strong', lifetime.clock),
     sessionProtection: protection,
     // The `next` stored for the login page must survive the rotation that the login does.
     keepSessionKeys: useSessionForNext ? [...keep, 'next'] : keep,
@@ -173,6 +181,8 @@ export function buildSettings (options: FastifyLoginOptions): Settings {
     loginMessageCategory: optionalString(options.loginMessageCategory, 'loginMessageCategory') ?? 'message',
     refreshMessage: messageOption(options.refreshMessage, 'refreshMessage', DEFAULT_REFRESH_MESSAGE),
     refreshMessageCategory: optionalString(options.refreshMessageCategory, 'refreshMessageCategory') ?? 'message',
-    events: createLoginEvents()
+    events: createLoginEvents(),
+    lifetime,
+    cookieExpiryMs: durationOption(typeof options.session === 'object' ? options.session.expiry : undefined, 'session.expiry', 86400) * 1000
   }
 }

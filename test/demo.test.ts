@@ -212,11 +212,11 @@ t.test('a session naming an account the demo does not have is anonymous', async 
   const { loginCookie } = await import('fastify-login/testing')
   const app = await demoApp(t)
 
-  const known = await app.inject({ url: '/account', headers: { accept: BROWSER_ACCEPT, cookie: loginCookie(app, { id: '1' }) } })
+  const known = await app.inject({ url: '/account', headers: { accept: BROWSER_ACCEPT, cookie: await loginCookie(app, { id: '1' }) } })
   t.equal(known.statusCode, 200, 'control: such a cookie for alice logs her in')
   t.match(known.body, '<td>Alice Liddell</td>')
 
-  const cookie = loginCookie(app, { id: '99' })
+  const cookie = await loginCookie(app, { id: '99' })
   const account = await app.inject({ url: '/account', headers: { accept: BROWSER_ACCEPT, cookie } })
   t.equal(account.statusCode, 302)
   t.equal(account.headers.location, '/login?next=%2Faccount')
@@ -665,7 +665,7 @@ t.test('a login that is not fresh: the pages give the real reason', async (t) =>
 
   t.test('logged in with fresh: false', async (t) => {
     const browser = new Browser(await demoApp(t))
-    addCookie(browser, loginCookie(browser.app, { id: '1' }, { fresh: false }))
+    addCookie(browser, await loginCookie(browser.app, { id: '1' }, { fresh: false }))
     const reauth = await browser.get('/reauth')
     t.equal(reauth.statusCode, 200)
     t.same(reasonsOn(reauth), [MADE_NOT_FRESH])
@@ -700,7 +700,7 @@ t.test('logging: a refused request is one short info line, a server error is log
   await app.ready()
   const json = { 'content-type': 'application/json' }
   const { loginCookie } = await import('fastify-login/testing')
-  const sessionCookieName = loginCookie(app, { id: '1' }).split('=')[0]
+  const sessionCookieName = (await loginCookie(app, { id: '1' })).split('=')[0]
 
   // What a refusal line may hold: pino's own fields and the four facts.
   const REFUSAL_FIELDS = ['level', 'time', 'pid', 'hostname', 'reqId', 'statusCode', 'code', 'method', 'url', 'msg']

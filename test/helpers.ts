@@ -67,7 +67,7 @@ export async function buildApp (
     await reply.logout()
     return { ok: true }
   })
-  app.post('/confirm', async (_request, reply) => ({ confirmed: reply.confirmLogin() }))
+  app.post('/confirm', async (_request, reply) => ({ confirmed: await reply.confirmLogin() }))
   app.get('/me', async (request) => ({
     user: request.currentUser,
     authenticated: request.isAuthenticated(),

@@ -49,7 +49,7 @@ t.test('garbage session cookies give an anonymous request, never a 500', async (
   t.teardown(() => other.app.close())
   const alice = users.get('1') as TestUser
 
-  const valid = loginCookie(app, alice)
+  const valid = await loginCookie(app, alice)
   const control = await app.inject({ url: '/me', headers: { cookie: valid } })
   t.equal(control.json().authenticated, true, 'control: a real session cookie logs in')
 
@@ -61,7 +61,7 @@ t.test('garbage session cookies give an anonymous request, never a 500', async (
     ['not base64', `__Host-session=${encodeURIComponent('!!!*&^;@@@ ~~~')}`],
     ['only a separator', `__Host-session=${encodeURIComponent(';')}`],
     ['random bytes of the right shape', `__Host-session=${encodeURIComponent(randomBytes(80).toString('base64') + ';' + randomBytes(24).toString('base64'))}`],
-    ['right shape, wrong key', loginCookie(other.app, alice)],
+    ['right shape, wrong key', await loginCookie(other.app, alice)],
     ['truncated real cookie', valid.slice(0, -12)],
     ['real cookie in the wrong name', valid.replace(/^__Host-session=/, 'sessionx=')]
   ]
@@ -74,8 +74,11 @@ t.test('a decryptable session with a non-string or unknown user id is anonymous'
   const cookieWith = (data: Record<string, unknown>): string =>
     `__Host-session=${encodeURIComponent(app.encodeSecureSession(app.createSecureSession(data)))}`
 
-  const control = await app.inject({ url: '/me', headers: { cookie: cookieWith({ _user_id: '1', _fresh: true }) } })
-  t.equal(control.json().authenticated, true, 'control: a string id of a known user logs in')
+  // A real session's secret, so that only the user id is wrong in each case below.
+  const real = await loginCookie(app, { id: '1' })
+  const secret = app.decodeSecureSession(decodeURIComponent(real.slice('__Host-session='.length)))?.get('_sid' as never)
+  const control = await app.inject({ url: '/me', headers: { cookie: cookieWith({ _user_id: '1', _sid: secret }) } })
+  t.equal(control.json().authenticated, true, 'control: the real secret with its user id logs in')
 
   const ids: Array<[string, unknown]> = [
     ['number id', 1],
@@ -86,7 +89,7 @@ t.test('a decryptable session with a non-string or unknown user id is anonymous'
     ['__proto__ id', '__proto__'],
     ['null id', null]
   ]
-  for (const [label, id] of ids) await assertAnonymous(t, app, cookieWith({ _user_id: id, _fresh: true }), label)
+  for (const [label, id] of ids) await assertAnonymous(t, app, cookieWith({ _user_id: id, _sid: secret }), label)
 })
 
 t.test('garbage remember cookies give an anonymous request and are cleared', async (t) => {
@@ -98,7 +101,7 @@ t.test('garbage remember cookies give an anonymous request and are cleared', asy
   const control = await app.inject({ url: '/me', headers: { cookie: `__Host-remember_token=${token}` } })
   t.equal(control.json().authenticated, true, 'control: the real token restores the login')
 
-  const sessionValue = loginCookie(app, alice).slice('__Host-session='.length)
+  const sessionValue = (await loginCookie(app, alice)).slice('__Host-session='.length)
   const cases: Array<[string, string]> = [
     ['empty value', ''],
     ['not base64url', encodeURIComponent('not base64url!*')],

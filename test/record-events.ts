@@ -1,8 +1,8 @@
 import type { FastifyInstance } from 'fastify'
-import type { LoginEvent, LoginEventName, LoginVia } from '../lib/index.js'
+import type { LoginEvent, LoginVia, UserEventName } from '../lib/index.js'
 
 /** Every event name, to listen to all of them. */
-export const EVENT_NAMES: LoginEventName[] = [
+export const EVENT_NAMES: UserEventName[] = [
   'userLoggedIn',
   'userLoggedOut',
   'userLoadedFromCookie',
@@ -15,7 +15,7 @@ export const EVENT_NAMES: LoginEventName[] = [
 ]
 
 /** [event, `user.name` or null for the anonymous value, 'METHOD url', via]. */
-export type SeenEvent = [LoginEventName, string | null, string, LoginVia]
+export type SeenEvent = [UserEventName, string | null, string, LoginVia]
 
 /** Records every login event; `take()` returns and forgets what was seen since the last call. */
 export function record (app: FastifyInstance) {

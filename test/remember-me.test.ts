@@ -1,7 +1,7 @@
 import t from 'tap'
 import Fastify, { type FastifyInstance, type LightMyRequestResponse } from 'fastify'
 import secureSession from '@fastify/secure-session'
-import fastifyLogin from '../lib/index.js'
+import fastifyLogin, { MemoryStore } from '../lib/index.js'
 import { loginCookie, rememberCookie } from '../lib/testing/index.js'
 import { ANONYMOUS, buildApp, CookieJar, fakeClock, login, makeUsers, setCookie, TEST_KEY, type MeBody, type TestUser, testKey } from './helpers.js'
 
@@ -320,9 +320,11 @@ t.test('a remember token sealed with another key gives anonymous and is cleared'
 t.test('key rotation: session.key [new, old] accepts old cookies and reissues them with the new key', async (t) => {
   const oldKey = testKey('k1')
   const newKey = testKey('k2')
-  const a = await buildApp({ session: { key: oldKey } })
+  // One deployment before and after the key change: the session records are in the same store.
+  const store = new MemoryStore()
+  const a = await buildApp({ session: { key: oldKey }, store })
   t.teardown(() => a.app.close())
-  const b = await buildApp({ session: { key: [newKey, oldKey] } })
+  const b = await buildApp({ session: { key: [newKey, oldKey] }, store })
   t.teardown(() => b.app.close())
   const alice = a.users.get('1') as TestUser
 
@@ -335,7 +337,7 @@ t.test('key rotation: session.key [new, old] accepts old cookies and reissues th
   })
 
   t.test('a session cookie made with the old key', async (t) => {
-    const old = loginCookie(a.app, alice)
+    const old = await loginCookie(a.app, alice)
     t.equal((await me(a.app, old)).body.authenticated, true, 'control: valid on the old app')
     const { res, body } = await me(b.app, old)
     t.equal(body.authenticated, true, 'accepted by the new app')

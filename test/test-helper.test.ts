@@ -12,7 +12,7 @@ const bob = users.get('2') as TestUser
 t.test('loginCookie(app, user) logs the user in for inject', async (t) => {
   const { app } = await buildApp()
   t.teardown(() => app.close())
-  const cookie = loginCookie(app, alice)
+  const cookie = await loginCookie(app, alice)
   t.match(cookie, /^__Host-session=[^;\s]+$/, 'a single name=value pair for the Cookie header')
 
   const res = await app.inject({ url: '/me', headers: { cookie } })
@@ -21,14 +21,14 @@ t.test('loginCookie(app, user) logs the user in for inject', async (t) => {
   t.equal(fresh.statusCode, 200)
   t.same(fresh.json(), { name: 'alice' })
 
-  const other = await app.inject({ url: '/private', headers: { cookie: loginCookie(app, bob) } })
+  const other = await app.inject({ url: '/private', headers: { cookie: await loginCookie(app, bob) } })
   t.same(other.json(), { name: 'bob' }, 'one cookie per user')
 })
 
 t.test('loginCookie(app, user, { fresh: false }) is a login that is not fresh', async (t) => {
   const { app } = await buildApp()
   t.teardown(() => app.close())
-  const cookie = loginCookie(app, alice, { fresh: false })
+  const cookie = await loginCookie(app, alice, { fresh: false })
 
   t.same((await app.inject({ url: '/me', headers: { cookie } })).json(), { user: { id: '1', name: 'alice' }, authenticated: true, fresh: false, remembered: false })
   t.equal((await app.inject({ url: '/private', headers: { cookie } })).statusCode, 200)
@@ -41,30 +41,34 @@ t.test('the session is bound to the userAgent and ip options', async (t) => {
   t.test('another userAgent: basic protection keeps the login but not its freshness', async (t) => {
     const { app } = await buildApp()
     t.teardown(() => app.close())
-    const cookie = loginCookie(app, alice, { userAgent: 'SomeBrowser/1.0' })
-
-    const res = await app.inject({ url: '/me', headers: { cookie } })
-    t.match(res.json(), { user: { name: 'alice' }, authenticated: true, fresh: false }, 'inject sends another User-Agent')
+    const cookie = await loginCookie(app, alice, { userAgent: 'SomeBrowser/1.0' })
 
     const same = await app.inject({ url: '/me', headers: { cookie, 'user-agent': 'SomeBrowser/1.0' } })
     t.match(same.json(), { user: { name: 'alice' }, authenticated: true, fresh: true }, 'with the matching User-Agent it is fresh')
+
+    const res = await app.inject({ url: '/me', headers: { cookie } })
+    t.match(res.json(), { user: { name: 'alice' }, authenticated: true, fresh: false }, 'inject sends another User-Agent')
+    const back = await app.inject({ url: '/me', headers: { cookie, 'user-agent': 'SomeBrowser/1.0' } })
+    t.match(back.json(), { authenticated: true, fresh: false }, 'the server-side session stays stale once seen from another client')
   })
 
   t.test('another userAgent: strong protection drops the login', async (t) => {
     const { app } = await buildApp({ sessionProtection: 'strong' })
     t.teardown(() => app.close())
-    const cookie = loginCookie(app, alice, { userAgent: 'SomeBrowser/1.0' })
+    const cookie = await loginCookie(app, alice, { userAgent: 'SomeBrowser/1.0' })
 
-    const res = await app.inject({ url: '/me', headers: { cookie } })
-    t.match(res.json(), { user: null, authenticated: false })
     const same = await app.inject({ url: '/private', headers: { cookie, 'user-agent': 'SomeBrowser/1.0' } })
     t.equal(same.statusCode, 200, 'the matching User-Agent is logged in')
+    const res = await app.inject({ url: '/me', headers: { cookie } })
+    t.match(res.json(), { user: null, authenticated: false })
+    const after = await app.inject({ url: '/private', headers: { cookie, 'user-agent': 'SomeBrowser/1.0' } })
+    t.equal(after.statusCode, 401, 'the session ended on the server: the original client is logged out too')
   })
 
   t.test('the ip option matches inject remoteAddress', async (t) => {
     const { app } = await buildApp()
     t.teardown(() => app.close())
-    const cookie = loginCookie(app, alice, { ip: '203.0.113.9' })
+    const cookie = await loginCookie(app, alice, { ip: '203.0.113.9' })
 
     const there = await app.inject({ url: '/me', headers: { cookie }, remoteAddress: '203.0.113.9' })
     t.match(there.json(), { authenticated: true, fresh: true })
@@ -76,7 +80,7 @@ t.test('the session is bound to the userAgent and ip options', async (t) => {
 t.test('loginCookie follows a custom session cookie name', async (t) => {
   const { app } = await buildApp({ session: { key: TEST_KEY, cookieName: 'sid' } })
   t.teardown(() => app.close())
-  const cookie = loginCookie(app, bob)
+  const cookie = await loginCookie(app, bob)
   t.match(cookie, /^sid=/)
   t.match((await app.inject({ url: '/me', headers: { cookie } })).json(), { user: { name: 'bob' }, authenticated: true, fresh: true })
 })
@@ -93,12 +97,12 @@ t.test('sessionCookieName tells loginCookie the cookie name of a session the app
   }
 
   const named = await start({ sessionCookieName: 'app_sid' })
-  const cookie = loginCookie(named, bob)
+  const cookie = await loginCookie(named, bob)
   t.match(cookie, /^app_sid=/)
   t.same((await named.inject({ url: '/me', headers: { cookie } })).json(), { user: { id: '2', name: 'bob' } }, 'the cookie logs bob in')
 
   const unnamed = await start({})
-  const wrong = loginCookie(unnamed, bob)
+  const wrong = await loginCookie(unnamed, bob)
   t.match(wrong, /^session=/, 'control: without it the helper assumes the default name')
   t.same((await unnamed.inject({ url: '/me', headers: { cookie: wrong } })).json(), { user: null }, 'which this app does not read')
 })
@@ -123,7 +127,7 @@ t.test('the helpers refuse what they cannot do, with a clear error', async (t) =
   t.test('before fastify-login is registered', async (t) => {
     const bare = Fastify()
     t.teardown(() => bare.close())
-    t.throws(() => loginCookie(bare, alice), /fastify-login is not registered/)
+    await t.rejects(loginCookie(bare, alice), /fastify-login is not registered/)
     t.throws(() => rememberCookie(bare, alice), /fastify-login is not registered/)
   })
 
@@ -131,9 +135,9 @@ t.test('the helpers refuse what they cannot do, with a clear error', async (t) =
     const app = Fastify()
     t.teardown(() => app.close())
     app.register(fastifyLogin, { session: { key: TEST_KEY }, loadUser: (id) => users.get(id) ?? null })
-    t.throws(() => loginCookie(app, alice), /await fastify.ready\(\) first/)
+    await t.rejects(loginCookie(app, alice), /await fastify.ready\(\) first/)
     await app.ready()
-    t.match(loginCookie(app, alice), /^__Host-session=/, 'works once ready')
+    t.match(await loginCookie(app, alice), /^__Host-session=/, 'works once ready')
   })
 
   t.test('rememberCookie with rememberMe: false', async (t) => {
@@ -145,7 +149,7 @@ t.test('the helpers refuse what they cannot do, with a clear error', async (t) =
   t.test('a user without an id', async (t) => {
     const { app } = await buildApp()
     t.teardown(() => app.close())
-    t.throws(() => loginCookie(app, { name: 'nobody' }), { code: 'FST_LOGIN_INVALID_USER' })
+    await t.rejects(loginCookie(app, { name: 'nobody' }), { code: 'FST_LOGIN_INVALID_USER' })
     t.throws(() => rememberCookie(app, { id: '' }), { code: 'FST_LOGIN_INVALID_USER' })
   })
 })
@@ -155,6 +159,6 @@ t.test('the main entry still re-exports the helpers (deprecated): the same funct
   t.equal(mainEntry.rememberCookie, rememberCookie)
   const { app } = await buildApp()
   t.teardown(() => app.close())
-  const res = await app.inject({ url: '/private', headers: { cookie: mainEntry.loginCookie(app, alice) } })
+  const res = await app.inject({ url: '/private', headers: { cookie: await mainEntry.loginCookie(app, alice) } })
   t.equal(res.statusCode, 200, 'a cookie from the main-entry loginCookie logs in')
 })

@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events'
 import type { FastifyBaseLogger, FastifyRequest } from 'fastify'
-import type { LoginEventMap, LoginEventName, LoginEvents } from '../types/index.js'
+import type { LoginEventMap, LoginEventName, LoginEvents, SessionEndedEvent, UserEventName } from '../types/index.js'
 
 // The plain emitter behind each typed `fastify.loginEvents` (the same object).
 const emitters = new WeakMap<LoginEvents, EventEmitter>()
@@ -22,7 +22,7 @@ export function createLoginEvents (): LoginEvents {
  * keep the other listeners from running. EventEmitter#emit would stop at the
  * first throw and hand the error to our caller.
  */
-export function emitLoginEvent<K extends LoginEventName> (
+export function emitLoginEvent<K extends UserEventName> (
   emitter: LoginEvents,
   name: K,
   request: FastifyRequest,
@@ -30,17 +30,26 @@ export function emitLoginEvent<K extends LoginEventName> (
   via: LoginEventMap[K]['via']
 ): void {
   if (emitter.listenerCount(name) === 0) return
-  const payload = { request, user, via } as LoginEventMap[K]
+  emitPayload(emitter, name, { request, user, via } as LoginEventMap[K], request.log)
+}
+
+/** `sessionEnded`, with `log` for listener failures when no request is at hand. */
+export function emitSessionEnded (emitter: LoginEvents, event: Omit<SessionEndedEvent, 'via'>, log: FastifyBaseLogger): void {
+  if (emitter.listenerCount('sessionEnded') === 0) return
+  emitPayload(emitter, 'sessionEnded', { ...event, via: 'session' }, event.request?.log ?? log)
+}
+
+function emitPayload<K extends LoginEventName> (emitter: LoginEvents, name: K, payload: LoginEventMap[K], log: FastifyBaseLogger): void {
   // rawListeners: a `once` listener comes wrapped, and only its wrapper removes it.
   const listeners = emitters.get(emitter)?.rawListeners(name) ?? []
   for (const listener of listeners as Array<(event: LoginEventMap[K]) => unknown>) {
     try {
       const result = listener(payload)
       if (result !== null && typeof result === 'object' && typeof (result as Promise<unknown>).catch === 'function') {
-        (result as Promise<unknown>).catch((err: unknown) => logListenerError(request.log, name, err))
+        (result as Promise<unknown>).catch((err: unknown) => logListenerError(log, name, err))
       }
     } catch (err) {
-      logListenerError(request.log, name, err)
+      logListenerError(log, name, err)
     }
   }
 }

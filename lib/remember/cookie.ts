@@ -19,7 +19,7 @@ function stateOf (request: FastifyRequest, remember: RememberSettings): Remember
     const raw = request.cookies?.[remember.cookieName]
     state = {
       present: raw !== undefined,
-      token: raw === undefined || raw === '' ? null : openRememberToken(remember.keys, raw),
+      token: raw === undefined || raw === '' ? null : openRememberToken(remember.keys, raw, remember.clock()),
       pending: null
     }
     holder.remember = state
@@ -54,10 +54,11 @@ export function writeRememberCookie (request: FastifyRequest, reply: FastifyRepl
     reply.clearCookie(remember.cookieName, remember.cookie)
     return
   }
-  const value = sealRememberToken(remember.keys, pending.userId, pending.duration, remember.bindToClient ? sessionIdentifier(request) : undefined)
+  const now = remember.clock()
+  const value = sealRememberToken(remember.keys, pending.userId, pending.duration, remember.bindToClient ? sessionIdentifier(request) : undefined, now)
   reply.setCookie(remember.cookieName, value, {
     ...remember.cookie,
     maxAge: pending.duration,
-    expires: new Date(Date.now() + pending.duration * 1000)
+    expires: new Date(now + pending.duration * 1000)
   })
 }

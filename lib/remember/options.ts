@@ -14,6 +14,8 @@ export interface RememberSettings {
   cookie: CookieAttributes & { httpOnly: true }
   /** Strong session protection: tokens are bound to the client they were issued to. */
   bindToClient: boolean
+  /** The plugin's clock: token expiry is checked against it. */
+  clock: () => number
 }
 
 const REMEMBER_KEYS = ['cookieName', 'duration', 'path', 'domain', 'secure', 'sameSite', 'refreshEachRequest', 'key'] as const
@@ -21,7 +23,7 @@ const DEFAULT_REMEMBER_SECONDS = 365 * 86400
 const MIN_KEY_BYTES = 32
 
 /** Validates `rememberMe`; null when it is off. `session` supplies the key material when `rememberMe.key` is absent. */
-export function rememberSettings (options: RememberMeOptions | false | undefined, session: SessionOptions | undefined, bindToClient: boolean): RememberSettings | null {
+export function rememberSettings (options: RememberMeOptions | false | undefined, session: SessionOptions | undefined, bindToClient: boolean, clock: () => number): RememberSettings | null {
   if (options === false) return null
   const remember = options === undefined ? {} : objectOption(options, 'rememberMe', ' or false') as RememberMeOptions
   onlyKnownKeys(remember, REMEMBER_KEYS, 'rememberMe')
@@ -44,6 +46,7 @@ export function rememberSettings (options: RememberMeOptions | false | undefined
     refreshEachRequest: boolOption(remember.refreshEachRequest, 'rememberMe.refreshEachRequest', false),
     keys: material.map(deriveRememberKey),
     cookie: { ...attributes, httpOnly: true },
-    bindToClient
+    bindToClient,
+    clock
   }
 }

@@ -1,11 +1,17 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { isAuthenticated, loadCurrentUser, setCurrentUser } from '../user/load.js'
 import { durationOption } from '../internal/duration.js'
-import { InvalidUserError } from '../errors.js'
+import { InvalidUserError, SessionsDisabledError } from '../errors.js'
 import { emitLoginEvent } from '../internal/events.js'
+import { requestState } from '../internal/request-state.js'
 import { sessionIdentifier } from './identifier.js'
 import { queueRememberClear, queueRememberSet } from '../remember/cookie.js'
-import { FRESH_KEY, IDENTIFIER_KEY, clearLogin, rotateSession, sessionOf, storeLogin, storedUserId } from './state.js'
+import { versionOf } from './auth-version.js'
+import { deleteSlot, publicIdOf, saveSlot } from './carrier.js'
+import { revokeSessions } from './devices.js'
+import { endSession, startSession } from './lifecycle.js'
+import { clientOf, newRecord, recordFresh } from './record.js'
+import { SECRET_KEY, clearLogin, sessionOf, storedUserId, type SessionLike } from './state.js'
 import type { Settings } from '../settings.js'
 import type { CurrentUser, LoginOptions, LoginUser, LogoutOptions } from '../types/index.js'
 
@@ -15,6 +21,17 @@ export function userIdOf (user: LoginUser, settings: Settings): string {
   const id = settings.getUserId(user)
   if (typeof id !== 'string' || id === '') throw new InvalidUserError('getUserId(user) must return a non-empty string')
   return id
+}
+
+/**
+ * The record of the session the cookie held before this login, deleted: a
+ * login always starts a new session, and the old one's secret (which may
+ * have been planted, or copied) must not stay valid beside it.
+ */
+async function dropPreviousSession (session: SessionLike, settings: Settings): Promise<void> {
+  const userId = storedUserId(session)
+  const secret = session.get(SECRET_KEY)
+  if (userId !== undefined && typeof secret === 'string') await deleteSlot(userId, publicIdOf(secret), settings)
 }
 
 /** `reply.login(user, options)`: see the README. */
@@ -27,14 +44,15 @@ export async function login (reply: FastifyReply, settings: Settings, user: Logi
     ? durationOption(options.duration, 'login duration', settings.remember.duration)
     : 0
   const id = userIdOf(user, settings)
+  const version = versionOf(settings.lifetime, user)
   const active = settings.isUserActive(user)
   if (!force && !active) return false
 
   const session = sessionOf(request, settings)
-  rotateSession(session, settings.keepSessionKeys)
-  // A forced login of an inactive user is marked, so that later loads keep it
-  // (they refuse inactive users otherwise).
-  storeLogin(session, id, fresh, settings.sessionProtection === false ? undefined : sessionIdentifier(request), !active)
+  await dropPreviousSession(session, settings)
+  // A forced login of an inactive user is marked, so that later loads keep it (they refuse inactive users otherwise).
+  const record = newRecord(clientOf(request), settings, { userId: id, fresh, forced: !active, remembered: false, version })
+  await startSession(request, session, record, settings)
   if (settings.remember !== null) {
     // Without remember, an older remember cookie (maybe another user's) must not outlive this login.
     if (remember) queueRememberSet(request, settings.remember, id, duration)
@@ -49,6 +67,7 @@ export async function login (reply: FastifyReply, settings: Settings, user: Logi
 export async function logout (reply: FastifyReply, settings: Settings, options: LogoutOptions = {}): Promise<void> {
   const request = reply.request
   const session = sessionOf(request, settings)
+  if (options.everywhere === true && settings.lifetime.store === null) throw new SessionsDisabledError()
   let previous: CurrentUser
   try {
     previous = await loadCurrentUser(request, settings)
@@ -59,20 +78,35 @@ export async function logout (reply: FastifyReply, settings: Settings, options: 
     request.log.warn({ err }, 'fastify-login: logging out without loading the user')
     previous = settings.anonymousUser(request)
   }
-  if (options.destroySession === true) session.delete()
-  else clearLogin(session)
+  const slot = requestState(request).login
+  const userId = slot?.record.u ?? storedUserId(session)
+  const secret = session.get(SECRET_KEY)
   if (settings.remember !== null) queueRememberClear(request, settings.remember)
   setCurrentUser(request, settings.anonymousUser(request), false)
+  // The cookie is cleared before the store is asked, so that even a store
+  // failure (a 503) leaves this browser logged out.
+  if (slot !== null) {
+    await endSession(request, session, slot, 'logout', settings)
+  } else {
+    clearLogin(session)
+    if (userId !== undefined && typeof secret === 'string') await deleteSlot(userId, publicIdOf(secret), settings)
+  }
+  if (options.destroySession === true) session.delete()
+  if (options.everywhere === true && userId !== undefined) await revokeSessions(userId, undefined, settings, request, request.log)
   emitLoginEvent(settings.events, 'userLoggedOut', request, previous, 'session')
 }
 
 /** `reply.confirmLogin()`: the user re-authenticated, so the login is fresh again. */
-export function confirmLogin (reply: FastifyReply, settings: Settings): boolean {
+export async function confirmLogin (reply: FastifyReply, settings: Settings): Promise<boolean> {
   const request = reply.request
   const session = sessionOf(request, settings)
-  if (storedUserId(session) === undefined) return false
-  session.set(FRESH_KEY, true)
-  if (settings.sessionProtection !== false) session.set(IDENTIFIER_KEY, sessionIdentifier(request))
+  await loadCurrentUser(request, settings)
+  const slot = requestState(request).login
+  if (slot === null || !isAuthenticated(request)) return false
+  slot.record.f = true
+  slot.record.a = settings.lifetime.clock()
+  if (settings.sessionProtection !== false) slot.record.p = sessionIdentifier(request)
+  await saveSlot(session, slot, settings)
   emitLoginEvent(settings.events, 'userLoginConfirmed', request, request.currentUser, 'session')
   return true
 }
@@ -80,6 +114,6 @@ export function confirmLogin (reply: FastifyReply, settings: Settings): boolean 
 /** `request.loginFresh()`: logged in through the session, and fresh. */
 export function loginFresh (request: FastifyRequest, settings: Settings): boolean {
   if (!settings.sessionEnabled) return false
-  const session = sessionOf(request, settings)
-  return isAuthenticated(request) && storedUserId(session) !== undefined && session.get(FRESH_KEY) === true
+  const slot = requestState(request).login
+  return isAuthenticated(request) && slot !== null && recordFresh(slot.record, settings)
 }

@@ -2,12 +2,15 @@ import type { FastifyRequest } from 'fastify'
 import { NoSessionError, SessionsDisabledError } from '../errors.js'
 import type { Settings } from '../settings.js'
 
-/** The login keys this plugin keeps in the session (Flask-Login's names). */
+/**
+ * The login keys this plugin keeps in the session cookie: the user id
+ * (Flask-Login's name, and what a store key is built from), then either the
+ * session's secret (with a store: the record is on the server) or, with
+ * `store: false`, the whole record.
+ */
 export const USER_ID_KEY = '_user_id'
-export const FRESH_KEY = '_fresh'
-export const IDENTIFIER_KEY = '_id'
-/** Set when `reply.login(user, { force: true })` logged in a user who is not active. */
-export const FORCED_KEY = '_forced'
+export const SECRET_KEY = '_sid'
+export const RECORD_KEY = '_login'
 export const NEXT_KEY = 'next'
 
 /** The part of a @fastify/secure-session session that this plugin uses. */
@@ -33,20 +36,11 @@ export function storedUserId (session: SessionLike): string | undefined {
   return typeof id === 'string' && id !== '' ? id : undefined
 }
 
-/** Writes a login into the session. */
-export function storeLogin (session: SessionLike, userId: string, fresh: boolean, identifier: string | undefined, forced = false): void {
-  session.set(USER_ID_KEY, userId)
-  session.set(FRESH_KEY, fresh)
-  if (identifier !== undefined) session.set(IDENTIFIER_KEY, identifier)
-  if (forced) session.set(FORCED_KEY, true)
-}
-
 /** Removes the login keys and leaves the rest of the session alone. */
 export function clearLogin (session: SessionLike): void {
   session.set(USER_ID_KEY, undefined)
-  session.set(FRESH_KEY, undefined)
-  session.set(IDENTIFIER_KEY, undefined)
-  session.set(FORCED_KEY, undefined)
+  session.set(SECRET_KEY, undefined)
+  session.set(RECORD_KEY, undefined)
 }
 
 /**

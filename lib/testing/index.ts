@@ -2,7 +2,10 @@ import type { FastifyInstance } from 'fastify'
 import { identifierOf } from '../session/identifier.js'
 import { userIdOf } from '../session/login.js'
 import { sealRememberToken } from '../remember/token.js'
-import { FRESH_KEY, IDENTIFIER_KEY, USER_ID_KEY } from '../session/state.js'
+import { USER_ID_KEY, type SessionLike } from '../session/state.js'
+import { versionOf } from '../session/auth-version.js'
+import { createSlot } from '../session/carrier.js'
+import { newRecord } from '../session/record.js'
 import { durationOption } from '../internal/duration.js'
 import type { Settings } from '../settings.js'
 import { scopeValue } from '../internal/request-state.js'
@@ -30,17 +33,20 @@ function settingsOf (fastify: FastifyInstance): Settings {
 /**
  * A `Cookie` header value that logs `user` in, for `fastify.inject` in your
  * own tests (Flask-Login's `FlaskLoginClient`). Call it after `fastify.ready()`.
+ * With a store it saves a session record there, as a real login does, so
+ * `request.loginSession` and `fastify.loginSessions` see it.
  *
  * @example
- * const res = await app.inject({ url: '/account', headers: { cookie: loginCookie(app, alice) } })
+ * const res = await app.inject({ url: '/account', headers: { cookie: await loginCookie(app, alice) } })
  */
-export function loginCookie (fastify: FastifyInstance, user: LoginUser, options: LoginCookieOptions = {}): string {
+export async function loginCookie (fastify: FastifyInstance, user: LoginUser, options: LoginCookieOptions = {}): Promise<string> {
   const settings = settingsOf(fastify)
-  const session = fastify.createSecureSession({
-    [USER_ID_KEY]: userIdOf(user, settings),
-    [FRESH_KEY]: options.fresh ?? true,
-    [IDENTIFIER_KEY]: identifierOf(options.ip ?? '127.0.0.1', options.userAgent ?? 'lightMyRequest')
+  const userId = userIdOf(user, settings)
+  const record = newRecord({ ip: options.ip ?? '127.0.0.1', userAgent: options.userAgent ?? 'lightMyRequest' }, settings, {
+    userId, fresh: options.fresh ?? true, forced: false, remembered: false, version: versionOf(settings.lifetime, user)
   })
+  const session = fastify.createSecureSession({ [USER_ID_KEY]: userId })
+  await createSlot(session as SessionLike, record, settings)
   // The value holds ';', '+', '/' and '=': URL-encode it as @fastify/cookie does, or the header splits at the ';'.
   return `${settings.sessionCookieName}=${encodeURIComponent(fastify.encodeSecureSession(session, settings.sessionName))}`
 }

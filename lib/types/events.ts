@@ -1,4 +1,5 @@
 import type { FastifyRequest } from 'fastify'
+import type { LoginSessionInfo, SessionEndReason } from './session.js'
 import type { CurrentUser, LoginUser } from './user.js'
 
 /**
@@ -17,6 +18,17 @@ export interface LoginEvent<Via extends LoginVia = LoginVia, User = CurrentUser>
   /** The user concerned; the anonymous value where there is none. */
   user: User
   via: Via
+}
+
+/** Payload of `sessionEnded`: which session of which user ended, and why. */
+export interface SessionEndedEvent {
+  /** The request during which it ended; null when ended by `fastify.loginSessions` outside a request. */
+  request: FastifyRequest | null
+  userId: string
+  /** The session as it was; null with `store: false` (the session has no id then). */
+  session: LoginSessionInfo | null
+  reason: SessionEndReason
+  via: 'session'
 }
 
 /**
@@ -43,7 +55,16 @@ export interface LoginEventMap {
   sessionProtected: LoginEvent<'session' | 'remember'>
   /** The refresh endpoint gave out a new access token. */
   tokenRefreshed: LoginEvent<'jwt', LoginUser>
+  /**
+   * The plugin ended a login session, or found it past a timeout or stale (see
+   * `SessionEndReason`). A session replaced by a new login on the same browser fires
+   * `userLoggedIn` instead; a cookie whose record is already gone fires nothing more.
+   */
+  sessionEnded: SessionEndedEvent
 }
+
+/** The events whose payload is a {@link LoginEvent} (every one but `sessionEnded`). */
+export type UserEventName = Exclude<keyof LoginEventMap, 'sessionEnded'>
 
 /** Event names on `fastify.loginEvents`. */
 export type LoginEventName = keyof LoginEventMap

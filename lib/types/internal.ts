@@ -34,10 +34,49 @@ export interface LoadFailure { failed: true, cause: unknown }
  */
 export type UserLoad = null | 'loaded' | Promise<void> | LoadFailure
 
+/**
+ * A login session's state: in the store (under the hash of the cookie's
+ * secret) or, with `store: false`, in the encrypted cookie itself. Short
+ * field names because one is kept per session. Times are milliseconds of
+ * the plugin's `clock`. Every field is present (null for none), so that it
+ * is a plain JSON value any store can hold.
+ */
+export type LoginRecord = {
+  /** The user id. */
+  u: string
+  /** Created (login or remember-me restore). */
+  c: number
+  /** Last seen, written at most once per touchInterval. */
+  s: number
+  /** Last authenticated (login, confirmLogin): freshness counts from here. */
+  a: number
+  /** Fresh: made by a login with `fresh: true` and not since marked stale. */
+  f: boolean
+  /** Session protection: the client identifier it is bound to, or null with protection off. */
+  p: string | null
+  /** A forced login of an inactive user. */
+  F: boolean
+  /** Restored from remember-me. */
+  r: boolean
+  ip: string
+  ua: string
+  /** The hash of `authVersion(user)` at login, or null without that option. */
+  v: string | null
+}
+
+/** The request's login session: its record, and (with a store) its public id. */
+export interface SessionSlot {
+  record: LoginRecord
+  /** The public id (hash of the cookie's secret); null with `store: false`. */
+  id: string | null
+}
+
 /** Everything the plugin keeps about one request. */
 export interface RequestState {
   userLoad: UserLoad
   /** Whether `currentUser` is a logged-in user (not the anonymous value). */
   authenticated: boolean
   remember: RememberState | null
+  /** The login session found or made on this request. */
+  login: SessionSlot | null
 }

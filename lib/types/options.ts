@@ -1,6 +1,7 @@
 import type { CookieSerializeOptions } from '@fastify/cookie'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { JwtOptions } from './jwt.js'
+import type { LoginStore } from './store.js'
 import type { AnonymousUser, Duration, LoginUser, MaybePromise } from './user.js'
 
 /** A message, or a function that returns one for the request (localization). */
@@ -105,6 +106,27 @@ export interface FastifyLoginOptions {
   refreshMessageCategory?: string
   /** JWT authentication for API clients; see the README's JWT section. Off unless given. */
   jwt?: JwtOptions
+  /**
+   * Where login sessions live on the server: default a new `MemoryStore` (one process);
+   * a `RedisStore` (`fastify-login/redis`) for several. `false`: stateless cookie sessions,
+   * where logout cannot end a copy of the cookie.
+   */
+  store?: LoginStore | false
+  /** A session unused for this long ends. Default `'30m'`; `false` for none. */
+  idleTimeout?: Duration | false
+  /** A session ends this long after its login, used or not. Default `'12h'`; `false` for none. */
+  absoluteTimeout?: Duration | false
+  /** `lastSeenAt` is written at most this often (shorter than `idleTimeout`). Default `'1m'`. */
+  touchInterval?: Duration
+  /** A login stays fresh this long (`freshLoginRequired`). Default `'1h'`; `false`: until marked stale. */
+  freshFor?: Duration | false
+  /** Milliseconds since the epoch, read wherever the session side needs the time. Default `Date.now`. */
+  clock?: () => number
+  /**
+   * A string that changes when the user's credentials do (the password hash, a counter). Kept
+   * hashed with each session; a session whose value no longer matches its user ends.
+   */
+  authVersion?: (user: LoginUser) => string
 }
 
 /** Options of `reply.login()`. */
@@ -123,4 +145,6 @@ export interface LoginOptions {
 export interface LogoutOptions {
   /** Delete the whole session, not only the login keys. Default false. */
   destroySession?: boolean
+  /** End every session of this user, on every device (needs a store). Default false. */
+  everywhere?: boolean
 }

@@ -3,8 +3,10 @@ import { andThen, type MaybePromise } from '../internal/hook-adapter.js'
 import { emitLoginEvent } from '../internal/events.js'
 import { queueRememberClear, queueRememberSet, readRememberCookie } from '../remember/cookie.js'
 import { sessionIdentifier } from '../session/identifier.js'
-import { protectSession } from '../session/protection.js'
-import { FORCED_KEY, clearLogin, rotateSession, sessionOf, storeLogin, storedUserId } from '../session/state.js'
+import { versionOf } from '../session/auth-version.js'
+import { acceptSessionUser, openSession, startSession } from '../session/lifecycle.js'
+import { clientOf, newRecord } from '../session/record.js'
+import { sessionOf, storedUserId } from '../session/state.js'
 import type { Settings } from '../settings.js'
 import type { LoginUser } from '../types/index.js'
 
@@ -27,30 +29,22 @@ function usable (user: Found, settings: Settings): user is LoginUser {
   return user !== null && user !== undefined && settings.isUserActive(user)
 }
 
-/** The login stored in the session, if session protection lets it through. */
+/** The login session the cookie points at, if it is live and session protection lets it through. */
 function fromSession (settings: Settings, loadUser: NonNullable<Settings['loadUser']>): UserSource {
   return (request) => {
     const session = sessionOf(request, settings)
     const userId = storedUserId(session)
     if (userId === undefined) return null
-    const protection = protectSession(request, session, settings)
-    if (protection === 'dropped') {
-      emitLoginEvent(settings.events, 'sessionProtected', request, settings.anonymousUser(request), 'session')
-      return null
-    }
-    return andThen(loadUser(userId, request) as MaybePromise<Found>, (user) => {
-      // A forced login (reply.login(user, { force: true })) keeps an inactive user.
-      if (user === null || user === undefined || (session.get(FORCED_KEY) !== true && !settings.isUserActive(user))) {
-        clearLogin(session) // the user is gone or deactivated: forget the stale login
-        return null
-      }
-      if (protection === 'marked') emitLoginEvent(settings.events, 'sessionProtected', request, user, 'session')
-      const remember = settings.remember
-      if (remember?.refreshEachRequest === true) {
-        const { token } = readRememberCookie(request, remember)
-        if (token !== null && token.userId === userId) queueRememberSet(request, remember, userId, token.duration)
-      }
-      return user
+    return andThen(openSession(request, session, userId, settings), (opened) => {
+      if (opened === null) return null
+      return andThen(loadUser(userId, request) as MaybePromise<Found>, (user) => andThen(acceptSessionUser(request, session, opened, user, settings), (accepted) => {
+        const remember = settings.remember
+        if (accepted !== null && remember?.refreshEachRequest === true) {
+          const { token } = readRememberCookie(request, remember)
+          if (token !== null && token.userId === userId) queueRememberSet(request, remember, userId, token.duration)
+        }
+        return accepted
+      }))
     })
   }
 }
@@ -80,14 +74,16 @@ function fromRememberCookie (settings: Settings, loadUser: NonNullable<Settings[
         queueRememberClear(request, remember)
         return null
       }
-      // It gets the current identifier, so strong protection does not wipe it
-      // on the next request (Flask-Login issue #685).
-      const session = sessionOf(request, settings)
-      rotateSession(session, settings.keepSessionKeys)
-      storeLogin(session, token.userId, false, settings.sessionProtection === false ? undefined : sessionIdentifier(request))
-      if (remember.refreshEachRequest) queueRememberSet(request, remember, token.userId, token.duration)
-      emitLoginEvent(settings.events, 'userLoadedFromCookie', request, user, 'remember')
-      return user
+      // A new session record, bound to the current identifier, so strong
+      // protection does not wipe it on the next request (Flask-Login issue #685).
+      const record = newRecord(clientOf(request), settings, {
+        userId: token.userId, fresh: false, forced: false, remembered: true, version: versionOf(settings.lifetime, user)
+      })
+      return andThen(startSession(request, sessionOf(request, settings), record, settings), () => {
+        if (remember.refreshEachRequest) queueRememberSet(request, remember, token.userId, token.duration)
+        emitLoginEvent(settings.events, 'userLoadedFromCookie', request, user, 'remember')
+        return user
+      })
     })
   }
 }

@@ -1,0 +1,82 @@
+import { hash, randomBytes } from 'node:crypto'
+import { andThen, type MaybePromise } from '../internal/hook-adapter.js'
+import type { Settings } from '../settings.js'
+import { storeCall } from '../store/guarded.js'
+import { sessionKey } from '../store/keys.js'
+import type { LoginStore } from '../types/index.js'
+import type { LoginRecord, SessionSlot } from '../types/internal.js'
+import { isRecordOf, recordTtlMs } from './record.js'
+import { RECORD_KEY, SECRET_KEY, type SessionLike } from './state.js'
+
+/*
+ * Where a session's record is kept. With a store, the cookie holds a random
+ * secret and the store holds the record under the secret's SHA-256: a leaked
+ * store dump (or a devices page) holds no usable session, and deleting the
+ * record ends every copy of the cookie. With `store: false` the record rides
+ * in the encrypted cookie, and a copy of the cookie cannot be ended.
+ */
+
+// 192 bits: well past the 128 bits ASVS 3.2.2 asks of a session token.
+const SECRET_BYTES = 24
+const SECRET_PATTERN = /^[A-Za-z0-9_-]{32}$/
+
+/** The public id of a session: the SHA-256 of its secret. Looked up by hash, so no secret is ever compared. */
+export function publicIdOf (secret: string): string {
+  return hash('sha256', secret, 'base64url')
+}
+
+/** The public id's shape, to refuse anything else before building a key from it. */
+export const PUBLIC_ID_PATTERN = /^[A-Za-z0-9_-]{43}$/
+
+function storeOf (settings: Settings): LoginStore {
+  return settings.lifetime.store as LoginStore
+}
+
+/** The session `session`'s cookie points at, if it is a live record of `userId`; else null. */
+export function readSlot (session: SessionLike, userId: string, settings: Settings): MaybePromise<SessionSlot | null> {
+  const store = settings.lifetime.store
+  if (store === null) {
+    const record = session.get(RECORD_KEY)
+    return isRecordOf(record, userId) ? { record, id: null } : null
+  }
+  const secret = session.get(SECRET_KEY)
+  if (typeof secret !== 'string' || !SECRET_PATTERN.test(secret)) return null
+  const id = publicIdOf(secret)
+  return andThen(storeCall(() => store.get(sessionKey(userId, id))), (value) =>
+    isRecordOf(value, userId) ? { record: value, id } : null)
+}
+
+/** Starts a session for `record`: a new secret in the cookie (with a store) and the record saved. */
+export function createSlot (session: SessionLike, record: LoginRecord, settings: Settings): MaybePromise<SessionSlot> {
+  if (settings.lifetime.store === null) {
+    session.set(RECORD_KEY, record)
+    return { record, id: null }
+  }
+  const secret = randomBytes(SECRET_BYTES).toString('base64url')
+  const slot = { record, id: publicIdOf(secret) }
+  return andThen(saveSlot(session, slot, settings), () => {
+    // Only once the record is saved: a failed save leaves no cookie pointing at nothing.
+    session.set(SECRET_KEY, secret)
+    return slot
+  })
+}
+
+/** Writes the slot's record again (after a touch, a freshness change, protection). */
+export function saveSlot (session: SessionLike, slot: SessionSlot, settings: Settings): MaybePromise<void> {
+  const store = settings.lifetime.store
+  if (store === null || slot.id === null) {
+    session.set(RECORD_KEY, slot.record)
+    return
+  }
+  const { record } = slot
+  const ttlMs = recordTtlMs(record, settings, settings.lifetime.clock())
+  const key = sessionKey(record.u, slot.id)
+  return storeCall(() => store.set(key, record, { ttlMs, userId: record.u }))
+}
+
+/** Deletes the record of session `id` of `userId` (nothing to do without a store); true when it was there. */
+export function deleteSlot (userId: string, id: string | null, settings: Settings): MaybePromise<boolean> {
+  if (settings.lifetime.store === null || id === null) return false
+  const key = sessionKey(userId, id)
+  return storeCall(() => storeOf(settings).delete(key))
+}

@@ -1,0 +1,106 @@
+import type { FastifyBaseLogger, FastifyRequest } from 'fastify'
+import { andThen, type MaybePromise } from '../internal/hook-adapter.js'
+import { emitLoginEvent, emitSessionEnded } from '../internal/events.js'
+import { requestState } from '../internal/request-state.js'
+import type { Settings } from '../settings.js'
+import type { LoginUser, SessionEndReason } from '../types/index.js'
+import type { LoginRecord, SessionSlot } from '../types/internal.js'
+import { versionMatches } from './auth-version.js'
+import { createSlot, deleteSlot, readSlot, saveSlot } from './carrier.js'
+import { protectSession } from './protection.js'
+import { endReason, sessionInfo, touchDue } from './record.js'
+import { clearLogin, rotateSession, USER_ID_KEY, type SessionLike } from './state.js'
+
+/*
+ * A login session from start to end: made by a login or a remember-me
+ * restore, checked on every request that reads it (timeouts, protection,
+ * the user's auth version), touched at most once per touchInterval, and
+ * ended by logout, a timeout, a revoke or a change of credentials.
+ */
+
+/** Starts a session: the old one's data is dropped (fixation) and a new record saved. */
+export function startSession (request: FastifyRequest, session: SessionLike, record: LoginRecord, settings: Settings): MaybePromise<void> {
+  rotateSession(session, settings.keepSessionKeys)
+  return andThen(createSlot(session, record, settings), (slot) => {
+    session.set(USER_ID_KEY, record.u)
+    requestState(request).login = slot
+  })
+}
+
+/** Tells `sessionEnded` listeners that `slot` ended (`log` for their failures). */
+export function reportEnded (request: FastifyRequest | null, slot: SessionSlot, reason: SessionEndReason, settings: Settings, log: FastifyBaseLogger): void {
+  emitSessionEnded(settings.events, {
+    request,
+    userId: slot.record.u,
+    session: slot.id === null ? null : sessionInfo({ record: slot.record, id: slot.id }, settings),
+    reason
+  }, log)
+}
+
+/** Ends the request's session: its record deleted, the login keys cleared from the cookie. */
+export function endSession (request: FastifyRequest, session: SessionLike, slot: SessionSlot, reason: SessionEndReason, settings: Settings): MaybePromise<null> {
+  clearLogin(session)
+  requestState(request).login = null
+  return andThen(deleteSlot(slot.record.u, slot.id, settings), () => {
+    reportEnded(request, slot, reason, settings, request.log)
+    return null
+  })
+}
+
+/**
+ * The request's session, if its cookie points at a live one: past a timeout
+ * it ends ('idle', 'absolute'); refused by strong protection it ends
+ * ('protection'); gone from the store (revoked, or ended elsewhere) the
+ * cookie's login is cleared. Answers the slot and whether basic protection
+ * marked it stale.
+ */
+export function openSession (request: FastifyRequest, session: SessionLike, userId: string, settings: Settings): MaybePromise<{ slot: SessionSlot, marked: boolean } | null> {
+  return andThen(readSlot(session, userId, settings), (slot) => {
+    if (slot === null) {
+      clearLogin(session)
+      return null
+    }
+    const ended = endReason(slot.record, settings, settings.lifetime.clock())
+    if (ended !== null) return endSession(request, session, slot, ended, settings)
+    const protection = protectSession(request, slot.record, settings)
+    if (protection === 'dropped') {
+      emitLoginEvent(settings.events, 'sessionProtected', request, settings.anonymousUser(request), 'session')
+      return endSession(request, session, slot, 'protection', settings)
+    }
+    return { slot, marked: protection === 'marked' }
+  })
+}
+
+/**
+ * The session's user is loaded: a user gone or deactivated (unless the login
+ * was forced) drops the login; an auth version that no longer matches ends
+ * the session. Otherwise the session is this request's, and its record is
+ * written back if protection marked it or its last-seen time is due.
+ */
+export function acceptSessionUser (
+  request: FastifyRequest,
+  session: SessionLike,
+  opened: { slot: SessionSlot, marked: boolean },
+  user: LoginUser | null | undefined,
+  settings: Settings
+): MaybePromise<LoginUser | null> {
+  const { slot, marked } = opened
+  const { record } = slot
+  if (user === null || user === undefined || (!record.F && !settings.isUserActive(user))) {
+    // The user is gone or deactivated: forget the login (no event: nobody ended a session on purpose).
+    clearLogin(session)
+    return andThen(deleteSlot(record.u, slot.id, settings), () => null)
+  }
+  if (!versionMatches(settings.lifetime, record.v, user)) return endSession(request, session, slot, 'authVersion', settings)
+  requestState(request).login = slot
+  if (marked) emitLoginEvent(settings.events, 'sessionProtected', request, user, 'session')
+  const now = settings.lifetime.clock()
+  const touch = touchDue(record, settings, now)
+  if (!marked && !touch) return user
+  if (touch) {
+    record.s = now
+    // The cookie is re-issued too, so its own expiry (session.expiry) follows the activity.
+    session.set(USER_ID_KEY, record.u)
+  }
+  return andThen(saveSlot(session, slot, settings), () => user)
+}
