@@ -46,26 +46,23 @@ export function readSlot (session: SessionLike, userId: string, settings: Settin
     isRecordOf(value, userId) ? { record: value, id } : null)
 }
 
-/** Starts a session for `record`: a new secret in the cookie (with a store) and the record saved. */
-export function createSlot (session: SessionLike, record: LoginRecord, settings: Settings): MaybePromise<SessionSlot> {
-  if (settings.lifetime.store === null) {
-    session.set(RECORD_KEY, record)
-    return { record, id: null }
-  }
+/**
+ * Saves a new session's record; answers its slot and the keys its cookie
+ * must get. The cookie is left to the caller, to be written only once the
+ * record is saved: a failed save changes nothing in the browser.
+ */
+export function createSlot (record: LoginRecord, settings: Settings): MaybePromise<{ slot: SessionSlot, cookie: Record<string, unknown> }> {
+  if (settings.lifetime.store === null) return { slot: { record, id: null }, cookie: { [RECORD_KEY]: record } }
   const secret = randomBytes(SECRET_BYTES).toString('base64url')
   const slot = { record, id: publicIdOf(secret) }
-  return andThen(saveSlot(session, slot, settings), () => {
-    // Only once the record is saved: a failed save leaves no cookie pointing at nothing.
-    session.set(SECRET_KEY, secret)
-    return slot
-  })
+  return andThen(saveSlot(undefined, slot, settings), () => ({ slot, cookie: { [SECRET_KEY]: secret } }))
 }
 
 /** Writes the slot's record again (after a touch, a freshness change, protection). */
-export function saveSlot (session: SessionLike, slot: SessionSlot, settings: Settings): MaybePromise<void> {
+export function saveSlot (session: SessionLike | undefined, slot: SessionSlot, settings: Settings): MaybePromise<void> {
   const store = settings.lifetime.store
   if (store === null || slot.id === null) {
-    session.set(RECORD_KEY, slot.record)
+    session?.set(RECORD_KEY, slot.record)
     return
   }
   const { record } = slot

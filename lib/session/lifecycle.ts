@@ -18,11 +18,12 @@ import { clearLogin, rotateSession, USER_ID_KEY, type SessionLike } from './stat
  * ended by logout, a timeout, a revoke or a change of credentials.
  */
 
-/** Starts a session: the old one's data is dropped (fixation) and a new record saved. */
+/** Starts a session: a new record saved, then the old session's data dropped (fixation) and the cookie pointed at it. */
 export function startSession (request: FastifyRequest, session: SessionLike, record: LoginRecord, settings: Settings): MaybePromise<void> {
-  rotateSession(session, settings.keepSessionKeys)
-  return andThen(createSlot(session, record, settings), (slot) => {
+  return andThen(createSlot(record, settings), ({ slot, cookie }) => {
+    rotateSession(session, settings.keepSessionKeys)
     session.set(USER_ID_KEY, record.u)
+    for (const [key, value] of Object.entries(cookie)) session.set(key, value)
     requestState(request).login = slot
   })
 }

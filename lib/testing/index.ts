@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify'
 import { identifierOf } from '../session/identifier.js'
 import { userIdOf } from '../session/login.js'
 import { sealRememberToken } from '../remember/token.js'
-import { USER_ID_KEY, type SessionLike } from '../session/state.js'
+import { USER_ID_KEY } from '../session/state.js'
 import { versionOf } from '../session/auth-version.js'
 import { createSlot } from '../session/carrier.js'
 import { newRecord } from '../session/record.js'
@@ -45,8 +45,8 @@ export async function loginCookie (fastify: FastifyInstance, user: LoginUser, op
   const record = newRecord({ ip: options.ip ?? '127.0.0.1', userAgent: options.userAgent ?? 'lightMyRequest' }, settings, {
     userId, fresh: options.fresh ?? true, forced: false, remembered: false, version: versionOf(settings.lifetime, user)
   })
-  const session = fastify.createSecureSession({ [USER_ID_KEY]: userId })
-  await createSlot(session as SessionLike, record, settings)
+  const { cookie } = await createSlot(record, settings)
+  const session = fastify.createSecureSession({ [USER_ID_KEY]: userId, ...cookie })
   // The value holds ';', '+', '/' and '=': URL-encode it as @fastify/cookie does, or the header splits at the ';'.
   return `${settings.sessionCookieName}=${encodeURIComponent(fastify.encodeSecureSession(session, settings.sessionName))}`
 }
