@@ -161,3 +161,17 @@ t.test('a cookie whose secret is garbage, or whose record is of another shape, i
   const res2 = await login(app, '2')
   t.equal(res2.statusCode, 200)
 })
+
+t.test('a session whose user is deleted or deactivated is dropped, record and all', async (t) => {
+  const store = new MemoryStore()
+  const { app, users } = await buildApp({ store })
+  t.teardown(() => app.close())
+  const alice = await loggedIn(app, '1')
+  const bob = await loggedIn(app, '2')
+  users.delete('1')
+  t.equal((await me(app, alice)).authenticated, false, 'a deleted user is anonymous')
+  t.same(store.keysOfUser('1'), [], 'and the record is gone')
+  ;(users.get('2') as { isActive?: boolean }).isActive = false
+  t.equal((await me(app, bob)).authenticated, false, 'a deactivated user is anonymous')
+  t.same(store.keysOfUser('2'), [])
+})
