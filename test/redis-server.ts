@@ -7,7 +7,7 @@
  * stopped or restarted by us).
  */
 import { spawn, execFile, type ChildProcess } from 'node:child_process'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -97,6 +97,8 @@ export async function startRedis (): Promise<TestRedis> {
     },
     restart: async () => {
       await kill(child)
+      // stop() removed the folder.
+      mkdirSync(dir, { recursive: true })
       child = await spawnServer(port, dir)
     }
   }
