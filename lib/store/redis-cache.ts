@@ -93,11 +93,6 @@ export class LocalCache {
     this.#entries.clear()
     for (const tickets of this.#pending.values()) for (const ticket of tickets) ticket.stale = true
   }
-
-  /** How many answers are held (for tests). */
-  get size (): number {
-    return this.#entries.size
-  }
 }
 
 function positiveInteger (value: number, name: string): number {

@@ -57,17 +57,14 @@ export class ScriptRunner {
     const timeout = new Promise<never>((_resolve, reject) => {
       timer = setTimeout(() => reject(storeUnavailable(new Error(`no answer to ${script.name} in ${this.#timeoutMs} ms`), 'Redis did not answer in time')), this.#timeoutMs)
     })
-    const answer = this.#send(script, keys, args)
+    // The timer goes as soon as Redis answers, so none is left holding the event loop.
+    const answer = this.#send(script, keys, args).finally(() => clearTimeout(timer))
     // The losing side of the race must not become an unhandled rejection.
     answer.catch(noop)
-    try {
-      return await Promise.race([answer, timeout])
-    } catch (err) {
+    return await Promise.race([answer, timeout]).catch((err: unknown) => {
       // A fixed text: the message may reach clients in the 503, the details stay in `cause`.
       throw storeUnavailable(err, 'Redis failed')
-    } finally {
-      clearTimeout(timer)
-    }
+    })
   }
 
   async #send (script: Script, keys: string[], args: Array<string | number>): Promise<unknown> {
