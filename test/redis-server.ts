@@ -51,10 +51,24 @@ async function until (what: string, ms: number, check: () => Promise<boolean>): 
   }
 }
 
+// Every server still running, killed if this process ends before a teardown could run (a tap
+// timeout sends SIGTERM): an orphaned redis-server would hold its port and memory.
+const running = new Set<ChildProcess>()
+process.once('exit', () => { for (const child of running) child.kill('SIGKILL') })
+for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+  process.once(signal, () => {
+    for (const child of running) child.kill('SIGKILL')
+    // Then die of the signal as we would have without this handler.
+    process.kill(process.pid, signal)
+  })
+}
+
 /** One redis-server child on `port`; resolves once it answers PING. */
 async function spawnServer (port: number, dir: string, extra: string[] = []): Promise<ChildProcess> {
   const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no',
     '--dir', dir, ...extra], { stdio: 'ignore' })
+  running.add(child)
+  child.once('exit', () => running.delete(child))
   const failed = new Promise<never>((_resolve, reject) => {
     child.once('error', (err: NodeJS.ErrnoException) => reject(err.code === 'ENOENT' ? new Error(MISSING) : err))
     child.once('exit', (code) => reject(new Error(`redis-server on port ${port} exited with ${String(code)}`)))
