@@ -8,7 +8,7 @@
  * needs the package under a node_modules folder: a temporary one links to it.
  */
 import { execFile } from 'node:child_process'
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, symlinkSync } from 'node:fs'
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { promisify } from 'node:util'
@@ -62,6 +62,7 @@ function assertWorkingApp (t: Test, result: any): void {
   t.same(result.crossFormat, { otherCopy: true, status: 200, body: { name: 'alice' } },
     "the other module format's helpers (another copy of the code) work on this app too: the settings symbol is shared")
   t.equal(result.anonymous, 401, 'without a cookie the route is refused')
+  t.same(result.redisExports, ['RedisStore', 'userTag'], "'fastify-login/redis' exports the store and userTag")
   t.same(result.registrationError, { code: 'FST_LOGIN_INVALID_OPTION', isInvalidOption: true }, 'bad options fail registration with the exported error class')
 }
 
@@ -69,6 +70,7 @@ t.test('require() gives the CommonJS build, with the plugin as module.exports', 
   const result = await consumer('consumer.cjs')
   t.equal(result.resolved, join(ROOT, 'dist', 'cjs', 'main.js'))
   t.equal(result.resolvedTesting, join(ROOT, 'dist', 'cjs', 'testing', 'index.js'))
+  t.equal(result.resolvedRedis, join(ROOT, 'dist', 'cjs', 'redis', 'index.js'))
   t.same(result.packageJson, { name: 'fastify-login' }, "'fastify-login/package.json' is exported")
   t.equal(result.deepImport, 'ERR_PACKAGE_PATH_NOT_EXPORTED', 'files inside dist/ are not reachable by path')
   assertWorkingApp(t, result)
@@ -78,7 +80,19 @@ t.test('import gives the ES module build, with the plugin as default export', as
   const result = await consumer('consumer.mjs')
   t.equal(result.resolved, 'file://' + join(ROOT, 'dist', 'esm', 'index.js'))
   t.equal(result.resolvedTesting, 'file://' + join(ROOT, 'dist', 'esm', 'testing', 'index.js'))
+  t.equal(result.resolvedRedis, 'file://' + join(ROOT, 'dist', 'esm', 'redis', 'index.js'))
   assertWorkingApp(t, result)
+})
+
+t.test("the Redis store's declarations do not import ioredis (an optional peer)", async (t) => {
+  for (const build of ['cjs', 'esm']) {
+    const dir = join(ROOT, 'dist', build, 'store')
+    const declarations = readdirSync(dir).filter((file) => file.startsWith('redis') && file.endsWith('.d.ts'))
+    t.ok(declarations.length >= 4, `dist/${build}/store has the Redis declarations`)
+    // Comments aside: the TSDoc example shows an app importing ioredis.
+    const code = (file: string): string => readFileSync(join(dir, file), 'utf8').replace(/\/\*[\s\S]*?\*\//g, '')
+    for (const file of declarations) t.notMatch(code(file), /from ['"]ioredis['"]|import\(['"]ioredis['"]\)/, `dist/${build}/store/${file}`)
+  }
 })
 
 interface TscResult { code: number | undefined, stdout: string }

@@ -1,20 +1,28 @@
 import { hash } from 'node:crypto'
 
 /*
- * The names of the plugin's keys in a store. Each key of one user carries
- * the same `{…}` group, the user's tag, so that Redis Cluster keeps a user's
- * keys and their index in one slot (a script may then touch them together).
- * The tag encodes the user id, which the app chooses and may hold any text:
- * base64url keeps keys to the port's character set, and a long id is hashed
- * so that keys stay under the port's 250 characters.
+ * How a store's keys meet Redis Cluster hash tags. Tiny and dependency-free:
+ * the plugin builds its keys with userTag(), and RedisStore builds its
+ * per-user index key with the same tag, so one user's keys and index land in
+ * one Cluster slot and a Lua script may touch them together.
  */
-
 const LONG_ID = 96
 
-/** The hash-tag group of `userId`'s keys: `{` + base64url(id) + `}`, or a SHA-256 of a long id. */
+/**
+ * The hash tag of a user: `{` + the user id's UTF-8 bytes in base64url + `}`.
+ * base64url only holds `A-Z a-z 0-9 - _`, so any user id (spaces, quotes,
+ * braces, emoji) becomes key-safe text, and no `}` inside an id can end the
+ * tag early. A long id (over 96 characters encoded) is hashed instead
+ * (`{.` + SHA-256 + `}`; `.` is not base64url, so it cannot clash), so that keys stay under the port's 250 characters.
+ * Keys written with `userId` carry `userTag(userId)`.
+ *
+ * @example
+ * userTag('alice') // '{YWxpY2U}'
+ * const key = `s:${userTag('alice')}:${sessionId}`
+ */
 export function userTag (userId: string): string {
   const encoded = Buffer.from(userId, 'utf8').toString('base64url')
-  return encoded.length <= LONG_ID ? `{${encoded}}` : `{#${hash('sha256', userId, 'base64url')}}`
+  return encoded.length <= LONG_ID ? `{${encoded}}` : `{.${hash('sha256', userId, 'base64url')}}`
 }
 
 /** The prefix of every session record key of `userId`. */
@@ -25,4 +33,32 @@ export function sessionKeyPrefix (userId: string): string {
 /** The key of the session record with public id `id`. */
 export function sessionKey (userId: string, id: string): string {
   return sessionKeyPrefix(userId) + id
+}
+
+/**
+ * The hash tag Redis Cluster reads in `key`: the text between the first `{`
+ * and the first `}` after it when not empty, else the whole key.
+ */
+export function hashTagOf (key: string): string {
+  const open = key.indexOf('{')
+  if (open !== -1) {
+    const close = key.indexOf('}', open + 1)
+    if (close > open + 1) return key.slice(open + 1, close)
+  }
+  return key
+}
+
+/**
+ * JSON text with every object's keys sorted: two values deeply equal as JSON
+ * (keys in any order) give the same text, so a Lua script can test the
+ * contract's deep equality by comparing strings.
+ */
+export function canonicalJson (value: unknown): string {
+  return JSON.stringify(value, (_key, inner: unknown) => {
+    if (inner === null || typeof inner !== 'object' || Array.isArray(inner)) return inner
+    // No prototype: a key named `__proto__` stays an own property instead of setting one.
+    const sorted: Record<string, unknown> = Object.create(null)
+    for (const name of Object.keys(inner).sort()) sorted[name] = (inner as Record<string, unknown>)[name]
+    return sorted
+  })
 }

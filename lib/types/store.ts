@@ -47,7 +47,11 @@ export interface StoreSetOptions extends StoreTtlOptions {
  * `-`, at most 250 characters, with at most one `{…}` group marking the part
  * that must hash alike (the user), as Redis Cluster hash tags read it. User
  * ids inside keys are encoded by the plugin, so a key never holds spaces,
- * quotes or other raw text. A store may add its own prefix.
+ * quotes or other raw text. A store may add its own prefix. A key written
+ * with a `userId` carries that user's tag, `userTag(userId)` (`{` + the id's
+ * UTF-8 in base64url + `}`, exported by `fastify-login/redis`), so that a
+ * Redis Cluster keeps one user's keys, and the store's index of them, in one
+ * slot.
  *
  * Time: a key set with `ttlMs` lives while `now < setAt + ttlMs`, where `now`
  * is the store's clock (Date.now by default; stores take a `clock` option so

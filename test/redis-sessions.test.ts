@@ -1,0 +1,93 @@
+import t, { type Test } from 'tap'
+import Redis from 'ioredis'
+import { RedisStore } from '../lib/redis/index.js'
+import { buildApp, loggedIn, me, send } from './helpers.js'
+import { connected, startRedis } from './redis-server.js'
+
+/*
+ * The plugin on a real Redis: two Fastify instances (two processes of one
+ * app) share sessions through one server; a logout or revoke on one is
+ * honoured by the other once the invalidation reaches its local cache;
+ * Redis stopped mid-test gives 503s, never a login, and the app recovers.
+ */
+
+async function instance (t: Test, url: string, prefix: string) {
+  const client = new Redis(url, { maxRetriesPerRequest: 1, retryStrategy: () => 50 })
+  t.teardown(() => client.disconnect())
+  await connected(client)
+  const store = new RedisStore({ client, prefix, commandTimeout: 500 })
+  const { app } = await buildApp({ store })
+  t.teardown(() => app.close())
+  return app
+}
+
+/** Polls `check` (no fixed sleeps) until it is true or `ms` pass; answers whether it became true. */
+async function eventually (ms: number, check: () => Promise<boolean>): Promise<boolean> {
+  const deadline = Date.now() + ms
+  while (Date.now() < deadline) {
+    if (await check()) return true
+    await new Promise((resolve) => setImmediate(resolve))
+  }
+  return await check()
+}
+
+t.test('two instances on one Redis share sessions; a logout on one is refused by the other', async (t) => {
+  const redis = await startRedis()
+  t.teardown(() => redis.stop())
+  const prefix = `t${process.pid}:${Date.now()}:`
+  const a = await instance(t, redis.url, prefix)
+  const b = await instance(t, redis.url, prefix)
+
+  const jar = await loggedIn(a, '1')
+  const copy = jar.header()
+  t.equal((await me(b, jar)).authenticated, true, 'a login made on A works on B')
+  t.equal((await a.inject({ url: '/private', headers: { cookie: copy } })).statusCode, 200, 'A has the session (now in its local cache)')
+  t.equal((await b.loginSessions.list('1')).length, 1, 'both see one session')
+
+  const out = await send(b, jar, 'POST', '/logout')
+  t.equal(out.statusCode, 200, 'logout on B')
+  const refused = await eventually(1000, async () => (await a.inject({ url: '/private', headers: { cookie: copy } })).statusCode === 401)
+  t.ok(refused, 'A refuses the copied cookie within a second (the invalidation reached its cache)')
+})
+
+t.test('revoke on one instance ends the session on the other', async (t) => {
+  const redis = await startRedis()
+  t.teardown(() => redis.stop())
+  const prefix = `r${process.pid}:${Date.now()}:`
+  const a = await instance(t, redis.url, prefix)
+  const b = await instance(t, redis.url, prefix)
+  const phone = await loggedIn(a, '1')
+  const laptop = await loggedIn(a, '1')
+  t.equal((await me(a, phone)).authenticated, true)
+  const sessions = await b.loginSessions.list('1')
+  t.equal(sessions.length, 2)
+  const phoneId = sessions.find((s) => s.createdAt.getTime() === Math.min(...sessions.map((x) => x.createdAt.getTime())))?.id as string
+  t.equal(await b.loginSessions.revokeAll('1', { except: phoneId }), 1, 'B ends the laptop')
+  t.ok(await eventually(1000, async () => !(await me(a, laptop)).authenticated), 'A refuses the laptop')
+  t.equal((await me(a, phone)).authenticated, true, 'and keeps the phone')
+})
+
+t.test('Redis stopped mid-test: 503s with Retry-After, pages still answer, then recovery by itself', async (t) => {
+  const unhandled: unknown[] = []
+  const onUnhandled = (reason: unknown): void => { unhandled.push(reason) }
+  process.on('unhandledRejection', onUnhandled)
+  t.teardown(() => { process.off('unhandledRejection', onUnhandled) })
+  const redis = await startRedis()
+  t.teardown(() => redis.stop())
+  const app = await instance(t, redis.url, `d${process.pid}:`)
+  const jar = await loggedIn(app, '1')
+  t.equal((await send(app, jar, 'GET', '/private')).statusCode, 200)
+
+  await redis.stop()
+  const down = await send(app, jar, 'GET', '/private')
+  t.equal(down.statusCode, 503, 'the guarded route answers 503')
+  t.equal(down.headers['retry-after'], '1')
+  t.equal(down.json().code, 'FST_LOGIN_STORE_UNAVAILABLE')
+  t.equal((await send(app, jar, 'GET', '/me')).json().authenticated, false, 'a page answers, as anonymous (never a login from a stale cache)')
+  t.equal((await app.inject({ method: 'POST', url: '/login/2' })).statusCode, 503, 'no login while down')
+
+  await redis.restart()
+  t.ok(await eventually(5000, async () => (await app.inject({ url: '/private', headers: { cookie: jar.header() } })).statusCode !== 503),
+    'once Redis is back, requests are served again by themselves')
+  t.same(unhandled, [], 'no unhandled rejection')
+})
