@@ -106,7 +106,9 @@ describe('decorators', () => {
     expect(request.nextUrl('/home')).type.toBe<string>()
     expect(reply.logout()).type.toBe<Promise<void>>()
     expect(reply.logout).type.toBeCallableWith({ destroySession: true })
-    expect(reply.confirmLogin()).type.toBe<boolean>()
+    expect(reply.confirmLogin()).type.toBe<Promise<boolean>>()
+    expect(reply.logout).type.toBeCallableWith({ everywhere: true })
+    expect(reply.logout).type.not.toBeCallableWith({ everywhere: 'yes' })
   })
 
   test('guards are preHandlers', () => {
@@ -134,7 +136,7 @@ describe('named exports', () => {
     expect(safeNextUrl).type.toBeCallableWith(undefined, { host: 'app.example' })
     expect(loginUrlWithNext('/login', undefined, 'return_to')).type.toBe<string>()
     expect(parseDuration('30d')).type.toBe<number | undefined>()
-    expect(loginCookie(app, { id: '1' }, { fresh: false })).type.toBe<string>()
+    expect(loginCookie(app, { id: '1' }, { fresh: false })).type.toBe<Promise<string>>()
     expect(rememberCookie(app, { id: '1' }, { duration: '1d' })).type.toBe<string>()
     expect(new InvalidOptionError('x')).type.toHaveProperty('code')
     expect(new NotRegisteredError('loginRequired')).type.toHaveProperty('statusCode')
