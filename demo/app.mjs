@@ -1,5 +1,6 @@
 // The fastify-login demo: a small site with a login form, remember-me, a page
-// that needs a fresh login, re-authentication, logout and a JSON route.
+// that needs a fresh login, re-authentication, a "Your sessions" page (log out
+// other devices), logout and a JSON route.
 // Run it with `npm start` and open http://localhost:3000/.
 //
 // It imports the built package by name, as an app would (`npm run build`
@@ -177,6 +178,9 @@ const STYLE = `
   pre { padding: .5rem; overflow-x: auto; }
   table { border-collapse: collapse; }
   td, th { text-align: left; padding: .2rem 1rem .2rem 0; }
+  td form { margin: 0; }
+  .wide { overflow-x: auto; }
+  td.agent { font-size: .85em; max-width: 14rem; overflow-wrap: anywhere; }
 `
 
 function navigation (user) {
@@ -253,6 +257,49 @@ ${yours}, ${escapeHtml(user.name)}.</p>
   <input type="password" id="password" name="password" autocomplete="current-password" required autofocus>
   <p><button type="submit">Confirm</button></p>
 </form>`
+}
+
+/** A time on the sessions page: UTC, to the second. */
+function formatTime (date) {
+  return `${date.toISOString().slice(0, 19).replace('T', ' ')} UTC`
+}
+
+/**
+ * The "Your sessions" page: every live session of the user (newest first),
+ * this one marked, the others each with a form that ends it.
+ */
+function sessionsPage ({ sessions, currentId, error = null, messages = [] }) {
+  const rows = sessions.map((s) => {
+    const action = s.id === currentId
+      ? '<strong>This device</strong>'
+      : `<form method="post" action="/sessions/revoke"><input type="hidden" name="id" value="${escapeHtml(s.id)}"><button type="submit">Log out this device</button></form>`
+    return `<tr>
+    <td>${escapeHtml(formatTime(s.createdAt))}</td>
+    <td>${escapeHtml(formatTime(s.lastSeenAt))}</td>
+    <td>${s.expiresAt === null ? 'no timeout' : escapeHtml(formatTime(s.expiresAt))}</td>
+    <td><code>${escapeHtml(s.ip)}</code></td>
+    <td class="agent">${s.userAgent === '' ? '(none sent)' : escapeHtml(s.userAgent)}</td>
+    <td>${s.remembered ? 'yes' : 'no'}</td>
+    <td>${action}</td>
+  </tr>`
+  })
+  const others = sessions.filter((s) => s.id !== currentId).length
+  return `${messageList(messages)}
+${error === null ? '' : `<p class="error">${escapeHtml(error)}</p>`}
+<p>Every browser or device where you are logged in. A session ends when you log out there, after 30 minutes
+without use or 12 hours after the login, or when you end it here.</p>
+<div class="wide">
+<table>
+  <tr><th>Logged in</th><th>Last seen</th><th>Expires</th><th>IP address</th><th>Browser (User-Agent)</th><th>Restored by remember-me</th><th></th></tr>
+  ${rows.join('\n  ')}
+</table>
+</div>
+${others === 0
+    ? '<p>No other device is logged in.</p>'
+    : '<form method="post" action="/sessions/revoke-others"><p><button type="submit">Log out all other devices</button></p></form>'}
+<p>A device that was logged in with “Remember me” keeps its remember-me cookie, which this preview of the plugin
+does not yet keep in the store: ending its session here does not stop that cookie from logging it in again.</p>
+<form method="post" action="/logout"><input type="hidden" name="everywhere" value="yes"><p><button type="submit">Log out everywhere, this device too</button></p></form>`
 }
 
 // ---------------------------------------------------------------------------
@@ -400,6 +447,13 @@ export async function buildDemoApp ({ logger } = {}) {
   app.loginEvents.on('userLoadedFromCookie', ({ request }) => recordStaleReason(request, 'remembered'))
   app.loginEvents.on('sessionProtected', ({ request }) => recordStaleReason(request, 'moved'))
   app.loginEvents.on('userLoginConfirmed', ({ request }) => request.session.set(STALE_REASONS_KEY, undefined))
+  // One info line per ended session, as for refused requests: the user, the
+  // reason and the session's public id (a hash: it logs nobody in), nothing
+  // from the headers. Ended from the sessions page, there is no request of the
+  // session itself: the line goes to the app's log then.
+  app.loginEvents.on('sessionEnded', ({ request, userId, session, reason }) => {
+    (request ?? app).log.info({ userId, sessionId: session?.id ?? null, reason }, 'session ended')
+  })
 
   // Registered after fastify-login, so its redirects flash "Please log in..."
   // and "Please reauthenticate..." for the login and re-auth pages to show.
@@ -432,6 +486,8 @@ ${status}
   <li><a href="/settings">/settings</a> needs a <em>fresh</em> login (<code>freshLoginRequired</code>). Log in with “Remember me”,
       then delete the <code>session</code> cookie in your browser's developer tools (or wait for it to expire):
       you stay logged in through the remember-me cookie, but /settings asks for your password again.</li>
+  <li><a href="/sessions">/sessions</a> lists every browser where you are logged in (it needs a fresh login too).
+      Log in as the same user from a second browser (or a private window), then log that one out from here.</li>
   <li><a href="/api/me">/api/me</a> is a JSON route with the same guard. A browser that is not logged in is redirected to the login page;
       an API client that asks for JSON gets a 401 JSON error instead:
       <pre>curl -H 'Accept: application/json' http://localhost:3000/api/me</pre></li>
@@ -468,8 +524,9 @@ ${status}
     }))
   })
 
-  app.post('/logout', async (_request, reply) => {
-    await reply.logout()
+  // The form on /sessions adds everywhere=yes: every session of the user ends.
+  app.post('/logout', async (request, reply) => {
+    await reply.logout({ everywhere: field(request.body, 'everywhere') === 'yes' })
     return reply.redirect('/', 302)
   })
 
@@ -481,7 +538,8 @@ ${status}
   <tr><th>Username</th><td><code>${escapeHtml(user.username)}</code></td></tr>
   <tr><th>Fresh login</th><td>${request.loginFresh() ? 'yes' : `no: ${escapeHtml(staleBecause(request))}`}</td></tr>
   <tr><th>Remember-me cookie</th><td>${request.loginRemembered() ? 'yes' : 'no'}</td></tr>
-</table>`)
+</table>
+<p><a href="/sessions">Your sessions</a>: where else you are logged in, and log those devices out.</p>`)
   })
 
   app.get('/settings', { preHandler: app.freshLoginRequired }, async (request, reply) => {
@@ -505,6 +563,46 @@ ${status}
     request.flash('message', 'Display name saved.')
     return reply.redirect('/settings', 302)
   })
+
+  // Where you are logged in (ASVS 3.3.4). Like /settings it needs a fresh
+  // login: someone holding only a stolen cookie cannot see the other devices
+  // or log the owner out of them.
+  async function sendSessionsPage (request, reply, { statusCode = 200, error = null } = {}) {
+    const user = request.currentUser
+    return sendPage(reply, statusCode, 'Your sessions', user, sessionsPage({
+      sessions: await app.loginSessions.list(user.id),
+      currentId: request.loginSession?.id ?? null,
+      error,
+      messages: takeMessages(request, reply)
+    }))
+  }
+
+  app.get('/sessions', { preHandler: app.freshLoginRequired }, async (request, reply) => sendSessionsPage(request, reply))
+
+  app.post('/sessions/revoke', { preHandler: app.freshLoginRequired }, async (request, reply) => {
+    const id = field(request.body, 'id')
+    if (id !== '' && id === request.loginSession?.id) {
+      return sendSessionsPage(request, reply, { statusCode: 400, error: 'That is this device: use “Log out” to end this session.' })
+    }
+    // revoke() answers false for an id of any other shape, and for a session that is not (or no longer) the user's.
+    if (id === '' || !await app.loginSessions.revoke(request.currentUser.id, id)) {
+      return sendSessionsPage(request, reply, { statusCode: 400, error: 'No other session of yours has that id (it may have ended already): nothing was logged out.' })
+    }
+    request.flash('message', 'Logged out 1 device.')
+    return reply.redirect('/sessions', 303)
+  })
+
+  app.post('/sessions/revoke-others', { preHandler: app.freshLoginRequired }, async (request, reply) => {
+    const ended = await app.loginSessions.revokeAll(request.currentUser.id, { except: request.loginSession?.id })
+    request.flash('message', ended === 0 ? 'No other device was logged in.' : `Logged out ${ended} other device${ended === 1 ? '' : 's'}.`)
+    return reply.redirect('/sessions', 303)
+  })
+
+  // A stale login posting one of these forms is sent to /reauth, which then
+  // goes to `next` with a GET: back to the page, where the form can be sent again.
+  for (const url of ['/sessions/revoke', '/sessions/revoke-others']) {
+    app.get(url, { preHandler: app.loginRequired }, async (_request, reply) => reply.redirect('/sessions', 302))
+  }
 
   app.get('/reauth', { preHandler: app.loginRequired }, async (request, reply) => {
     return sendPage(reply, 200, 'Confirm your password', request.currentUser, reauthForm({

@@ -9,6 +9,13 @@
 //                           with remember-me → back on the protected page →
 //                           both __Host- cookies kept → reload → session cookie
 //                           deleted, reload (remember-me logs in again) → logout
+//   http://localhost:PORT   two devices: two separate browser contexts log in
+//                           as the same user; the first opens /sessions
+//                           (re-authenticating if asked; "Log out all other
+//                           devices" first clears what earlier flows left),
+//                           sees both sessions and logs the other out; the
+//                           other's next page is the login page, the first
+//                           stays logged in
 //   http://127.0.0.1:PORT   a shorter flow: log in with remember-me, are the
 //                           __Host- (Secure) cookies kept, reload
 //
@@ -128,7 +135,27 @@ async function runFlow (browser, origin, steps, label, shotDir) {
     if (!url.startsWith(origin) && !url.startsWith('data:') && url !== 'about:blank') offsite.add(url)
   })
 
-  const state = { page, origin, context, offsite, notes: {} }
+  const devices = []
+  const state = {
+    page,
+    origin,
+    context,
+    offsite,
+    notes: {},
+    /** A second "device": another browser context (its own cookies) and a page in it, closed with the flow. */
+    async openDevice () {
+      const device = await browser.createBrowserContext()
+      devices.push(device)
+      const other = await device.newPage()
+      other.setDefaultTimeout(STEP_TIMEOUT_MS)
+      other.setDefaultNavigationTimeout(STEP_TIMEOUT_MS)
+      other.on('request', (request) => {
+        const url = request.url()
+        if (!url.startsWith(origin) && !url.startsWith('data:') && url !== 'about:blank') offsite.add(url)
+      })
+      return other
+    }
+  }
   const result = { ok: true, steps: [], notes: state.notes }
   for (const [name, step] of steps) {
     try {
@@ -156,6 +183,7 @@ async function runFlow (browser, origin, steps, label, shotDir) {
     result.error = `requests left ${origin}: ${[...offsite].join(', ')}`
     console.log(`  FAIL  ${label}: ${result.error}`)
   }
+  for (const device of devices) await device.close().catch(() => {})
   await context.close().catch(() => {})
   return result
 }
@@ -272,6 +300,99 @@ const logOut = ['log out → logged out, remember cookie gone, /account redirect
   return `cookies left: ${[...cookies.keys()].join(', ') || 'none'}, without a user`
 }]
 
+/** Logs `page` in as alice from the login form, without remember-me; ends on /. */
+async function logInFrom (page, origin) {
+  await go(page, origin + '/login')
+  await page.type('#username', USER.username)
+  await page.type('#password', USER.password)
+  await Promise.all([
+    page.waitForNavigation({ waitUntil: 'load' }),
+    page.click('form[action="/login"] button[type="submit"]')
+  ])
+  expect(path(page) === '/', `ended on ${path(page)}, not /`)
+  await expectLoggedIn(page, '/')
+}
+
+/** The rows of the sessions table: [cells' text, has a "Log out this device" button]. */
+const sessionRows = (page) => page.$$eval('table tr', (rows) => rows.slice(1).map((row) => ({
+  text: row.innerText,
+  revocable: row.querySelector('form[action="/sessions/revoke"] button') !== null
+})))
+
+/** Opens /sessions on `page`, confirming the password first if the demo asks; a note on what happened. */
+async function openSessionsPage (page, origin) {
+  await go(page, origin + '/sessions')
+  let note = 'no re-authentication asked'
+  if (new URL(page.url()).pathname === '/reauth') {
+    await page.type('#password', USER.password)
+    await Promise.all([
+      page.waitForNavigation({ waitUntil: 'load' }),
+      page.click('form[action="/reauth"] button[type="submit"]')
+    ])
+    note = 're-authenticated first'
+  }
+  expect(path(page) === '/sessions', `ended on ${path(page)}, not /sessions`)
+  return note
+}
+
+// The demo app is shared by the flows and the browsers, and the earlier flows
+// leave sessions of alice behind (a session cookie deleted in the browser
+// leaves its record until it times out): device A logs those out first.
+const deviceALogsIn = ['device A logs in as alice, opens /sessions and logs out the earlier flows\' sessions', async ({ page, origin }) => {
+  await logInFrom(page, origin)
+  const note = await openSessionsPage(page, origin)
+  const before = (await sessionRows(page)).length
+  if (await page.$('form[action="/sessions/revoke-others"]') !== null) {
+    await Promise.all([
+      page.waitForNavigation({ waitUntil: 'load' }),
+      page.click('form[action="/sessions/revoke-others"] button[type="submit"]')
+    ])
+    const message = `Logged out ${before - 1} other device${before === 2 ? '' : 's'}.`
+    expect((await bodyText(page)).includes(message), `no "${message}" message`)
+  }
+  const rows = await sessionRows(page)
+  expect(rows.length === 1 && rows[0].text.includes('This device'), `${rows.length} sessions left, not this one alone`)
+  return `${note}; ${before - 1} earlier session(s) ended`
+}]
+
+const deviceBLogsIn = ['device B (another browser context) logs in as alice; A\'s /sessions lists both, this device marked', async (state) => {
+  const { page, origin } = state
+  state.deviceB = await state.openDevice()
+  await logInFrom(state.deviceB, origin)
+  const names = (await state.deviceB.cookies(origin + '/')).map((c) => c.name)
+  expect(names.includes(SESSION_COOKIE), `device B has no ${SESSION_COOKIE} cookie (cookies: ${names.join(', ') || 'none'})`)
+  const note = await openSessionsPage(page, origin)
+  const rows = await sessionRows(page)
+  expect(rows.length === 2, `${rows.length} sessions listed, not 2`)
+  const here = rows.filter((row) => row.text.includes('This device'))
+  expect(here.length === 1 && !here[0].revocable, 'this device is not marked once, without a button')
+  expect(rows.filter((row) => row.revocable).length === 1, 'the other session has no "Log out this device" button')
+  return note
+}]
+
+const endOtherDevice = ['device A logs out device B', async ({ page }) => {
+  await Promise.all([
+    page.waitForNavigation({ waitUntil: 'load' }),
+    page.click('form[action="/sessions/revoke"] button[type="submit"]')
+  ])
+  expect(path(page) === '/sessions', `ended on ${path(page)}, not /sessions`)
+  const text = await bodyText(page)
+  expect(text.includes('Logged out 1 device.'), 'no "Logged out 1 device." message')
+  const rows = await sessionRows(page)
+  expect(rows.length === 1 && rows[0].text.includes('This device'), `${rows.length} sessions left, not this one alone`)
+}]
+
+const otherDeviceOut = ['device B\'s next navigation lands on the login page; device A stays in', async ({ page, origin, deviceB }) => {
+  await go(deviceB, origin + '/account')
+  expect(new URL(deviceB.url()).pathname === '/login', `device B ended on ${path(deviceB)}, not /login`)
+  expect((await bodyText(deviceB)).includes('Not logged in'), 'device B\'s page does not say "Not logged in"')
+  await go(page, origin + '/account')
+  expect(path(page) === '/account', `device A ended on ${path(page)}, not /account`)
+  await expectLoggedIn(page, '/account')
+  return `device B at ${path(deviceB)}`
+}]
+
+const TWO_DEVICES = [deviceALogsIn, deviceBLogsIn, endOtherDevice, otherDeviceOut]
 const FULL_FLOW = [openHome, protectedRedirects, logIn, cookiesKept, reloadStillIn, rememberRestores, logOut]
 const SHORT_FLOW = [protectedRedirects, logIn, cookiesKept, reloadStillIn]
 
@@ -321,6 +442,7 @@ async function main () {
   const { port } = app.server.address()
   const origins = [
     { name: 'localhost', origin: `http://localhost:${port}`, steps: FULL_FLOW, required: true },
+    { name: 'localhost two devices', origin: `http://localhost:${port}`, steps: TWO_DEVICES, required: true },
     { name: '127.0.0.1', origin: `http://127.0.0.1:${port}`, steps: SHORT_FLOW, required: false }
   ]
   console.log(`node ${process.version}; demo listening on ${app.addresses().map((a) => `${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}`).join(', ')}`)
@@ -375,7 +497,7 @@ async function main () {
     for (const r of results) {
       const cookies = r.notes?.cookiesKept === undefined ? '' : r.notes.cookiesKept ? ', __Host- cookies kept' : `, __Host- cookies NOT kept (browser has: ${r.notes.cookieNames})`
       const verdict = r.ok ? `passed (${r.steps.length} steps${cookies})` : `${r.required ? 'FAILED' : 'failed (informational)'} at "${r.failedStep ?? 'request check'}": ${r.error}${cookies}`
-      console.log(`  ${browser} ${version} on ${r.origin}: ${verdict}`)
+      console.log(`  ${browser} ${version} on ${r.origin}${r.name.endsWith('two devices') ? ', two devices' : ''}: ${verdict}`)
       if (!r.ok && r.required) failed = true
     }
   }
