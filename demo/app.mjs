@@ -297,8 +297,8 @@ without use or 12 hours after the login, or when you end it here.</p>
 ${others === 0
     ? '<p>No other device is logged in.</p>'
     : '<form method="post" action="/sessions/revoke-others"><p><button type="submit">Log out all other devices</button></p></form>'}
-<p>A device that was logged in with “Remember me” keeps its remember-me cookie, which this preview of the plugin
-does not yet keep in the store: ending its session here does not stop that cookie from logging it in again.</p>
+<p>Logging out a device also ends its “Remember me” cookie. A device whose session has already timed out is not
+listed, but its remember-me cookie could still log it in: “Log out everywhere” ends those too.</p>
 <form method="post" action="/logout"><input type="hidden" name="everywhere" value="yes"><p><button type="submit">Log out everywhere, this device too</button></p></form>`
 }
 

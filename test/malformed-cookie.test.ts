@@ -144,23 +144,28 @@ t.test('well-encrypted remember tokens with bad payloads are refused', async (t)
   t.teardown(() => app.close())
   const future = Math.floor(Date.now() / 1000) + 3600
 
-  const good = await app.inject({ url: '/me', headers: { cookie: `__Host-remember_token=${sealPayload(JSON.stringify({ u: '1', x: future, d: 3600 }))}` } })
+  // n: the device id (22 base64url characters); t: when it was issued (ms).
+  const device = { n: 'A'.repeat(22), t: Date.now() }
+  const good = await app.inject({ url: '/me', headers: { cookie: `__Host-remember_token=${sealPayload(JSON.stringify({ u: '1', x: future, d: 3600, ...device }))}` } })
   t.equal(good.json().authenticated, true, 'control: a token sealed here with a valid payload restores')
 
   const payloads: Array<[string, string]> = [
     ['not JSON', 'alice'],
     ['JSON null', 'null'],
     ['JSON string', '"1"'],
-    ['number user id', JSON.stringify({ u: 1, x: future, d: 3600 })],
-    ['empty user id', JSON.stringify({ u: '', x: future, d: 3600 })],
-    ['unknown user id', JSON.stringify({ u: '999', x: future, d: 3600 })],
-    ['__proto__ user id', JSON.stringify({ u: '__proto__', x: future, d: 3600 })],
-    ['expiry as a string', JSON.stringify({ u: '1', x: String(future), d: 3600 })],
-    ['fractional expiry', JSON.stringify({ u: '1', x: future + 0.5, d: 3600 })],
-    ['huge expiry', '{"u":"1","x":1e300,"d":3600}'],
-    ['missing expiry', JSON.stringify({ u: '1', d: 3600 })],
-    ['expired', JSON.stringify({ u: '1', x: future - 7200, d: 3600 })],
-    ['missing duration', JSON.stringify({ u: '1', x: future })]
+    ['number user id', JSON.stringify({ u: 1, x: future, d: 3600, ...device })],
+    ['empty user id', JSON.stringify({ u: '', x: future, d: 3600, ...device })],
+    ['unknown user id', JSON.stringify({ u: '999', x: future, d: 3600, ...device })],
+    ['__proto__ user id', JSON.stringify({ u: '__proto__', x: future, d: 3600, ...device })],
+    ['expiry as a string', JSON.stringify({ u: '1', x: String(future), d: 3600, ...device })],
+    ['fractional expiry', JSON.stringify({ u: '1', x: future + 0.5, d: 3600, ...device })],
+    ['huge expiry', JSON.stringify({ u: '1', d: 3600, ...device }).replace('{', '{"x":1e300,')],
+    ['missing expiry', JSON.stringify({ u: '1', d: 3600, ...device })],
+    ['expired', JSON.stringify({ u: '1', x: future - 7200, d: 3600, ...device })],
+    ['missing duration', JSON.stringify({ u: '1', x: future, ...device })],
+    ['missing device id', JSON.stringify({ u: '1', x: future, d: 3600, t: device.t })],
+    ['device id of the wrong shape', JSON.stringify({ u: '1', x: future, d: 3600, t: device.t, n: 'short' })],
+    ['missing issue time', JSON.stringify({ u: '1', x: future, d: 3600, n: device.n })]
   ]
   for (const [label, plain] of payloads) {
     const res = await assertAnonymous(t, app, `__Host-remember_token=${sealPayload(plain)}`, label)

@@ -32,9 +32,9 @@ export function readRememberCookie (request: FastifyRequest, remember: RememberS
   return stateOf(request, remember)
 }
 
-/** Have the response set a new remember cookie for this user. */
-export function queueRememberSet (request: FastifyRequest, remember: RememberSettings, userId: string, duration: number): void {
-  stateOf(request, remember).pending = { kind: 'set', userId, duration }
+/** Have the response set a new remember cookie for this user and device `id`. */
+export function queueRememberSet (request: FastifyRequest, remember: RememberSettings, userId: string, duration: number, id: string): void {
+  stateOf(request, remember).pending = { kind: 'set', userId, duration, id }
 }
 
 /** Have the response delete the remember cookie, if the request carried one. */
@@ -55,7 +55,7 @@ export function writeRememberCookie (request: FastifyRequest, reply: FastifyRepl
     return
   }
   const now = remember.clock()
-  const value = sealRememberToken(remember.keys, pending.userId, pending.duration, remember.bindToClient ? sessionIdentifier(request) : undefined, now)
+  const value = sealRememberToken(remember.keys, pending.userId, pending.duration, remember.bindToClient ? sessionIdentifier(request) : undefined, now, pending.id)
   reply.setCookie(remember.cookieName, value, {
     ...remember.cookie,
     maxAge: pending.duration,

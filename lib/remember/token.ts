@@ -1,11 +1,11 @@
-import { hkdfSync } from 'node:crypto'
+import { hkdfSync, randomBytes } from 'node:crypto'
 import sodium from 'sodium-native'
 import type { RememberToken } from '../types/internal.js'
 
 /*
  * The remember-me token. Flask-Login's is `id|HMAC(id)`: it never expires and
  * a stolen copy works until the secret changes (its issue #422). Ours is
- * `{ u: id, x: expiry, d: duration }` sealed with XSalsa20-Poly1305
+ * `{ u: id, x: expiry, d: duration, n: device id, t: issued at }` sealed with XSalsa20-Poly1305
  * (libsodium's secretbox, the construction @fastify/secure-session uses for
  * the session cookie), so it is unreadable, cannot be forged or edited, and
  * the server refuses it after `x` whatever the browser does with the
@@ -30,9 +30,14 @@ export function deriveRememberKey (material: Buffer): Buffer {
   return Buffer.from(hkdfSync('sha256', material, Buffer.alloc(0), KEY_INFO, sodium.crypto_secretbox_KEYBYTES))
 }
 
-/** Seals a token with the first key. */
-export function sealRememberToken (keys: readonly Buffer[], userId: string, duration: number, identifier?: string, now = Date.now()): string {
-  const payload = { u: userId, x: Math.floor(now / 1000) + duration, d: duration, ...(identifier === undefined ? {} : { i: identifier }) }
+/** A new random id for a remember-me device: it names the token (and its re-issues) in the store. */
+export function newRememberId (): string {
+  return randomBytes(16).toString('base64url')
+}
+
+/** Seals a token with the first key. `id` names the device: a re-issued token keeps it. */
+export function sealRememberToken (keys: readonly Buffer[], userId: string, duration: number, identifier: string | undefined, now: number, id: string): string {
+  const payload = { u: userId, x: Math.floor(now / 1000) + duration, d: duration, n: id, t: now, ...(identifier === undefined ? {} : { i: identifier }) }
   const message = Buffer.from(JSON.stringify(payload), 'utf8')
   const sealed = Buffer.allocUnsafe(NONCE_BYTES + MAC_BYTES + message.length)
   const nonce = sealed.subarray(0, NONCE_BYTES)
@@ -68,9 +73,10 @@ function parsePayload (plain: string, now: number): RememberToken | null {
     return null
   }
   if (data === null || typeof data !== 'object') return null
-  const { u, x, d, i } = data as Record<string, unknown>
+  const { u, x, d, i, n, t } = data as Record<string, unknown>
   if (typeof u !== 'string' || u === '' || !Number.isSafeInteger(x) || !Number.isSafeInteger(d)) return null
-  if (i !== undefined && typeof i !== 'string') return null
+  // A token without a device id (made before ids existed) cannot be ended from the server: refused.
+  if ((i !== undefined && typeof i !== 'string') || typeof n !== 'string' || !/^[A-Za-z0-9_-]{22}$/.test(n) || !Number.isSafeInteger(t)) return null
   if ((x as number) * 1000 <= now) return null
-  return { userId: u, duration: d as number, identifier: i }
+  return { userId: u, duration: d as number, identifier: i, id: n, issuedAt: t as number }
 }

@@ -5,6 +5,7 @@ import { storeCall } from '../store/guarded.js'
 import { sessionKey, sessionKeyPrefix } from '../store/keys.js'
 import type { LoginSessionInfo, LoginSessions, LoginStore, RevokeAllOptions } from '../types/index.js'
 import type { SessionSlot } from '../types/internal.js'
+import { cutOffRemember, endRememberDevice } from '../remember/ended.js'
 import { PUBLIC_ID_PATTERN } from './carrier.js'
 import { reportEnded } from './lifecycle.js'
 import { endReason, isRecordOf, sessionInfo } from './record.js'
@@ -52,6 +53,7 @@ export async function revokeSessions (userId: string, except: string | undefined
     if (slot.id === except) continue
     if (await storeCall(() => store.delete(sessionKey(userId, slot.id)))) {
       ended++
+      await endRememberDevice(slot.record, settings)
       reportEnded(request, slot, 'revoked', settings, log)
     }
   }
@@ -75,11 +77,16 @@ export function loginSessions (settings: Settings, log: FastifyBaseLogger): Logi
       if (!isRecordOf(record, userId)) return false
       const live = endReason(record, settings, settings.lifetime.clock()) === null
       const deleted = await storeCall(() => store.delete(key))
-      if (deleted && live) reportEnded(null, { record, id }, 'revoked', settings, log)
-      return deleted && live
+      if (!deleted || !live) return false
+      await endRememberDevice(record, settings)
+      reportEnded(null, { record, id }, 'revoked', settings, log)
+      return true
     },
     async revokeAll (userId: string, options: RevokeAllOptions = {}): Promise<number> {
-      return await revokeSessions(userIdArgument(userId), options.except, settings, null, log)
+      const ended = await revokeSessions(userIdArgument(userId), options.except, settings, null, log)
+      // Without a session to keep, remembered devices whose session already timed out are cut off too.
+      if (options.except === undefined) await cutOffRemember(userId, settings)
+      return ended
     }
   }
 }

@@ -5,6 +5,7 @@ import { requestState } from '../internal/request-state.js'
 import type { Settings } from '../settings.js'
 import type { LoginUser, SessionEndReason } from '../types/index.js'
 import type { LoginRecord, SessionSlot } from '../types/internal.js'
+import { endRememberDevice } from '../remember/ended.js'
 import { versionMatches } from './auth-version.js'
 import { createSlot, deleteSlot, readSlot, saveSlot } from './carrier.js'
 import { protectSession } from './protection.js'
@@ -38,14 +39,19 @@ export function reportEnded (request: FastifyRequest | null, slot: SessionSlot, 
   }, log)
 }
 
-/** Ends the request's session: its record deleted, the login keys cleared from the cookie. */
+/**
+ * Ends the request's session: its record deleted, the login keys cleared
+ * from the cookie. Unless it merely timed out (remember-me exists to come
+ * back after that), its remember-me device is ended too.
+ */
 export function endSession (request: FastifyRequest, session: SessionLike, slot: SessionSlot, reason: SessionEndReason, settings: Settings): MaybePromise<null> {
   clearLogin(session)
   requestState(request).login = null
-  return andThen(deleteSlot(slot.record.u, slot.id, settings), () => {
+  const timedOut = reason === 'idle' || reason === 'absolute'
+  return andThen(deleteSlot(slot.record.u, slot.id, settings), () => andThen(timedOut ? undefined : endRememberDevice(slot.record, settings), () => {
     reportEnded(request, slot, reason, settings, request.log)
     return null
-  })
+  }))
 }
 
 /**

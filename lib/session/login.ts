@@ -6,6 +6,8 @@ import { emitLoginEvent } from '../internal/events.js'
 import { requestState } from '../internal/request-state.js'
 import { sessionIdentifier } from './identifier.js'
 import { queueRememberClear, queueRememberSet } from '../remember/cookie.js'
+import { cutOffRemember } from '../remember/ended.js'
+import { newRememberId } from '../remember/token.js'
 import { versionOf } from './auth-version.js'
 import { deleteSlot, publicIdOf, saveSlot } from './carrier.js'
 import { revokeSessions } from './devices.js'
@@ -51,11 +53,12 @@ export async function login (reply: FastifyReply, settings: Settings, user: Logi
   const session = sessionOf(request, settings)
   await dropPreviousSession(session, settings)
   // A forced login of an inactive user is marked, so that later loads keep it (they refuse inactive users otherwise).
-  const record = newRecord(clientOf(request), settings, { userId: id, fresh, forced: !active, remembered: false, version })
+  const rememberToken = remember ? { id: newRememberId(), duration } : null
+  const record = newRecord(clientOf(request), settings, { userId: id, fresh, forced: !active, remembered: false, version, remember: rememberToken })
   await startSession(request, session, record, settings)
   if (settings.remember !== null) {
     // Without remember, an older remember cookie (maybe another user's) must not outlive this login.
-    if (remember) queueRememberSet(request, settings.remember, id, duration)
+    if (rememberToken !== null) queueRememberSet(request, settings.remember, id, duration, rememberToken.id)
     else queueRememberClear(request, settings.remember)
   }
   setCurrentUser(request, user, true)
@@ -92,7 +95,10 @@ export async function logout (reply: FastifyReply, settings: Settings, options: 
     if (userId !== undefined && typeof secret === 'string') await deleteSlot(userId, publicIdOf(secret), settings)
   }
   if (options.destroySession === true) session.delete()
-  if (options.everywhere === true && userId !== undefined) await revokeSessions(userId, undefined, settings, request, request.log)
+  if (options.everywhere === true && userId !== undefined) {
+    await revokeSessions(userId, undefined, settings, request, request.log)
+    await cutOffRemember(userId, settings)
+  }
   emitLoginEvent(settings.events, 'userLoggedOut', request, previous, 'session')
 }
 

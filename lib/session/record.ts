@@ -25,6 +25,8 @@ export interface NewRecord {
   forced: boolean
   remembered: boolean
   version: string | null
+  /** The remember-me token this session goes with, if any: its device id and lifetime (seconds). */
+  remember: { id: string, duration: number } | null
 }
 
 /** The client a session is made for: its address and User-Agent. */
@@ -49,7 +51,9 @@ export function newRecord (client: SessionClient, settings: Settings, options: N
     r: options.remembered,
     ip: client.ip,
     ua: (client.userAgent ?? '').slice(0, MAX_USER_AGENT),
-    v: options.version
+    v: options.version,
+    m: options.remember?.id ?? null,
+    md: options.remember?.duration ?? null
   }
 }
 
@@ -114,7 +118,9 @@ const FIELDS: Record<keyof LoginRecord, (value: unknown) => boolean> = {
   r: (v) => typeof v === 'boolean',
   ip: (v) => typeof v === 'string',
   ua: (v) => typeof v === 'string',
-  v: (v) => v === null || typeof v === 'string'
+  v: (v) => v === null || typeof v === 'string',
+  m: (v) => v === null || typeof v === 'string',
+  md: (v) => v === null || Number.isSafeInteger(v)
 }
 const FIELD_CHECKS = Object.entries(FIELDS)
 

@@ -62,3 +62,13 @@ export function canonicalJson (value: unknown): string {
     return sorted
   })
 }
+
+/** The key that marks remember-me device `id` of `userId` as ended. */
+export function rememberEndedKey (userId: string, id: string): string {
+  return `rmend:${userTag(userId)}:${id}`
+}
+
+/** The key holding `userId`'s remember-me cut-off: tokens issued before it are refused. */
+export function rememberCutoffKey (userId: string): string {
+  return `rmcut:${userTag(userId)}`
+}

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify'
 import { identifierOf } from '../session/identifier.js'
 import { userIdOf } from '../session/login.js'
-import { sealRememberToken } from '../remember/token.js'
+import { newRememberId, sealRememberToken } from '../remember/token.js'
 import { USER_ID_KEY } from '../session/state.js'
 import { versionOf } from '../session/auth-version.js'
 import { createSlot } from '../session/carrier.js'
@@ -43,7 +43,7 @@ export async function loginCookie (fastify: FastifyInstance, user: LoginUser, op
   const settings = settingsOf(fastify)
   const userId = userIdOf(user, settings)
   const record = newRecord({ ip: options.ip ?? '127.0.0.1', userAgent: options.userAgent ?? 'lightMyRequest' }, settings, {
-    userId, fresh: options.fresh ?? true, forced: false, remembered: false, version: versionOf(settings.lifetime, user)
+    userId, fresh: options.fresh ?? true, forced: false, remembered: false, version: versionOf(settings.lifetime, user), remember: null
   })
   const { cookie } = await createSlot(record, settings)
   const session = fastify.createSecureSession({ [USER_ID_KEY]: userId, ...cookie })
@@ -72,5 +72,5 @@ export function rememberCookie (fastify: FastifyInstance, user: LoginUser, optio
   const duration = durationOption(options.duration, 'duration', remember.duration)
   // With strong session protection the token is bound to a client, as a real one is.
   const identifier = remember.bindToClient ? identifierOf(options.ip ?? '127.0.0.1', options.userAgent ?? 'lightMyRequest') : undefined
-  return `${remember.cookieName}=${sealRememberToken(remember.keys, userIdOf(user, settings), duration, identifier)}`
+  return `${remember.cookieName}=${sealRememberToken(remember.keys, userIdOf(user, settings), duration, identifier, remember.clock(), newRememberId())}`
 }

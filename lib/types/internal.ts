@@ -11,10 +11,14 @@ export interface RememberToken {
   duration: number
   /** Strong session protection: the client identifier the token was issued to. */
   identifier: string | undefined
+  /** The device id: kept by re-issues, so that the server can end this device's token. */
+  id: string
+  /** When it was issued (ms of the plugin's clock). */
+  issuedAt: number
 }
 
 /** A remember cookie write decided during the request, done in onSend. */
-export type PendingRememberWrite = { kind: 'set', userId: string, duration: number } | { kind: 'clear' }
+export type PendingRememberWrite = { kind: 'set', userId: string, duration: number, id: string } | { kind: 'clear' }
 
 /** The request's remember cookie, read once. */
 export interface RememberState {
@@ -62,6 +66,10 @@ export type LoginRecord = {
   ua: string
   /** The hash of `authVersion(user)` at login, or null without that option. */
   v: string | null
+  /** The id of the remember-me token this device holds (logged in with remember, or restored), or null. */
+  m: string | null
+  /** That token's lifetime in seconds (its re-issues keep it), or null. */
+  md: number | null
 }
 
 /** The request's login session: its record, and (with a store) its public id. */

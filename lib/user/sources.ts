@@ -7,7 +7,9 @@ import { versionOf } from '../session/auth-version.js'
 import { acceptSessionUser, openSession, startSession } from '../session/lifecycle.js'
 import { clientOf, newRecord } from '../session/record.js'
 import { sessionOf, storedUserId } from '../session/state.js'
-import type { Settings } from '../settings.js'
+import type { RememberSettings, Settings } from '../settings.js'
+import type { RememberToken } from '../types/internal.js'
+import { rememberTokenEnded } from '../remember/ended.js'
 import type { LoginUser } from '../types/index.js'
 
 /*
@@ -41,7 +43,7 @@ function fromSession (settings: Settings, loadUser: NonNullable<Settings['loadUs
         const remember = settings.remember
         if (accepted !== null && remember?.refreshEachRequest === true) {
           const { token } = readRememberCookie(request, remember)
-          if (token !== null && token.userId === userId) queueRememberSet(request, remember, userId, token.duration)
+          if (token !== null && token.userId === userId) queueRememberSet(request, remember, userId, token.duration, token.id)
         }
         return accepted
       }))
@@ -69,23 +71,38 @@ function fromRememberCookie (settings: Settings, loadUser: NonNullable<Settings[
       emitLoginEvent(settings.events, 'sessionProtected', request, settings.anonymousUser(request), 'remember')
       return null
     }
-    return andThen(loadUser(token.userId, request) as MaybePromise<Found>, (user) => {
-      if (!usable(user, settings)) {
+    return andThen(rememberTokenEnded(token, settings), (ended) => {
+      // Its session was logged out or revoked, or the user logged out everywhere.
+      if (ended) {
         queueRememberClear(request, remember)
         return null
       }
-      // A new session record, bound to the current identifier, so strong
-      // protection does not wipe it on the next request (Flask-Login issue #685).
-      const record = newRecord(clientOf(request), settings, {
-        userId: token.userId, fresh: false, forced: false, remembered: true, version: versionOf(settings.lifetime, user)
-      })
-      return andThen(startSession(request, sessionOf(request, settings), record, settings), () => {
-        if (remember.refreshEachRequest) queueRememberSet(request, remember, token.userId, token.duration)
-        emitLoginEvent(settings.events, 'userLoadedFromCookie', request, user, 'remember')
-        return user
-      })
+      return andThen(loadUser(token.userId, request) as MaybePromise<Found>, (user) => restoreFromToken(request, settings, remember, token, user))
     })
   }
+}
+
+/** The remember token's user is loaded: a new session, not fresh, for the same remember-me device. */
+function restoreFromToken (request: FastifyRequest, settings: Settings, remember: RememberSettings, token: RememberToken, user: Found): MaybePromise<LoginUser | null> {
+  if (!usable(user, settings)) {
+    queueRememberClear(request, remember)
+    return null
+  }
+  // A new session record, bound to the current identifier, so strong
+  // protection does not wipe it on the next request (Flask-Login issue #685).
+  const record = newRecord(clientOf(request), settings, {
+    userId: token.userId,
+    fresh: false,
+    forced: false,
+    remembered: true,
+    version: versionOf(settings.lifetime, user),
+    remember: { id: token.id, duration: token.duration }
+  })
+  return andThen(startSession(request, sessionOf(request, settings), record, settings), () => {
+    if (remember.refreshEachRequest) queueRememberSet(request, remember, token.userId, token.duration, token.id)
+    emitLoginEvent(settings.events, 'userLoadedFromCookie', request, user, 'remember')
+    return user
+  })
 }
 
 /** The app's `loadUserFromRequest` (an API key, a header): writes nothing to the session. */
