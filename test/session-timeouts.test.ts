@@ -13,7 +13,7 @@ import { buildApp, loggedIn, me, send } from './helpers.js'
 const MINUTE = 60_000
 const HOUR = 60 * MINUTE
 
-/** An app on a clock the test moves; `writes` counts the store's set() calls. */
+/** An app on a clock the test moves; `writes` counts the store's writes (set and compareAndSet). */
 async function timedApp (t: Test, options: Partial<FastifyLoginOptions> = {}) {
   let now = Date.parse('2026-12-02T08:00:00Z')
   const clock = (): number => now
@@ -23,7 +23,7 @@ async function timedApp (t: Test, options: Partial<FastifyLoginOptions> = {}) {
     get: (key) => inner.get(key),
     set: (key, value, opts) => { writes++; inner.set(key, value, opts) },
     delete: (key) => inner.delete(key),
-    compareAndSet: (key: string, expected: any, next: any, opts?: any) => inner.compareAndSet(key, expected, next, opts),
+    compareAndSet: (key: string, expected: any, next: any, opts?: any) => { writes++; return inner.compareAndSet(key, expected, next, opts) },
     increment: (key, opts) => inner.increment(key, opts),
     keysOfUser: (userId) => inner.keysOfUser(userId),
     deleteUser: (userId) => inner.deleteUser(userId)

@@ -28,10 +28,6 @@ export function publicIdOf (secret: string): string {
 /** The public id's shape, to refuse anything else before building a key from it. */
 export const PUBLIC_ID_PATTERN = /^[A-Za-z0-9_-]{43}$/
 
-function storeOf (settings: Settings): LoginStore {
-  return settings.lifetime.store as LoginStore
-}
-
 /** The session `session`'s cookie points at, if it is a live record of `userId`; else null. */
 export function readSlot (session: SessionLike, userId: string, settings: Settings): MaybePromise<SessionSlot | null> {
   const store = settings.lifetime.store
@@ -52,28 +48,49 @@ export function readSlot (session: SessionLike, userId: string, settings: Settin
  * record is saved: a failed save changes nothing in the browser.
  */
 export function createSlot (record: LoginRecord, settings: Settings): MaybePromise<{ slot: SessionSlot, cookie: Record<string, unknown> }> {
-  if (settings.lifetime.store === null) return { slot: { record, id: null }, cookie: { [RECORD_KEY]: record } }
+  if (settings.lifetime.store === null) {
+    // No devices to show without a store: the cookie does not carry the address and User-Agent.
+    const small = { ...record, ip: '', ua: '' }
+    return { slot: { record: small, id: null }, cookie: { [RECORD_KEY]: small } }
+  }
   const secret = randomBytes(SECRET_BYTES).toString('base64url')
   const slot = { record, id: publicIdOf(secret) }
-  return andThen(saveSlot(undefined, slot, settings), () => ({ slot, cookie: { [SECRET_KEY]: secret } }))
+  return andThen(saveSlot(slot, settings.lifetime.store, settings), () => ({ slot, cookie: { [SECRET_KEY]: secret } }))
 }
 
-/** Writes the slot's record again (after a touch, a freshness change, protection). */
-export function saveSlot (session: SessionLike | undefined, slot: SessionSlot, settings: Settings): MaybePromise<void> {
-  const store = settings.lifetime.store
-  if (store === null || slot.id === null) {
-    session?.set(RECORD_KEY, slot.record)
-    return
-  }
+/** Saves a new session's record under its key, for the rest of its life. */
+function saveSlot (slot: SessionSlot & { id: string }, store: LoginStore, settings: Settings): MaybePromise<void> {
   const { record } = slot
   const ttlMs = recordTtlMs(record, settings, settings.lifetime.clock())
   const key = sessionKey(record.u, slot.id)
   return storeCall(() => store.set(key, record, { ttlMs, userId: record.u }))
 }
 
+/**
+ * Replaces the slot's record with `next` (a touch, a freshness change,
+ * protection). With a store this is a compare-and-set against the record as
+ * this request read it: a logout or revoke that deleted it meanwhile (another
+ * tab, another process) must not be undone by this write, so a record that
+ * changed or went away is left as it is. This request goes on with `next`
+ * either way. Answers whether the write happened.
+ */
+export function updateSlot (session: SessionLike, slot: SessionSlot, next: LoginRecord, settings: Settings): MaybePromise<boolean> {
+  const store = settings.lifetime.store
+  const previous = slot.record
+  slot.record = next
+  if (store === null || slot.id === null) {
+    session.set(RECORD_KEY, next)
+    return true
+  }
+  const ttlMs = recordTtlMs(next, settings, settings.lifetime.clock())
+  const key = sessionKey(next.u, slot.id)
+  return storeCall(() => store.compareAndSet(key, previous, next, { ttlMs, userId: next.u }))
+}
+
 /** Deletes the record of session `id` of `userId` (nothing to do without a store); true when it was there. */
 export function deleteSlot (userId: string, id: string | null, settings: Settings): MaybePromise<boolean> {
-  if (settings.lifetime.store === null || id === null) return false
+  const store = settings.lifetime.store
+  if (store === null || id === null) return false
   const key = sessionKey(userId, id)
-  return storeCall(() => storeOf(settings).delete(key))
+  return storeCall(() => store.delete(key))
 }

@@ -7,7 +7,8 @@ import type { LoginUser, SessionEndReason } from '../types/index.js'
 import type { LoginRecord, SessionSlot } from '../types/internal.js'
 import { endRememberDevice } from '../remember/ended.js'
 import { versionMatches } from './auth-version.js'
-import { createSlot, deleteSlot, readSlot, saveSlot } from './carrier.js'
+import { createSlot, deleteSlot, readSlot, updateSlot } from './carrier.js'
+import { sessionIdentifier } from './identifier.js'
 import { protectSession } from './protection.js'
 import { endReason, sessionInfo, touchDue } from './record.js'
 import { clearLogin, rotateSession, USER_ID_KEY, type SessionLike } from './state.js'
@@ -48,10 +49,14 @@ export function endSession (request: FastifyRequest, session: SessionLike, slot:
   clearLogin(session)
   requestState(request).login = null
   const timedOut = reason === 'idle' || reason === 'absolute'
-  return andThen(deleteSlot(slot.record.u, slot.id, settings), () => andThen(timedOut ? undefined : endRememberDevice(slot.record, settings), () => {
-    reportEnded(request, slot, reason, settings, request.log)
-    return null
-  }))
+  return andThen(deleteSlot(slot.record.u, slot.id, settings), (deleted) => {
+    // Two requests finding the same ended session: the one whose delete removed it reports it.
+    if (!deleted && slot.id !== null) return null
+    return andThen(timedOut ? undefined : endRememberDevice(slot.record, settings), () => {
+      reportEnded(request, slot, reason, settings, request.log)
+      return null
+    })
+  })
 }
 
 /**
@@ -104,10 +109,15 @@ export function acceptSessionUser (
   const now = settings.lifetime.clock()
   const touch = touchDue(record, settings, now)
   if (!marked && !touch) return user
+  const next = { ...record }
+  if (marked) {
+    next.f = false
+    next.p = sessionIdentifier(request)
+  }
   if (touch) {
-    record.s = now
+    next.s = now
     // The cookie is re-issued too, so its own expiry (session.expiry) follows the activity.
     session.set(USER_ID_KEY, record.u)
   }
-  return andThen(saveSlot(session, slot, settings), () => user)
+  return andThen(updateSlot(session, slot, next, settings), () => user)
 }

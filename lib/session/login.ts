@@ -9,7 +9,7 @@ import { queueRememberClear, queueRememberSet } from '../remember/cookie.js'
 import { cutOffRemember } from '../remember/ended.js'
 import { newRememberId } from '../remember/token.js'
 import { versionOf } from './auth-version.js'
-import { deleteSlot, publicIdOf, saveSlot } from './carrier.js'
+import { deleteSlot, publicIdOf, readSlot, updateSlot } from './carrier.js'
 import { revokeSessions } from './devices.js'
 import { endSession, startSession } from './lifecycle.js'
 import { clientOf, newRecord, recordFresh } from './record.js'
@@ -102,19 +102,30 @@ export async function logout (reply: FastifyReply, settings: Settings, options: 
   emitLoginEvent(settings.events, 'userLoggedOut', request, previous, 'session')
 }
 
+// A concurrent touch by another tab changes the record; a few retries outlast that.
+const CONFIRM_ATTEMPTS = 3
+
 /** `reply.confirmLogin()`: the user re-authenticated, so the login is fresh again. */
 export async function confirmLogin (reply: FastifyReply, settings: Settings): Promise<boolean> {
   const request = reply.request
   const session = sessionOf(request, settings)
   await loadCurrentUser(request, settings)
-  const slot = requestState(request).login
-  if (slot === null || !isAuthenticated(request)) return false
-  slot.record.f = true
-  slot.record.a = settings.lifetime.clock()
-  if (settings.sessionProtection !== false) slot.record.p = sessionIdentifier(request)
-  await saveSlot(session, slot, settings)
-  emitLoginEvent(settings.events, 'userLoginConfirmed', request, request.currentUser, 'session')
-  return true
+  const state = requestState(request)
+  let slot = state.login
+  for (let attempt = 0; slot !== null && isAuthenticated(request) && attempt < CONFIRM_ATTEMPTS; attempt++) {
+    const next = { ...slot.record, f: true, a: settings.lifetime.clock() }
+    if (settings.sessionProtection !== false) next.p = sessionIdentifier(request)
+    const previous = slot.record
+    if (await updateSlot(session, slot, next, settings)) {
+      emitLoginEvent(settings.events, 'userLoginConfirmed', request, request.currentUser, 'session')
+      return true
+    }
+    // The record changed since this request read it: read it again (gone: ended elsewhere, nothing to confirm).
+    slot.record = previous
+    slot = await readSlot(session, previous.u, settings)
+    state.login = slot
+  }
+  return false
 }
 
 /** `request.loginFresh()`: logged in through the session, and fresh. */

@@ -6,21 +6,18 @@ import { sessionIdentifier } from './identifier.js'
 
 /**
  * Session protection, checked when a stored login is read. 'basic' keeps
- * the user but takes away freshness when the address or browser changes;
- * 'strong' drops the login and the remember cookie. In basic mode the new
- * identifier goes into the record (which the caller then saves), so the
- * event fires once per change rather than on every later request.
+ * the user but takes away freshness when the address or browser changes
+ * ('marked': the caller saves the record with `fresh` off and the new
+ * identifier, so the event fires once per change rather than on every later
+ * request); 'strong' drops the login and the remember cookie.
  */
 export function protectSession (request: FastifyRequest, record: LoginRecord, settings: Settings): 'ok' | 'marked' | 'dropped' {
   const mode = settings.sessionProtection
   if (mode === false) return 'ok'
   const identifier = sessionIdentifier(request)
   if (record.p === identifier) return 'ok'
-  if (mode === 'basic') {
-    record.f = false
-    record.p = identifier
-    return 'marked'
-  }
+  if (mode === 'basic') return 'marked'
+
   // The remember cookie is cleared, so the remember source finds no token to reuse.
   if (settings.remember !== null) queueRememberClear(request, settings.remember)
   return 'dropped'
