@@ -359,10 +359,10 @@ const STALE_REASONS = {
   remembered: 'it was restored from the remember-me cookie after the browser session ended',
   moved: 'the session came from another address or browser (session protection)'
 }
-// No event took freshness away, so the login never had it: it was made with
-// reply.login(user, { fresh: false }). If the plugin comes to expire
-// freshness by age, that will need a reason of its own.
-const MADE_NOT_FRESH = 'it was made as a login that is not fresh (reply.login(user, { fresh: false }))'
+// No event took freshness away: the password was entered more than freshFor
+// ago (the plugin's default, an hour; no event marks that), or the login was
+// made with reply.login(user, { fresh: false }) and never had it.
+const MADE_NOT_FRESH = 'the password was last entered more than an hour ago (the freshFor option), or the login was made as one that is not fresh (reply.login(user, { fresh: false }))'
 
 function recordStaleReason (request, reason) {
   const reasons = request.session.get(STALE_REASONS_KEY) ?? []
