@@ -1,7 +1,10 @@
 import t, { type Test } from 'tap'
+import fastifyRedis from '@fastify/redis'
+import Fastify from 'fastify'
 import Redis from 'ioredis'
+import fastifyLogin from '../lib/index.js'
 import { RedisStore } from '../lib/redis/index.js'
-import { buildApp, loggedIn, me, send } from './helpers.js'
+import { buildApp, CookieJar, loggedIn, me, send, TEST_KEY } from './helpers.js'
 import { connected, startRedis } from './redis-server.js'
 
 /*
@@ -90,4 +93,28 @@ t.test('Redis stopped mid-test: 503s with Retry-After, pages still answer, then 
   t.ok(await eventually(5000, async () => (await app.inject({ url: '/private', headers: { cookie: jar.header() } })).statusCode !== 503),
     'once Redis is back, requests are served again by themselves')
   t.same(unhandled, [], 'no unhandled rejection')
+})
+
+t.test('the README setup: @fastify/redis, then the store on fastify.redis; app.close() closes both, also with Redis down', async (t) => {
+  const redis = await startRedis()
+  t.teardown(() => redis.stop())
+  const app = Fastify()
+  await app.register(fastifyRedis, { url: redis.url, maxRetriesPerRequest: 1 })
+  await app.register(fastifyLogin, {
+    session: { key: TEST_KEY },
+    loadUser: (id) => (id === '1' ? { id: '1', name: 'alice' } : null),
+    store: new RedisStore({ client: app.redis, prefix: `fr${process.pid}:` })
+  })
+  app.post('/login', async (_request, reply) => ({ ok: await reply.login({ id: '1', name: 'alice' }) }))
+  app.get('/private', { preHandler: app.loginRequired }, async () => ({ ok: true }))
+  await app.ready()
+  const jar = new CookieJar().store(await app.inject({ method: 'POST', url: '/login' }))
+  t.equal((await app.inject({ url: '/private', headers: { cookie: jar.header() } })).statusCode, 200, 'a login through fastify.redis')
+  t.equal((await app.redis.keys(`fr${process.pid}:*`)).length > 0, true, 'its record is in Redis under the prefix')
+
+  await redis.stop()
+  t.equal((await app.inject({ url: '/private', headers: { cookie: jar.header() } })).statusCode, 503)
+  // A close that hung would fail this test by tap's timeout.
+  await app.close()
+  t.equal(app.redis.status, 'end', 'app.close() returned with Redis down, and @fastify/redis ended its client')
 })
