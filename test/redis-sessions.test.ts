@@ -115,7 +115,6 @@ t.test('the README setup: @fastify/redis, then the store on fastify.redis; app.c
 
   await redis.stop()
   t.equal((await app.inject({ url: '/private', headers: { cookie: jar.header() } })).statusCode, 503)
-  // A close that hung would fail this test by tap's timeout.
-  await app.close()
-  t.not(app.redis.status, 'ready', 'app.close() returned with Redis down, and @fastify/redis let its client go')
+  // A close that hung would fail this test by tap's timeout; one whose hooks threw would reject.
+  await t.resolves(app.close(), 'app.close() resolves with Redis down')
 })
