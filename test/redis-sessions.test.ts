@@ -16,6 +16,7 @@ import { connected, startRedis } from './redis-server.js'
 
 async function instance (t: Test, url: string, prefix: string) {
   const client = new Redis(url, { maxRetriesPerRequest: 1, retryStrategy: () => 50 })
+  client.on('error', () => {}) // the app's client: its reconnect errors while Redis is down are the app's to log
   t.teardown(() => client.disconnect())
   await connected(client)
   const store = new RedisStore({ client, prefix, commandTimeout: 500 })
