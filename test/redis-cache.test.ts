@@ -31,6 +31,8 @@ interface Spy {
   subscriber: Redis | undefined
   /** When set, a read's answer waits for it (after Redis has answered) and `answered` is called first. */
   hold: { gate: Promise<void>, answered: () => void } | undefined
+  /** The key prefix of the store using this client. */
+  prefix: string
 }
 
 async function spyClient (): Promise<Spy> {
@@ -50,6 +52,7 @@ async function spyClient (): Promise<Spy> {
     reads: 0,
     subscriber: undefined,
     hold: undefined,
+    prefix: '',
     client: {
       get status () { return real.status },
       evalsha: async (sha, ...rest) => await read(sha === READ.sha, real.evalsha(sha, ...rest)),
@@ -61,11 +64,27 @@ async function spyClient (): Promise<Spy> {
   return spy
 }
 
-/** Runs `write` and waits until its own message reached `spy`'s store, so it cannot drop an entry cached afterwards. */
+/**
+ * Runs `write` and, when it replaces a key that was there, waits until its
+ * message reached `spy`'s store, so that it cannot drop an entry cached
+ * afterwards. Writing a new key sends no message (no process can have cached
+ * an absent key): that is checked too.
+ */
 async function announcedTo (spy: Spy, key: string, write: () => Promise<unknown>): Promise<void> {
+  const existed = await admin.exists(spy.prefix + key) === 1
+  const messages: string[] = []
+  const listener = (_channel: string, message: string): void => { messages.push(message) }
+  spy.subscriber?.on('message', listener)
   const message = messageFor(spy, key)
   await write()
-  await message
+  if (existed) {
+    await message
+  } else {
+    // A message would arrive after the write's own answer; a PING through the subscriber comes back after it.
+    await (spy.subscriber as Redis).ping()
+    if (messages.includes(key)) throw new Error(`writing the new key ${key} sent an invalidation message`)
+  }
+  spy.subscriber?.off('message', listener)
 }
 
 async function poll (what: string, ms: number, check: () => Promise<boolean>): Promise<void> {
@@ -81,6 +100,8 @@ async function pair (options: { clock?: () => number, localCache?: { max?: numbe
   const prefix = `cache-${randomUUID().slice(0, 8)}:`
   const spyA = await spyClient()
   const spyB = await spyClient()
+  spyA.prefix = prefix
+  spyB.prefix = prefix
   const a = new RedisStore({ client: spyA.client, prefix, ...options })
   const b = new RedisStore({ client: spyB.client, prefix, ...options })
   t.teardown(() => { a.close(); b.close() })

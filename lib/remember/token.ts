@@ -1,5 +1,6 @@
-import { hkdfSync, randomBytes } from 'node:crypto'
+import { hkdfSync } from 'node:crypto'
 import sodium from 'sodium-native'
+import { randomToken } from '../internal/random.js'
 import type { RememberToken } from '../types/internal.js'
 
 /*
@@ -32,7 +33,7 @@ export function deriveRememberKey (material: Buffer): Buffer {
 
 /** A new random id for a remember-me device: it names the token (and its re-issues) in the store. */
 export function newRememberId (): string {
-  return randomBytes(16).toString('base64url')
+  return randomToken(16)
 }
 
 /** Seals a token with the first key. `id` names the device: a re-issued token keeps it. */

@@ -1,4 +1,5 @@
-import { hash, randomBytes } from 'node:crypto'
+import { hash } from 'node:crypto'
+import { randomToken } from '../internal/random.js'
 import { andThen, type MaybePromise } from '../internal/hook-adapter.js'
 import type { Settings } from '../settings.js'
 import { storeCall } from '../store/guarded.js'
@@ -20,9 +21,31 @@ import { RECORD_KEY, SECRET_KEY, type SessionLike } from './state.js'
 const SECRET_BYTES = 24
 const SECRET_PATTERN = /^[A-Za-z0-9_-]{32}$/
 
+/*
+ * Every request of a session hashes its secret again; the last few thousand
+ * answers are kept. Only secrets of the right shape reach this (so at most
+ * 32 characters each), and the cache is dropped whole when full, so a
+ * client cannot make it grow. It holds what the process sees on every
+ * request anyway.
+ */
+const PUBLIC_IDS = new Map<string, string>()
+const PUBLIC_ID_CACHE = 4096
+
 /** The public id of a session: the SHA-256 of its secret. Looked up by hash, so no secret is ever compared. */
 export function publicIdOf (secret: string): string {
-  return hash('sha256', secret, 'base64url')
+  let id = PUBLIC_IDS.get(secret)
+  if (id === undefined) {
+    id = hash('sha256', secret, 'base64url')
+    if (PUBLIC_IDS.size >= PUBLIC_ID_CACHE) PUBLIC_IDS.clear()
+    PUBLIC_IDS.set(secret, id)
+  }
+  return id
+}
+
+/** The public id of the session the cookie holds a secret of (any other value: none). */
+export function cookieSessionId (session: SessionLike): string | null {
+  const secret = session.get(SECRET_KEY)
+  return typeof secret === 'string' && SECRET_PATTERN.test(secret) ? publicIdOf(secret) : null
 }
 
 /** The public id's shape, to refuse anything else before building a key from it. */
@@ -35,9 +58,8 @@ export function readSlot (session: SessionLike, userId: string, settings: Settin
     const record = session.get(RECORD_KEY)
     return isRecordOf(record, userId) ? { record, id: null } : null
   }
-  const secret = session.get(SECRET_KEY)
-  if (typeof secret !== 'string' || !SECRET_PATTERN.test(secret)) return null
-  const id = publicIdOf(secret)
+  const id = cookieSessionId(session)
+  if (id === null) return null
   return andThen(storeCall(() => store.get(sessionKey(userId, id))), (value) =>
     isRecordOf(value, userId) ? { record: value, id } : null)
 }
@@ -53,7 +75,7 @@ export function createSlot (record: LoginRecord, settings: Settings): MaybePromi
     const small = { ...record, ip: '', ua: '' }
     return { slot: { record: small, id: null }, cookie: { [RECORD_KEY]: small } }
   }
-  const secret = randomBytes(SECRET_BYTES).toString('base64url')
+  const secret = randomToken(SECRET_BYTES)
   const slot = { record, id: publicIdOf(secret) }
   return andThen(saveSlot(slot, settings.lifetime.store, settings), () => ({ slot, cookie: { [SECRET_KEY]: secret } }))
 }

@@ -9,11 +9,11 @@ import { queueRememberClear, queueRememberSet } from '../remember/cookie.js'
 import { cutOffRemember } from '../remember/ended.js'
 import { newRememberId } from '../remember/token.js'
 import { versionOf } from './auth-version.js'
-import { deleteSlot, publicIdOf, readSlot, updateSlot } from './carrier.js'
+import { cookieSessionId, deleteSlot, readSlot, updateSlot } from './carrier.js'
 import { revokeSessions } from './devices.js'
 import { endSession, startSession } from './lifecycle.js'
 import { clientOf, newRecord, recordFresh } from './record.js'
-import { SECRET_KEY, clearLogin, sessionOf, storedUserId, type SessionLike } from './state.js'
+import { clearLogin, sessionOf, storedUserId, type SessionLike } from './state.js'
 import type { Settings } from '../settings.js'
 import type { CurrentUser, LoginOptions, LoginUser, LogoutOptions } from '../types/index.js'
 
@@ -32,8 +32,8 @@ export function userIdOf (user: LoginUser, settings: Settings): string {
  */
 async function dropPreviousSession (session: SessionLike, settings: Settings): Promise<void> {
   const userId = storedUserId(session)
-  const secret = session.get(SECRET_KEY)
-  if (userId !== undefined && typeof secret === 'string') await deleteSlot(userId, publicIdOf(secret), settings)
+  const id = cookieSessionId(session)
+  if (userId !== undefined && id !== null) await deleteSlot(userId, id, settings)
 }
 
 /** `reply.login(user, options)`: see the README. */
@@ -83,7 +83,7 @@ export async function logout (reply: FastifyReply, settings: Settings, options: 
   }
   const slot = requestState(request).login
   const userId = slot?.record.u ?? storedUserId(session)
-  const secret = session.get(SECRET_KEY)
+  const cookieId = cookieSessionId(session)
   if (settings.remember !== null) queueRememberClear(request, settings.remember)
   setCurrentUser(request, settings.anonymousUser(request), false)
   // The cookie is cleared before the store is asked, so that even a store
@@ -92,7 +92,7 @@ export async function logout (reply: FastifyReply, settings: Settings, options: 
     await endSession(request, session, slot, 'logout', settings)
   } else {
     clearLogin(session)
-    if (userId !== undefined && typeof secret === 'string') await deleteSlot(userId, publicIdOf(secret), settings)
+    if (userId !== undefined && cookieId !== null) await deleteSlot(userId, cookieId, settings)
   }
   if (options.destroySession === true) session.delete()
   if (options.everywhere === true && userId !== undefined) {

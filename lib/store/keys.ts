@@ -7,6 +7,8 @@ import { hash } from 'node:crypto'
  * one Cluster slot and a Lua script may touch them together.
  */
 const LONG_ID = 96
+const TAG_CACHE = 4096
+const TAGS = new Map<string, string>()
 
 /**
  * The hash tag of a user: `{` + the user id's UTF-8 bytes in base64url + `}`.
@@ -21,8 +23,15 @@ const LONG_ID = 96
  * const key = `s:${userTag('alice')}:${sessionId}`
  */
 export function userTag (userId: string): string {
-  const encoded = Buffer.from(userId, 'utf8').toString('base64url')
-  return encoded.length <= LONG_ID ? `{${encoded}}` : `{.${hash('sha256', userId, 'base64url')}}`
+  let tag = TAGS.get(userId)
+  if (tag === undefined) {
+    const encoded = Buffer.from(userId, 'utf8').toString('base64url')
+    tag = encoded.length <= LONG_ID ? `{${encoded}}` : `{.${hash('sha256', userId, 'base64url')}}`
+    // Every request of a session builds its key: recent tags are kept (bounded, dropped whole when full).
+    if (TAGS.size >= TAG_CACHE) TAGS.clear()
+    if (userId.length <= LONG_ID) TAGS.set(userId, tag)
+  }
+  return tag
 }
 
 /** The prefix of every session record key of `userId`. */

@@ -39,9 +39,12 @@ end
 
 // Replaces the record under KEYS[1]; with KEYS[2], also indexes it there
 // (else the caller has indexed it already: see RedisStore#indexFirst).
+// Answers 1 when a key was there before: only then can another process hold
+// a cached copy to forget (absent keys are never cached), so a new session's
+// record costs no invalidation message.
 const WRITE = INDEX + `
 local function write(json, at, ttl, user, member, now)
-  redis.call('DEL', KEYS[1])
+  local existed = redis.call('DEL', KEYS[1])
   if user == '' then
     redis.call('HSET', KEYS[1], 'v', json, 'x', at)
   else
@@ -49,6 +52,7 @@ local function write(json, at, ttl, user, member, now)
     if KEYS[2] then index(KEYS[2], member, at, ttl, now) end
   end
   redis.call('PEXPIRE', KEYS[1], ttl)
+  return existed
 end
 `
 
@@ -57,8 +61,7 @@ export const READ = script('read', "return redis.call('HMGET', KEYS[1], unpack(A
 
 /** ARGV: json, at, ttl, user ('' for none), member, now, channel. */
 export const SET = script('set', WRITE + `
-write(ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6])
-redis.call('PUBLISH', ARGV[7], ARGV[5])
+if write(ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]) == 1 then redis.call('PUBLISH', ARGV[7], ARGV[5]) end
 return 1
 `)
 
@@ -89,7 +92,7 @@ if ARGV[3] == '1' then
 elseif cur[2] then
   redis.call('DEL', KEYS[1])
 end
-redis.call('PUBLISH', ARGV[9], ARGV[8])
+if cur[2] then redis.call('PUBLISH', ARGV[9], ARGV[8]) end
 return 1
 `)
 
