@@ -27,7 +27,9 @@ function stats () {
     cpu: process.cpuUsage(),
     rss: memory.rss,
     heapUsed: memory.heapUsed,
-    loads: built.stats?.loads ?? null
+    loads: built.stats?.loads ?? null,
+    // Records in the scenario's MemoryStore, when it exposes one (the memory check).
+    sessions: built.sessionStore?.size ?? null
   }
 }
 
@@ -49,6 +51,7 @@ process.send({
   anon: built.anon,
   anonStatus: built.anonStatus ?? 401,
   mix: built.mix ?? null,
+  sessionCookieName: built.sessionCookieName ?? null,
   // In µs on the monotonic clock V8's CPU profiles use: profiles skip the startup before it.
   readyAt: Number(process.hrtime.bigint() / 1000n)
 })
