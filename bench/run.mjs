@@ -121,6 +121,7 @@ function startServer (name, { exposeGc = false } = {}) {
   const child = fork(serverFile, [scenarioOf(name)], { execArgv, env, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
   if (config.priority !== null) os.setPriority(child.pid, config.priority)
   const pending = []
+  const refreshing = []
   let ready
   const readyPromise = new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`${name}: server not ready after 30 s`)), 30_000)
@@ -130,6 +131,7 @@ function startServer (name, { exposeGc = false } = {}) {
   child.on('message', (message) => {
     if (message?.type === 'ready') ready(message)
     else if (message?.type === 'stats') pending.shift()?.(message)
+    else if (message?.type === 'refreshed') refreshing.shift()?.(message.auth)
   })
   return readyPromise.then((info) => ({
     name,
@@ -141,6 +143,14 @@ function startServer (name, { exposeGc = false } = {}) {
       return new Promise((resolve) => {
         pending.push(resolve)
         child.send({ type: 'stats', gc })
+      })
+    },
+    /** Scenarios that replay a session cookie get a new one before each run (see sessionScenario). */
+    async refresh () {
+      if (!this.refreshable) return
+      this.auth = await new Promise((resolve) => {
+        refreshing.push(resolve)
+        child.send({ type: 'refresh' })
       })
     },
     close () {
@@ -214,6 +224,7 @@ function checkLoad (server, result) {
 }
 
 async function measure (server) {
+  await server.refresh()
   const { writesCookie } = await checkServer(server)
   const before = await server.stats()
   const redisBefore = usesRedis(server.name) ? redisCpu() : null
@@ -278,6 +289,7 @@ async function httpBenchmarks () {
     if (config.warmup > 0) {
       for (const server of servers) {
         log(`warm-up ${server.name} (${config.warmup} s)`)
+        await server.refresh()
         await checkServer(server)
         const result = await load(server, { duration: config.warmup })
         checkLoad(server, result)

@@ -135,10 +135,14 @@ async function sessionScenario ({ preHandler, ...route }, cookie, anonStatus = 4
   app.get('/data', preHandler === undefined ? route : { ...route, preHandler: app[preHandler] }, async () => BODY)
   await app.ready()
   // With a store, loginCookie saves the session's record there (MemoryStore, Redis), as a login does.
-  const header = cookie === 'remember'
-    ? rememberCookie(app, ALICE)
-    : await loginCookie(app, ALICE, { ip: CLIENT_IP, userAgent: USER_AGENT })
-  return { app, stats: store.stats, auth: { path: '/data', headers: { cookie: header } }, anon: { path: '/data' }, anonStatus }
+  const sessionAuth = async () => ({ path: '/data', headers: { cookie: await loginCookie(app, ALICE, { ip: CLIENT_IP, userAgent: USER_AGENT }) } })
+  const auth = cookie === 'remember' ? { path: '/data', headers: { cookie: rememberCookie(app, ALICE) } } : await sessionAuth()
+  // A new session cookie before every run (run.mjs asks for it), as a browser keeps the latest one: the loader
+  // replays one fixed cookie, and once that cookie is a touchInterval (1 min) old, every request would touch
+  // it; with `store: false` the touch is in the cookie itself, so each response would write a new cookie.
+  // A store's record is touched once and then read back touched, whatever the cookie's age.
+  const refresh = cookie === 'remember' ? undefined : sessionAuth
+  return { app, stats: store.stats, auth, refresh, anon: { path: '/data' }, anonStatus }
 }
 
 /** Each scenario: `build()` returns { app, auth, anon, stats? }; auth and anon are requests. */

@@ -37,6 +37,12 @@ process.on('message', (message) => {
   if (message?.type === 'stats') {
     if (message.gc === true && typeof globalThis.gc === 'function') globalThis.gc()
     process.send(stats())
+  } else if (message?.type === 'refresh') {
+    // A new authenticated request (a new session cookie), for scenarios that can make one.
+    built.refresh().then((auth) => process.send({ type: 'refreshed', auth }), (err) => {
+      console.error(err)
+      process.exit(1)
+    })
   } else if (message?.type === 'close') {
     app.close().then(() => process.exit(0), () => process.exit(1))
   }
@@ -49,6 +55,7 @@ process.send({
   port: app.server.address().port,
   auth: built.auth,
   anon: built.anon,
+  refreshable: typeof built.refresh === 'function',
   anonStatus: built.anonStatus ?? 401,
   mix: built.mix ?? null,
   sessionCookieName: built.sessionCookieName ?? null,
