@@ -6,7 +6,7 @@ import Fastify from 'fastify'
 import fastifyJwt from '@fastify/jwt'
 import { createHash } from 'node:crypto'
 import { Bench } from 'tinybench'
-import fastifyLogin, { loginUrlWithNext, parseDuration, safeNextUrl } from 'fastify-login'
+import fastifyLogin, { MemoryStore, loginUrlWithNext, parseDuration, safeNextUrl } from 'fastify-login'
 import { loginCookie, rememberCookie } from 'fastify-login/testing'
 import { CLIENT_IP, JWT_SECRET, SESSION_KEY, USER_AGENT } from './scenarios.mjs'
 
@@ -14,9 +14,12 @@ const time = Number(process.env.BENCH_MICRO_TIME ?? 500)
 if (!(time > 0)) throw new Error('BENCH_MICRO_TIME must be a positive number of milliseconds')
 
 const alice = { id: '1', name: 'alice' }
+// The default store, made here so its get can be measured on a record the plugin saved.
+const store = new MemoryStore({ sweepInterval: false })
 const app = Fastify({ logger: false })
 await app.register(fastifyLogin, {
   session: { key: SESSION_KEY },
+  store,
   loadUser: (id) => (id === alice.id ? alice : null),
   jwt: { secret: JWT_SECRET, authPath: false }
 })
@@ -27,7 +30,10 @@ const peer = Fastify({ logger: false })
 await peer.register(fastifyJwt, { secret: JWT_SECRET })
 await peer.ready()
 const peerToken = peer.jwt.sign({ sub: alice.id, jti: 'x'.repeat(22), type: 'access', fresh: false }, { expiresIn: '1d' })
-const sessionValue = decodeURIComponent(loginCookie(app, alice, { ip: CLIENT_IP, userAgent: USER_AGENT }).split('=').slice(1).join('='))
+const sessionValue = decodeURIComponent((await loginCookie(app, alice, { ip: CLIENT_IP, userAgent: USER_AGENT })).split('=').slice(1).join('='))
+// The record that session cookie points at: its store key is `sess:{user tag}:<public id>`.
+const recordKey = store.keysOfUser(alice.id)[0]
+if (recordKey === undefined || store.get(recordKey) === null) throw new Error('loginCookie saved no record in the MemoryStore')
 
 // Keep results alive so V8 cannot drop the calls.
 let sink
@@ -41,7 +47,8 @@ bench
   .add('parseDuration(\'30d\')', () => { sink = parseDuration('30d') })
   .add('parseDuration(3600)', () => { sink = parseDuration(3600) })
   .add('rememberCookie(app, user) (seal the remember token)', () => { sink = rememberCookie(app, alice) })
-  .add('loginCookie(app, user) (identifier hash + session encode)', () => { sink = loginCookie(app, alice, { ip: CLIENT_IP, userAgent: USER_AGENT }) })
+  .add('loginCookie(app, user) (record saved in the MemoryStore + session encode)', async () => { sink = await loginCookie(app, alice, { ip: CLIENT_IP, userAgent: USER_AGENT }) })
+  .add('MemoryStore get of a session record (structuredClone)', () => { sink = store.get(recordKey) })
   .add('app.createAccessToken(user) (HS256 sign)', async () => { sink = await app.createAccessToken(alice) })
   .add('reference: secure-session decodeSecureSession (open a session cookie)', () => { sink = app.decodeSecureSession(sessionValue, app.log) })
   .add('reference: @fastify/jwt verify (HS256)', () => { sink = peer.jwt.verify(peerToken) })

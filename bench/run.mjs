@@ -8,12 +8,13 @@
 // 401; after it, autocannon must have seen nothing but 2xx.
 import autocannon from 'autocannon'
 import { execFileSync, fork } from 'node:child_process'
-import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { request as httpRequest } from 'node:http'
 import os from 'node:os'
 import { dirname, join, resolve as resolvePath } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { summarizeProfile } from './profile.mjs'
+import { startRedis } from './redis.mjs'
 import { TABLE_ORDER, USER_AGENT, scenarios } from './scenarios.mjs'
 
 const here = dirname(fileURLToPath(import.meta.url))
@@ -45,6 +46,8 @@ const config = {
   connections: envNumber('BENCH_CONNECTIONS', 10, { min: 1, integer: true }),
   leakRequests: envNumber('BENCH_LEAK_REQUESTS', 1_000_000, { min: 0, integer: true }),
   micro: process.env.BENCH_MICRO !== '0',
+  revocation: process.env.BENCH_REVOCATION !== '0',
+  sessionMemory: process.env.BENCH_SESSION_MEMORY !== '0',
   profile: process.env.BENCH_PROFILE === '1',
   // A scheduling priority (nice value, -20..19; below 0 needs root) for the runner and the servers.
   priority: process.env.BENCH_PRIORITY === undefined || process.env.BENCH_PRIORITY === '' ? null : envNumber('BENCH_PRIORITY', 0, { min: -20, integer: true }),
@@ -84,15 +87,41 @@ function log (line) {
 
 const profileDir = join(resultsDir, 'profiles')
 
+/** The bench's redis-server (bench/redis.mjs), when a Redis scenario or the revocation measurement runs. */
+let redis = null
+const usesRedis = (name) => scenarioOf(name).includes('redis')
+
+/** CPU time (µs, user + system) of the redis-server process so far, from /proc (Linux); null elsewhere. */
+function redisCpu () {
+  if (redis === null) return null
+  try {
+    const stat = readFileSync(`/proc/${redis.pid}/stat`, 'utf8')
+    // Fields after the command name (in parentheses, which may hold spaces): utime and stime are the 12th and 13th.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    return (Number(fields[11]) + Number(fields[12])) * 1e6 / CLOCK_TICKS
+  } catch {
+    return null
+  }
+}
+const CLOCK_TICKS = (() => {
+  try {
+    return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100
+  } catch {
+    return 100
+  }
+})()
+
 /** Starts a scenario server in its own process and waits for its 'ready' message. */
 function startServer (name, { exposeGc = false } = {}) {
   const execArgv = []
   if (exposeGc) execArgv.push('--expose-gc')
   if (config.profile) execArgv.push('--cpu-prof', '--cpu-prof-dir', profileDir, '--cpu-prof-name', `${name}.cpuprofile`)
   const serverFile = name.endsWith(BASE_SUFFIX) ? join(BASELINE, 'bench', 'server.mjs') : join(here, 'server.mjs')
-  const child = fork(serverFile, [scenarioOf(name)], { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+  const env = redis === null ? process.env : { ...process.env, BENCH_REDIS_URL: redis.url }
+  const child = fork(serverFile, [scenarioOf(name)], { execArgv, env, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
   if (config.priority !== null) os.setPriority(child.pid, config.priority)
   const pending = []
+  const refreshing = []
   let ready
   const readyPromise = new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`${name}: server not ready after 30 s`)), 30_000)
@@ -102,6 +131,7 @@ function startServer (name, { exposeGc = false } = {}) {
   child.on('message', (message) => {
     if (message?.type === 'ready') ready(message)
     else if (message?.type === 'stats') pending.shift()?.(message)
+    else if (message?.type === 'refreshed') refreshing.shift()?.(message.auth)
   })
   return readyPromise.then((info) => ({
     name,
@@ -113,6 +143,14 @@ function startServer (name, { exposeGc = false } = {}) {
       return new Promise((resolve) => {
         pending.push(resolve)
         child.send({ type: 'stats', gc })
+      })
+    },
+    /** Scenarios that replay a session cookie get a new one before each run (see sessionScenario). */
+    async refresh () {
+      if (!this.refreshable) return
+      this.auth = await new Promise((resolve) => {
+        refreshing.push(resolve)
+        child.send({ type: 'refresh' })
       })
     },
     close () {
@@ -186,11 +224,14 @@ function checkLoad (server, result) {
 }
 
 async function measure (server) {
+  await server.refresh()
   const { writesCookie } = await checkServer(server)
   const before = await server.stats()
+  const redisBefore = usesRedis(server.name) ? redisCpu() : null
   const loaderBefore = process.cpuUsage()
   const result = await load(server, { duration: config.duration })
   const loaderCpu = process.cpuUsage(loaderBefore)
+  const redisAfter = redisBefore === null ? null : redisCpu()
   const after = await server.stats()
   checkLoad(server, result)
   const total = result.requests.total
@@ -201,6 +242,8 @@ async function measure (server) {
     p99: result.latency.p99,
     total,
     cpuPerRequest: cpu / total,
+    // The Redis scenarios' other half: what redis-server spent (it serves only this scenario during the run).
+    redisCpuPerRequest: redisAfter === null ? null : (redisAfter - redisBefore) / total,
     // Share of one core each side used: which one was the bottleneck.
     serverBusy: cpu / (result.duration * 1e6),
     loaderBusy: (loaderCpu.user + loaderCpu.system) / (result.duration * 1e6),
@@ -246,6 +289,7 @@ async function httpBenchmarks () {
     if (config.warmup > 0) {
       for (const server of servers) {
         log(`warm-up ${server.name} (${config.warmup} s)`)
+        await server.refresh()
         await checkServer(server)
         const result = await load(server, { duration: config.warmup })
         checkLoad(server, result)
@@ -266,15 +310,52 @@ async function httpBenchmarks () {
   }
 }
 
+/** The `name=value` of cookie `name` in a response's Set-Cookie header(s), or undefined. */
+function setCookieOf (headers, name) {
+  const key = Object.keys(headers).find((k) => k.toLowerCase() === 'set-cookie')
+  const values = key === undefined ? [] : [headers[key]].flat()
+  return values.map((v) => v.split(';')[0]).find((pair) => pair.startsWith(`${name}=`))
+}
+
+/** A Cookie header with `first` (a captured session cookie, may be undefined) before `rest`. */
+function joinCookies (first, rest) {
+  return [first, rest].filter((c) => c !== undefined && c !== '').join('; ')
+}
+
+/*
+ * The mix's requests may carry `capture: name` (keep the response's session
+ * cookie under that name) and `withCookieOf: name` (send it): the cycle logs
+ * out the sessions it starts. The context is per connection, and autocannon
+ * empties it at the start of each cycle.
+ */
+function mixRequest (server, { expect, capture, withCookieOf, ...req }) {
+  const out = { ...req, headers: withAgent(req.headers) }
+  if (capture !== undefined) {
+    out.onResponse = (_status, _body, context, headers) => { context[capture] = setCookieOf(headers, server.sessionCookieName) }
+  }
+  if (withCookieOf !== undefined) {
+    out.setupRequest = (request, context) => ({ ...request, headers: { ...request.headers, cookie: joinCookies(context[withCookieOf], req.headers?.cookie) } })
+  }
+  return out
+}
+
 async function leakCheck () {
   const server = await startServer('mixed', { exposeGc: true })
   try {
+    const context = {}
     for (const req of server.mix) {
-      const res = await send(server, req)
+      const headers = req.withCookieOf === undefined ? req.headers : { ...req.headers, cookie: joinCookies(context[req.withCookieOf], req.headers?.cookie) }
+      const res = await send(server, { ...req, headers })
       const expected = req.expect ?? 200
       if (res.status !== expected) throw new Error(`mixed: ${req.method ?? 'GET'} ${req.path} got ${res.status}, not ${expected}: ${res.body}`)
+      if (req.capture !== undefined) {
+        context[req.capture] = setCookieOf(res.headers, server.sessionCookieName)
+        if (context[req.capture] === undefined) throw new Error(`mixed: ${req.method ?? 'GET'} ${req.path} set no ${server.sessionCookieName} cookie to capture`)
+      }
     }
-    const requests = server.mix.map(({ expect, ...req }) => ({ ...req, headers: withAgent(req.headers) }))
+    const sessionsBefore = (await server.stats()).sessions
+    if (sessionsBefore !== null && sessionsBefore !== 1) throw new Error(`mixed: one cycle left ${sessionsBefore} session records, not 1 (the load's own): it does not log out what it logs in`)
+    const requests = server.mix.map((req) => mixRequest(server, req))
     const refusedShare = server.mix.filter((req) => req.expect !== undefined).length / server.mix.length
     const run = async (amount) => {
       const result = await autocannon({
@@ -293,6 +374,8 @@ async function leakCheck () {
       if (bad.length > 0) throw new Error(`mixed: the load saw ${bad.join(', ')}`)
       return result
     }
+    const cycle = config.connections * server.mix.length
+    if (LEAK_BASELINE % cycle !== 0) throw new Error(`mixed: ${fmt(LEAK_BASELINE)} requests are not whole cycles of ${server.mix.length} requests on ${config.connections} connections`)
     log(`memory: first ${fmt(LEAK_BASELINE)} mixed requests`)
     const started = Date.now()
     let total = (await run(LEAK_BASELINE)).requests.total
@@ -302,11 +385,13 @@ async function leakCheck () {
     const samples = [{ requests: total, rss: atBaseline.rss }]
     const chunks = 9
     for (let i = 1; i <= chunks; i++) {
-      const target = LEAK_BASELINE + Math.round((config.leakRequests - LEAK_BASELINE) * i / chunks)
+      // Whole cycles on every connection (autocannon splits `amount` evenly between them), so that no
+      // chunk ends between a login and its logout: the store must hold the load's one record after each.
+      const target = LEAK_BASELINE + Math.round((config.leakRequests - LEAK_BASELINE) * i / chunks / cycle) * cycle
       total += (await run(target - total)).requests.total
-      const { rss } = await server.stats()
-      samples.push({ requests: total, rss })
-      log(`memory: ${fmt(total)} requests, RSS ${(rss / MB).toFixed(1)} MB`)
+      const { rss, sessions } = await server.stats()
+      samples.push({ requests: total, rss, sessions })
+      log(`memory: ${fmt(total)} requests, RSS ${(rss / MB).toFixed(1)} MB${sessions === null ? '' : `, ${fmt(sessions)} session records`}`)
     }
     const atEndGc = await server.stats(true)
     const rssAfterAll = samples[samples.length - 1].rss
@@ -318,12 +403,31 @@ async function leakCheck () {
       rssAfterAll,
       rssGrowth: rssAfterAll - atBaseline.rss,
       samples,
+      // Records in the MemoryStore: the load's one session when every cycle logs out what it logs in.
+      sessionsAfterBaseline: atBaseline.sessions,
+      sessionsAtEnd: atEndGc.sessions,
       heapAfterBaselineGc: atBaselineGc.heapUsed,
       heapAfterAllGc: atEndGc.heapUsed
     }
   } finally {
     await server.close()
   }
+}
+
+/** bench/revocation.mjs on the bench's redis-server. */
+function revocation () {
+  log('revocation delay between two RedisStore instances')
+  const out = execFileSync(process.execPath, [join(here, 'revocation.mjs'), '--json'], {
+    encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, BENCH_REDIS_URL: redis.url }
+  })
+  return JSON.parse(out)
+}
+
+/** bench/session-memory.mjs: heap per live MemoryStore session (needs --expose-gc). */
+function sessionMemory () {
+  log('MemoryStore: heap per live session')
+  const out = execFileSync(process.execPath, ['--expose-gc', join(here, 'session-memory.mjs'), '--json'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] })
+  return JSON.parse(out)
 }
 
 function microBenchmarks () {
@@ -352,6 +456,7 @@ function summarize (runs) {
       ratioToBare: roundRatio(runs, name, 'bare'),
       cpuRatioToBare: roundCpuRatio(runs, name, 'bare'),
       cpuPerRequest: median(list.map((r) => r.cpuPerRequest)),
+      redisCpuPerRequest: median(list.map((r) => r.redisCpuPerRequest ?? null)),
       serverBusy: median(list.map((r) => r.serverBusy)),
       loaderBusy: median(list.map((r) => r.loaderBusy)),
       loadsPerRequest: median(list.map((r) => r.loadsPerRequest)),
@@ -361,7 +466,7 @@ function summarize (runs) {
   })
 }
 
-function targetsOf (runs, leak) {
+function targetsOf (runs, leak, revoked, perSession) {
   const t = []
   const add = (target, a, b, need, note) => {
     const measured = roundRatio(runs, a, b)
@@ -372,7 +477,11 @@ function targetsOf (runs, leak) {
     t.push(need === null ? { ...row, need: '(reference)', met: null } : { ...row, need: `≥ ${need} ×`, met: measured >= need })
   }
   add('session `loginRequired` vs secure-session alone', 'login-session', 'secure-session', 0.95)
-  add('session `loginRequired` vs passport', 'login-session', 'passport', 1)
+  add('session `loginRequired` vs passport', 'login-session', 'passport', 1, 'default MemoryStore')
+  add('session `loginRequired`, MemoryStore vs `store: false`', 'login-session', 'login-session-stateless', 0.95)
+  add('session `loginRequired`, RedisStore + local cache vs `store: false`', 'login-session-redis', 'login-session-stateless', 0.9, 'by CPU: Node only, redis-server not counted')
+  add('session `loginRequired`, RedisStore without local cache vs `store: false`', 'login-session-redis-nocache', 'login-session-stateless', null, 'by CPU: Node only, redis-server not counted')
+  add('`store: false` vs secure-session alone', 'login-session-stateless', 'secure-session', null)
   add('route that never uses the user vs secure-session alone', 'login-public', 'secure-session', 0.98, 'defaults (autoLoadUser on)')
   add('same route, `autoLoadUser: false`, vs secure-session alone', 'login-public-noload', 'secure-session', 0.98)
   add('remember-me restore vs session route', 'login-remember', 'login-session', 0.75)
@@ -383,7 +492,8 @@ function targetsOf (runs, leak) {
   add('fast-jwt called directly vs @fastify/jwt', 'fast-jwt', 'fastify-jwt', null)
   add('`jwtRequired` (JWT-only app) vs fast-jwt called directly', 'login-jwt', 'fast-jwt', null)
   add('`jwtRequired` + cache vs bare', 'login-jwt-cache', 'bare', 0.7)
-  add('logins/s vs passport', 'login-login', 'passport-login', 1)
+  add('logins/s vs passport', 'login-login', 'passport-login', 1, 'default MemoryStore')
+  add('logins/s with RedisStore vs passport', 'login-login-redis', 'passport-login', 1, 'by CPU: Node only, redis-server not counted')
   if (leak !== null) {
     const growth = leak.rssGrowth / MB
     t.push({
@@ -393,19 +503,45 @@ function targetsOf (runs, leak) {
       met: growth <= 30,
       note: leak.requests < 1_000_000 ? 'fewer requests than the issue\'s 1,000,000' : undefined
     })
+    if (leak.sessionsAtEnd !== null) {
+      t.push({
+        target: 'session records in the MemoryStore after the memory check (every login and restore of the cycle logged out)',
+        measured: fmt(leak.sessionsAtEnd),
+        need: '1 (the load\'s own)',
+        met: leak.sessionsAtEnd === 1
+      })
+    }
+  }
+  if (revoked !== null) {
+    t.push({
+      target: 'revocation seen by another instance, p99 (app level: logout on B answered → A refuses)',
+      measured: `${revoked.app.p99.toFixed(2)} ms`,
+      need: '≤ 20 ms',
+      met: revoked.app.p99 <= 20,
+      note: `p50 ${revoked.app.p50.toFixed(2)} ms over ${fmt(revoked.app.count)}; store level p50 ${revoked.store.p50.toFixed(2)}, p99 ${revoked.store.p99.toFixed(2)} ms`
+    })
+  }
+  if (perSession !== null) {
+    t.push({
+      target: `MemoryStore heap per live session (${fmt(perSession.perUser.sessions)} sessions, one per user)`,
+      measured: `${fmt(perSession.perUser.bytesPerSession)} B`,
+      need: '(report)',
+      met: null,
+      note: `all of one user: ${fmt(perSession.oneUser.bytesPerSession)} B`
+    })
   }
   return t
 }
 
-function markdown ({ rows, targets, leak, micro, meta }) {
+function markdown ({ rows, targets, leak, revoked, perSession, micro, meta }) {
   const lines = []
   lines.push(`${meta.date.slice(0, 16).replace('T', ' ')} UTC${meta.commit === null ? '' : `, commit ${meta.commit}`}. Node ${meta.node}, ${meta.cpus}× ${meta.cpuModel}; ${meta.rounds} rounds × ${meta.duration} s per scenario after a ${meta.warmup} s warm-up, ${meta.connections} connections, autocannon in one process and each server in its own${meta.priority === null ? '' : ` (nice ${meta.priority})`}.`)
   lines.push('')
-  lines.push('| # | scenario | req/s (median) | p99 ms | × bare (same round) | server CPU µs/req | × bare by CPU | server / loader busy | loadUser/req | sets a cookie |')
-  lines.push('| ---: | --- | ---: | ---: | ---: | ---: | ---: | :---: | ---: | :---: |')
+  lines.push('| # | scenario | req/s (median) | p99 ms | × bare (same round) | server CPU µs/req | redis-server CPU µs/req | × bare by CPU | server / loader busy | loadUser/req | sets a cookie |')
+  lines.push('| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | :---: | ---: | :---: |')
   const pct = (x) => `${Math.round(x * 100)} %`
   for (const row of rows) {
-    lines.push(`| ${row.index} | ${row.name}: ${row.title} | ${fmt(row.rps)} | ${fmt(row.p99)} | ${fmt(row.ratioToBare, 2)} | ${fmt(row.cpuPerRequest, 1)} | ${fmt(row.cpuRatioToBare, 2)} | ${pct(row.serverBusy)} / ${pct(row.loaderBusy)} | ${fmt(row.loadsPerRequest, 2)} | ${row.writesCookie ? 'yes' : 'no'} |`)
+    lines.push(`| ${row.index} | ${row.name}: ${row.title} | ${fmt(row.rps)} | ${fmt(row.p99)} | ${fmt(row.ratioToBare, 2)} | ${fmt(row.cpuPerRequest, 1)} | ${fmt(row.redisCpuPerRequest, 1)} | ${fmt(row.cpuRatioToBare, 2)} | ${pct(row.serverBusy)} / ${pct(row.loaderBusy)} | ${fmt(row.loadsPerRequest, 2)} | ${row.writesCookie ? 'yes' : 'no'} |`)
   }
   if (targets.length > 0) {
     lines.push('')
@@ -418,7 +554,27 @@ function markdown ({ rows, targets, leak, micro, meta }) {
     lines.push(`Memory (one fastify-login server, ${fmt(leak.requests)} requests cycling through ${leak.mix.join(', ')}; ${leak.seconds.toFixed(0)} s): ` +
       `RSS ${(leak.rssAfterBaseline / MB).toFixed(1)} MB after the first ${fmt(LEAK_BASELINE)}, ${(leak.rssAfterAll / MB).toFixed(1)} MB at the end ` +
       `(heap after GC: ${(leak.heapAfterBaselineGc / MB).toFixed(1)} → ${(leak.heapAfterAllGc / MB).toFixed(1)} MB). ` +
-      `RSS along the way: ${leak.samples.map((s) => `${fmt(s.requests / 1000)}k ${(s.rss / MB).toFixed(0)}`).join(', ')} MB.`)
+      `RSS along the way: ${leak.samples.map((s) => `${fmt(s.requests / 1000)}k ${(s.rss / MB).toFixed(0)}`).join(', ')} MB.` +
+      (leak.sessionsAtEnd === null
+        ? ''
+        : ` Session records in the MemoryStore: ${fmt(leak.sessionsAfterBaseline)} after the first ${fmt(LEAK_BASELINE)}, ${fmt(leak.sessionsAtEnd)} at the end ` +
+        '(each cycle logs out the two sessions it starts, the login\'s and the restore\'s; the load\'s own session is the one left).'))
+  }
+  if (revoked !== null) {
+    const ms = (x) => x.toFixed(2)
+    lines.push('')
+    lines.push('| revocation seen by another instance (two RedisStores, local cache on, one redis-server) | count | p50 ms | p99 ms | max ms |')
+    lines.push('| --- | ---: | ---: | ---: | ---: |')
+    lines.push(`| store: B.delete() resolved → A.get() answers null | ${fmt(revoked.store.count)} | ${ms(revoked.store.p50)} | ${ms(revoked.store.p99)} | ${ms(revoked.store.max)} |`)
+    lines.push(`| app (fastify.inject, a real session): B's logout answered → A answers 401 | ${fmt(revoked.app.count)} | ${ms(revoked.app.p50)} | ${ms(revoked.app.p99)} | ${ms(revoked.app.max)} |`)
+  }
+  if (perSession !== null) {
+    lines.push('')
+    lines.push('| MemoryStore, live sessions made by `loginCookie()` | heap after GC, MB | bytes per session |')
+    lines.push('| --- | ---: | ---: |')
+    for (const [what, r] of [['one session per user', perSession.perUser], ['all of one user', perSession.oneUser]]) {
+      lines.push(`| ${fmt(r.sessions)}, ${what} | ${(r.heapBefore / MB).toFixed(1)} → ${(r.heapAfter / MB).toFixed(1)} | ${fmt(r.bytesPerSession)} |`)
+    }
   }
   if (micro !== null) {
     lines.push('')
@@ -439,8 +595,19 @@ async function main () {
     mkdirSync(profileDir, { recursive: true })
   }
   const started = Date.now()
-  const { runs, served } = await httpBenchmarks()
-  const leak = config.leakRequests > 0 ? await leakCheck() : null
+  if (config.revocation || config.scenarios.some(usesRedis)) {
+    redis = await startRedis({ priority: config.priority, setPriority: os.setPriority })
+    log(`redis-server on ${redis.url}`)
+  }
+  let runs, served, leak, revoked
+  try {
+    ({ runs, served } = await httpBenchmarks())
+    leak = config.leakRequests > 0 ? await leakCheck() : null
+    revoked = config.revocation ? revocation() : null
+  } finally {
+    await redis?.stop()
+  }
+  const perSession = config.sessionMemory ? sessionMemory() : null
   const micro = config.micro ? microBenchmarks() : null
   const cpus = os.cpus()
   const meta = {
@@ -457,8 +624,8 @@ async function main () {
     seconds: Math.round((Date.now() - started) / 1000)
   }
   const rows = summarize(runs)
-  const targets = targetsOf(runs, leak)
-  const report = { meta, rows, targets, leak, micro, runs }
+  const targets = targetsOf(runs, leak, revoked, perSession)
+  const report = { meta, rows, targets, leak, revoked, perSession, micro, runs }
   if (config.profile) report.profiles = profiles(served)
   writeFileSync(join(resultsDir, 'latest.json'), JSON.stringify(report, null, 2) + '\n')
   const table = markdown(report)

@@ -9,8 +9,10 @@ import fastifyJwt from '@fastify/jwt'
 import { createSigner, createVerifier } from 'fast-jwt'
 import fastifyPassport from '@fastify/passport'
 import fastifySecureSession from '@fastify/secure-session'
-import fastifyLogin from 'fastify-login'
+import fastifyLogin, { MemoryStore } from 'fastify-login'
+import { RedisStore } from 'fastify-login/redis'
 import { loginCookie, rememberCookie } from 'fastify-login/testing'
+import Redis from 'ioredis'
 
 // Fixed test keys: 32 bytes for the session, a long HS256 secret for JWTs.
 export const SESSION_KEY = Buffer.from('fastify-login-bench-session-key!', 'utf8')
@@ -56,13 +58,51 @@ function cookieOf (setCookie) {
   return first.split(';')[0]
 }
 
-// The fastify-login app of the session scenarios: defaults, as the README shows them.
+/**
+ * A RedisStore on the bench's redis-server (run.mjs starts it and passes its
+ * URL as BENCH_REDIS_URL), under its own `prefix`. Resolves once the client is
+ * connected and, with the local cache, once its invalidation subscription is
+ * confirmed (before that the cache is off and every get goes to Redis).
+ * `close()` ends the subscriber and the client.
+ */
+export async function benchRedisStore (prefix, options = {}) {
+  const url = process.env.BENCH_REDIS_URL
+  if (url === undefined || url === '') throw new Error('the Redis scenarios need BENCH_REDIS_URL (run.mjs starts a redis-server and sets it)')
+  const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1 })
+  await client.connect()
+  const store = new RedisStore({ client, prefix, ...options })
+  if (options.localCache !== false) {
+    const deadline = Date.now() + 10_000
+    while (!store.localCacheActive) {
+      if (Date.now() > deadline) throw new Error(`${prefix}: the local cache's subscription was not confirmed after 10 s`)
+      await new Promise((resolve) => setTimeout(resolve, 10))
+    }
+  }
+  return {
+    store,
+    client,
+    async close () {
+      store.close()
+      await client.quit()
+    }
+  }
+}
+
+/** Plugin options of a Redis scenario: its own store, closed with the app. */
+async function redisOptions (app, prefix, options) {
+  const redis = await benchRedisStore(prefix, options)
+  app.addHook('onClose', async () => { await redis.close() })
+  return { store: redis.store }
+}
+
+// The fastify-login app of the session scenarios: defaults, as the README shows them
+// (`extra` adds options; a function of the app, for options that need it, such as a store closed with it).
 async function sessionLoginApp (store, extra = {}) {
   const app = newApp()
   await app.register(fastifyLogin, {
     session: { key: SESSION_KEY },
     loadUser: (id) => store.load(id),
-    ...extra
+    ...(typeof extra === 'function' ? await extra(app) : extra)
   })
   return app
 }
@@ -89,15 +129,20 @@ async function secureSessionScenario (handler) {
  * sends ('session' or 'remember'), `anonStatus` what a request without it gets
  * (200 on a public route).
  */
-async function sessionScenario ({ preHandler, ...route }, cookie, anonStatus = 401) {
+async function sessionScenario ({ preHandler, ...route }, cookie, anonStatus = 401, extra = {}) {
   const store = userStore()
-  const app = await sessionLoginApp(store)
+  const app = await sessionLoginApp(store, extra)
   app.get('/data', preHandler === undefined ? route : { ...route, preHandler: app[preHandler] }, async () => BODY)
   await app.ready()
-  const header = cookie === 'remember'
-    ? rememberCookie(app, ALICE)
-    : loginCookie(app, ALICE, { ip: CLIENT_IP, userAgent: USER_AGENT })
-  return { app, stats: store.stats, auth: { path: '/data', headers: { cookie: header } }, anon: { path: '/data' }, anonStatus }
+  // With a store, loginCookie saves the session's record there (MemoryStore, Redis), as a login does.
+  const sessionAuth = async () => ({ path: '/data', headers: { cookie: await loginCookie(app, ALICE, { ip: CLIENT_IP, userAgent: USER_AGENT }) } })
+  const auth = cookie === 'remember' ? { path: '/data', headers: { cookie: rememberCookie(app, ALICE) } } : await sessionAuth()
+  // A new session cookie before every run (run.mjs asks for it), as a browser keeps the latest one: the loader
+  // replays one fixed cookie, and once that cookie is a touchInterval (1 min) old, every request would touch
+  // it; with `store: false` the touch is in the cookie itself, so each response would write a new cookie.
+  // A store's record is touched once and then read back touched, whatever the cookie's age.
+  const refresh = cookie === 'remember' ? undefined : sessionAuth
+  return { app, stats: store.stats, auth, refresh, anon: { path: '/data' }, anonStatus }
 }
 
 /** Each scenario: `build()` returns { app, auth, anon, stats? }; auth and anon are requests. */
@@ -150,8 +195,25 @@ export const scenarios = {
   },
 
   'login-session': {
-    title: 'fastify-login `loginRequired`, session cookie',
+    title: 'fastify-login `loginRequired`, session cookie (default MemoryStore)',
     build: () => sessionScenario({ preHandler: 'loginRequired' }, 'session')
+  },
+
+  'login-session-stateless': {
+    title: 'fastify-login `loginRequired`, `store: false` (the record in the cookie)',
+    build: () => sessionScenario({ preHandler: 'loginRequired' }, 'session', 401, { store: false })
+  },
+
+  'login-session-redis': {
+    title: 'fastify-login `loginRequired`, RedisStore with its local cache (default)',
+    build: () => sessionScenario({ preHandler: 'loginRequired' }, 'session', 401,
+      (app) => redisOptions(app, 'bench:login-session-redis:', {}))
+  },
+
+  'login-session-redis-nocache': {
+    title: 'fastify-login `loginRequired`, RedisStore, `localCache: false` (a Redis read per request)',
+    build: () => sessionScenario({ preHandler: 'loginRequired' }, 'session', 401,
+      (app) => redisOptions(app, 'bench:login-session-redis-nocache:', { localCache: false }))
   },
 
   'login-public': {
@@ -221,19 +283,13 @@ export const scenarios = {
   },
 
   'login-login': {
-    title: 'fastify-login logins/s: POST /login → `reply.login()`',
-    async build () {
-      const store = userStore()
-      const app = await sessionLoginApp(store)
-      app.post('/login', async (request, reply) => {
-        const user = store.check(request.body)
-        if (user === null) return reply.code(401).send({ error: 'wrong username or password' })
-        await reply.login(user)
-        return BODY
-      })
-      await app.ready()
-      return { app, ...loginRequests() }
-    }
+    title: 'fastify-login logins/s: POST /login → `reply.login()` (default MemoryStore)',
+    build: () => loginScenario()
+  },
+
+  'login-login-redis': {
+    title: 'fastify-login logins/s with RedisStore: POST /login → `reply.login()`',
+    build: () => loginScenario((app) => redisOptions(app, 'bench:login-login-redis:', {}))
   },
 
   'passport-login': {
@@ -251,7 +307,9 @@ export const scenarios = {
     title: 'fastify-login, sessions + remember-me + JWT + logins + refusals',
     async build () {
       const store = userStore()
-      const app = await sessionLoginApp(store, { jwt: { secret: JWT_SECRET, authPath: false, accessTokenExpires: '1d' } })
+      // The default store, made here so the server can report how many records it holds.
+      const sessionStore = new MemoryStore()
+      const app = await sessionLoginApp(store, { store: sessionStore, jwt: { secret: JWT_SECRET, authPath: false, accessTokenExpires: '1d' } })
       app.get('/data', { preHandler: app.loginRequired }, async () => BODY)
       app.get('/public', async () => BODY)
       app.get('/api', { preHandler: app.jwtRequired }, async () => BODY)
@@ -265,23 +323,37 @@ export const scenarios = {
         await reply.logout()
         return BODY
       })
+      app.addHook('onClose', async () => { sessionStore.close() })
       await app.ready()
-      const session = loginCookie(app, ALICE, { ip: CLIENT_IP, userAgent: USER_AGENT })
+      // The long-lived session of the load: never logged out (one record).
+      const session = await loginCookie(app, ALICE, { ip: CLIENT_IP, userAgent: USER_AGENT })
       const remember = rememberCookie(app, ALICE)
       const token = await app.createAccessToken(ALICE)
+      // Every session the cycle starts (the restore, the login) is logged out in the same cycle, so the store
+      // holds as many records at the end as at the start. `capture` keeps the response's session cookie under
+      // that name (per connection); `withCookieOf` sends it (the runner does both: bench/run.mjs).
       const requests = [
         { path: '/data', headers: { cookie: session } },
-        { path: '/data', headers: { cookie: remember } },
+        { path: '/data', headers: { cookie: remember }, capture: 'restored' },
         { path: '/api', headers: { authorization: `Bearer ${token}` } },
         { path: '/public' },
-        { method: 'POST', path: '/login', headers: JSON_HEADERS, body: GOOD_LOGIN },
-        { method: 'POST', path: '/logout', headers: { cookie: `${session}; ${remember}` } },
+        { method: 'POST', path: '/login', headers: JSON_HEADERS, body: GOOD_LOGIN, capture: 'login' },
+        { method: 'POST', path: '/logout', headers: { cookie: remember }, withCookieOf: 'login' },
+        { method: 'POST', path: '/logout', headers: {}, withCookieOf: 'restored' },
         // Refused: no login, a tampered token, a wrong password (4xx expected).
         { path: '/data', expect: 401 },
         { path: '/api', headers: { authorization: `Bearer ${token.slice(0, -2)}xx` }, expect: 401 },
         { method: 'POST', path: '/login', headers: JSON_HEADERS, body: BAD_LOGIN, expect: 401 }
       ]
-      return { app, stats: store.stats, mix: requests, auth: requests[0], anon: requests[6] }
+      return {
+        app,
+        stats: store.stats,
+        sessionStore,
+        sessionCookieName: session.slice(0, session.indexOf('=')),
+        mix: requests,
+        auth: requests[0],
+        anon: requests[7]
+      }
     }
   }
 }
@@ -297,6 +369,24 @@ async function jwtScenario (store, core, jwtExtra) {
   await app.ready()
   const token = await app.createAccessToken(ALICE)
   return { app, stats: store.stats, auth: { path: '/data', headers: { authorization: `Bearer ${token}` } }, anon: { path: '/data' } }
+}
+
+/**
+ * POST /login → `reply.login(user)`. With a store every login saves a new
+ * record, and nothing logs them out: they stay until idleTimeout (30 min), as
+ * a real login's record does until its user comes back or logs out.
+ */
+async function loginScenario (extra = {}) {
+  const store = userStore()
+  const app = await sessionLoginApp(store, extra)
+  app.post('/login', async (request, reply) => {
+    const user = store.check(request.body)
+    if (user === null) return reply.code(401).send({ error: 'wrong username or password' })
+    await reply.login(user)
+    return BODY
+  })
+  await app.ready()
+  return { app, ...loginRequests() }
 }
 
 function loginRequests () {
@@ -347,6 +437,9 @@ export const TABLE_ORDER = [
   'secure-session-write',
   'passport',
   'login-session',
+  'login-session-stateless',
+  'login-session-redis',
+  'login-session-redis-nocache',
   'login-public',
   'login-public-noload',
   'login-remember',
@@ -356,5 +449,6 @@ export const TABLE_ORDER = [
   'login-jwt-session',
   'login-jwt-cache',
   'login-login',
+  'login-login-redis',
   'passport-login'
 ]

@@ -27,7 +27,9 @@ function stats () {
     cpu: process.cpuUsage(),
     rss: memory.rss,
     heapUsed: memory.heapUsed,
-    loads: built.stats?.loads ?? null
+    loads: built.stats?.loads ?? null,
+    // Records in the scenario's MemoryStore, when it exposes one (the memory check).
+    sessions: built.sessionStore?.size ?? null
   }
 }
 
@@ -35,6 +37,12 @@ process.on('message', (message) => {
   if (message?.type === 'stats') {
     if (message.gc === true && typeof globalThis.gc === 'function') globalThis.gc()
     process.send(stats())
+  } else if (message?.type === 'refresh') {
+    // A new authenticated request (a new session cookie), for scenarios that can make one.
+    built.refresh().then((auth) => process.send({ type: 'refreshed', auth }), (err) => {
+      console.error(err)
+      process.exit(1)
+    })
   } else if (message?.type === 'close') {
     app.close().then(() => process.exit(0), () => process.exit(1))
   }
@@ -47,8 +55,10 @@ process.send({
   port: app.server.address().port,
   auth: built.auth,
   anon: built.anon,
+  refreshable: typeof built.refresh === 'function',
   anonStatus: built.anonStatus ?? 401,
   mix: built.mix ?? null,
+  sessionCookieName: built.sessionCookieName ?? null,
   // In µs on the monotonic clock V8's CPU profiles use: profiles skip the startup before it.
   readyAt: Number(process.hrtime.bigint() / 1000n)
 })
