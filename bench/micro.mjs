@@ -46,7 +46,7 @@ bench
   .add('loginUrlWithNext(\'/login\', \'/account?tab=2\')', () => { sink = loginUrlWithNext('/login', '/account?tab=2') })
   .add('parseDuration(\'30d\')', () => { sink = parseDuration('30d') })
   .add('parseDuration(3600)', () => { sink = parseDuration(3600) })
-  .add('rememberCookie(app, user) (seal the remember token)', () => { sink = rememberCookie(app, alice) })
+  .add('rememberCookie(app, user) (seal the remember token, record the device)', async () => { sink = await rememberCookie(app, alice) })
   .add('loginCookie(app, user) (record saved in the MemoryStore + session encode)', async () => { sink = await loginCookie(app, alice, { ip: CLIENT_IP, userAgent: USER_AGENT }) })
   .add('MemoryStore get of a session record (structuredClone)', () => { sink = store.get(recordKey) })
   .add('app.createAccessToken(user) (HS256 sign)', async () => { sink = await app.createAccessToken(alice) })

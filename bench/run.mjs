@@ -324,14 +324,22 @@ function joinCookies (first, rest) {
 
 /*
  * The mix's requests may carry `capture: name` (keep the response's session
- * cookie under that name) and `withCookieOf: name` (send it): the cycle logs
- * out the sessions it starts. The context is per connection, and autocannon
- * empties it at the start of each cycle.
+ * cookie under that name), or `capture: { name: cookieName, … }` (keep each
+ * named cookie), and `withCookieOf: name` (send it): the cycle logs out the
+ * sessions it starts. The context is per connection, and autocannon empties
+ * it at the start of each cycle.
  */
+function capturesOf (server, capture) {
+  return typeof capture === 'string' ? [[capture, server.sessionCookieName]] : Object.entries(capture)
+}
+
 function mixRequest (server, { expect, capture, withCookieOf, ...req }) {
   const out = { ...req, headers: withAgent(req.headers) }
   if (capture !== undefined) {
-    out.onResponse = (_status, _body, context, headers) => { context[capture] = setCookieOf(headers, server.sessionCookieName) }
+    const captures = capturesOf(server, capture)
+    out.onResponse = (_status, _body, context, headers) => {
+      for (const [name, cookie] of captures) context[name] = setCookieOf(headers, cookie)
+    }
   }
   if (withCookieOf !== undefined) {
     out.setupRequest = (request, context) => ({ ...request, headers: { ...request.headers, cookie: joinCookies(context[withCookieOf], req.headers?.cookie) } })
@@ -349,8 +357,10 @@ async function leakCheck () {
       const expected = req.expect ?? 200
       if (res.status !== expected) throw new Error(`mixed: ${req.method ?? 'GET'} ${req.path} got ${res.status}, not ${expected}: ${res.body}`)
       if (req.capture !== undefined) {
-        context[req.capture] = setCookieOf(res.headers, server.sessionCookieName)
-        if (context[req.capture] === undefined) throw new Error(`mixed: ${req.method ?? 'GET'} ${req.path} set no ${server.sessionCookieName} cookie to capture`)
+        for (const [name, cookie] of capturesOf(server, req.capture)) {
+          context[name] = setCookieOf(res.headers, cookie)
+          if (context[name] === undefined) throw new Error(`mixed: ${req.method ?? 'GET'} ${req.path} set no ${cookie} cookie to capture`)
+        }
       }
     }
     const sessionsBefore = (await server.stats()).sessions

@@ -136,7 +136,7 @@ async function sessionScenario ({ preHandler, ...route }, cookie, anonStatus = 4
   await app.ready()
   // With a store, loginCookie saves the session's record there (MemoryStore, Redis), as a login does.
   const sessionAuth = async () => ({ path: '/data', headers: { cookie: await loginCookie(app, ALICE, { ip: CLIENT_IP, userAgent: USER_AGENT }) } })
-  const auth = cookie === 'remember' ? { path: '/data', headers: { cookie: rememberCookie(app, ALICE) } } : await sessionAuth()
+  const auth = cookie === 'remember' ? { path: '/data', headers: { cookie: await rememberCookie(app, ALICE) } } : await sessionAuth()
   // A new session cookie before every run (run.mjs asks for it), as a browser keeps the latest one: the loader
   // replays one fixed cookie, and once that cookie is a touchInterval (1 min) old, every request would touch
   // it; with `store: false` the touch is in the cookie itself, so each response would write a new cookie.
@@ -327,19 +327,22 @@ export const scenarios = {
       await app.ready()
       // The long-lived session of the load: never logged out (one record).
       const session = await loginCookie(app, ALICE, { ip: CLIENT_IP, userAgent: USER_AGENT })
-      const remember = rememberCookie(app, ALICE)
+      const sessionName = session.slice(0, session.indexOf('='))
+      const rememberName = '__Host-remember_token' // the default name (rememberCookie() would record a device of its own)
       const token = await app.createAccessToken(ALICE)
-      // Every session the cycle starts (the restore, the login) is logged out in the same cycle, so the store
-      // holds as many records at the end as at the start. `capture` keeps the response's session cookie under
-      // that name (per connection); `withCookieOf` sends it (the runner does both: bench/run.mjs).
+      // Every session and remember-me device the cycle starts is ended in the same cycle, so the store holds as
+      // many records at the end as at the start: the login (with remember-me) gives a session and a remember
+      // cookie; the remember cookie alone restores a second session; logging that one out ends the device, and
+      // the login's session is logged out too. `capture` keeps cookies of the response under names (per
+      // connection); `withCookieOf` sends one (the runner does both: bench/run.mjs).
       const requests = [
         { path: '/data', headers: { cookie: session } },
-        { path: '/data', headers: { cookie: remember }, capture: 'restored' },
+        { method: 'POST', path: '/login', headers: JSON_HEADERS, body: GOOD_LOGIN, capture: { login: sessionName, remember: rememberName } },
+        { path: '/data', withCookieOf: 'remember', capture: 'restored' },
         { path: '/api', headers: { authorization: `Bearer ${token}` } },
         { path: '/public' },
-        { method: 'POST', path: '/login', headers: JSON_HEADERS, body: GOOD_LOGIN, capture: 'login' },
-        { method: 'POST', path: '/logout', headers: { cookie: remember }, withCookieOf: 'login' },
         { method: 'POST', path: '/logout', headers: {}, withCookieOf: 'restored' },
+        { method: 'POST', path: '/logout', headers: {}, withCookieOf: 'login' },
         // Refused: no login, a tampered token, a wrong password (4xx expected).
         { path: '/data', expect: 401 },
         { path: '/api', headers: { authorization: `Bearer ${token.slice(0, -2)}xx` }, expect: 401 },
@@ -349,7 +352,7 @@ export const scenarios = {
         app,
         stats: store.stats,
         sessionStore,
-        sessionCookieName: session.slice(0, session.indexOf('=')),
+        sessionCookieName: sessionName,
         mix: requests,
         auth: requests[0],
         anon: requests[7]

@@ -872,7 +872,7 @@ t.test('a login that is not fresh: the pages give the real reason', async (t) =>
 
   t.test('restored from the remember-me cookie', async (t) => {
     const browser = new Browser(await demoApp(t))
-    addCookie(browser, rememberCookie(browser.app, { id: '1' }))
+    addCookie(browser, await rememberCookie(browser.app, { id: '1' }))
     const settings = await browser.get('/settings')
     t.equal(settings.statusCode, 302)
     const reauth = await browser.get(settings.headers.location as string)
@@ -902,7 +902,7 @@ t.test('a login that is not fresh: the pages give the real reason', async (t) =>
 
   t.test('a fresh login: no reason, and none after a confirmed password', async (t) => {
     const browser = new Browser(await demoApp(t))
-    addCookie(browser, rememberCookie(browser.app, { id: '1' }))
+    addCookie(browser, await rememberCookie(browser.app, { id: '1' }))
     t.equal((await browser.get('/account')).statusCode, 200, 'restored')
     t.same(reasonsOn(await browser.get('/reauth', otherBrowser)), [REMEMBERED, MOVED], 'both reasons, once each')
     t.same(reasonsOn(await browser.get('/reauth', otherBrowser)), [REMEMBERED, MOVED], 'and still once each')

@@ -58,7 +58,7 @@ let NAMES: Record<'session' | 'remember', string>
 t.before(async () => {
   app = await fuzzApp(TEST_KEY, SECRET)
   foreign = await fuzzApp(testKey('foreign'), `${SECRET}-other`)
-  NAMES = { session: nameIn(await loginCookie(app, alice)), remember: nameIn(rememberCookie(app, bob)) }
+  NAMES = { session: nameIn(await loginCookie(app, alice)), remember: nameIn(await rememberCookie(app, bob)) }
 })
 t.teardown(() => Promise.all([app.close(), foreign.close()]))
 
@@ -70,14 +70,14 @@ async function issue (): Promise<{ valid: Record<Slot, Credential[]>, pools: Rec
   const valid: Record<Slot, Credential[]> = {
     session: [{ value: valueIn(await loginCookie(app, alice)), user: 'alice', kind: 'fresh' },
       { value: valueIn(await loginCookie(app, sato, { fresh: false })), user: 'sato', kind: 'stale' }],
-    remember: [{ value: valueIn(rememberCookie(app, bob)), user: 'bob', kind: 'remember' }],
+    remember: [{ value: valueIn(await rememberCookie(app, bob)), user: 'bob', kind: 'remember' }],
     header: [{ value: await app.createAccessToken(alice, { fresh: true }), user: 'alice', kind: 'access' },
       { value: await app.createRefreshToken(alice), user: 'alice', kind: 'refresh' }]
   }
   // Decoys: well-formed values that must never log in (inactive user, another app's keys).
   const decoys: Record<Slot, string[]> = {
     session: [valueIn(await loginCookie(app, carol)), valueIn(await loginCookie(foreign, alice))],
-    remember: [valueIn(rememberCookie(app, carol)), valueIn(rememberCookie(foreign, bob))],
+    remember: [valueIn(await rememberCookie(app, carol)), valueIn(await rememberCookie(foreign, bob))],
     header: [await app.createAccessToken(carol), await foreign.createAccessToken(alice, { fresh: true })]
   }
   const pools = Object.fromEntries((['session', 'remember', 'header'] as const)

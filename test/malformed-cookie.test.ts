@@ -3,6 +3,8 @@ import { hkdfSync, randomBytes } from 'node:crypto'
 import sodium from 'sodium-native'
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
 import { loginCookie, rememberCookie } from '../lib/testing/index.js'
+import { MemoryStore } from '../lib/index.js'
+import { rememberDeviceKey } from '../lib/store/keys.js'
 import { ANONYMOUS, buildApp, setCookie, TEST_KEY, type TestUser, testKey } from './helpers.js'
 
 /** GET /me and GET /private with this Cookie header: 200 anonymous and 401, never a 500. */
@@ -23,8 +25,8 @@ function assertRememberCleared (t: tap.Test, res: LightMyRequestResponse, label:
 }
 
 /** The raw (base64url) value of a real remember token for alice. */
-function realToken (app: FastifyInstance, alice: TestUser): string {
-  return rememberCookie(app, alice).slice('__Host-remember_token='.length)
+async function realToken (app: FastifyInstance, alice: TestUser): Promise<string> {
+  return (await rememberCookie(app, alice)).slice('__Host-remember_token='.length)
 }
 
 /**
@@ -96,7 +98,7 @@ t.test('garbage remember cookies give an anonymous request and are cleared', asy
   const { app, users } = await buildApp()
   t.teardown(() => app.close())
   const alice = users.get('1') as TestUser
-  const token = realToken(app, alice)
+  const token = await realToken(app, alice)
 
   const control = await app.inject({ url: '/me', headers: { cookie: `__Host-remember_token=${token}` } })
   t.equal(control.json().authenticated, true, 'control: the real token restores the login')
@@ -123,7 +125,7 @@ t.test('garbage remember cookies give an anonymous request and are cleared', asy
 t.test('a real remember token with one bit flipped is refused', async (t) => {
   const { app, users } = await buildApp()
   t.teardown(() => app.close())
-  const token = realToken(app, users.get('1') as TestUser)
+  const token = await realToken(app, users.get('1') as TestUser)
   const raw = Buffer.from(token, 'base64url')
 
   // First IV byte, a ciphertext byte, the last tag byte, and the lowest and highest bits.
@@ -140,12 +142,14 @@ t.test('a real remember token with one bit flipped is refused', async (t) => {
 })
 
 t.test('well-encrypted remember tokens with bad payloads are refused', async (t) => {
-  const { app } = await buildApp()
+  const store = new MemoryStore()
+  const { app } = await buildApp({ store })
   t.teardown(() => app.close())
   const future = Math.floor(Date.now() / 1000) + 3600
 
-  // n: the device id (22 base64url characters); t: when it was issued (ms).
+  // n: the device id (22 base64url characters, recorded in the store as a login with remember-me does); t: when it was issued (ms).
   const device = { n: 'A'.repeat(22), t: Date.now() }
+  store.set(rememberDeviceKey('1', device.n), { at: device.t }, { ttlMs: 3600_000, userId: '1' })
   const good = await app.inject({ url: '/me', headers: { cookie: `__Host-remember_token=${sealPayload(JSON.stringify({ u: '1', x: future, d: 3600, ...device }))}` } })
   t.equal(good.json().authenticated, true, 'control: a token sealed here with a valid payload restores')
 
@@ -176,7 +180,7 @@ t.test('well-encrypted remember tokens with bad payloads are refused', async (t)
 t.test('malformed Cookie headers never give a 500', async (t) => {
   const { app, users } = await buildApp()
   t.teardown(() => app.close())
-  const token = realToken(app, users.get('1') as TestUser)
+  const token = await realToken(app, users.get('1') as TestUser)
 
   const headers: Array<[string, string]> = [
     ['percent signs', '%%%'],

@@ -88,7 +88,7 @@ t.test('session login cookies', async (t) => {
 
   t.test('a login restored from the remember cookie', async (t) => {
     const jar = new CookieJar()
-    const [name, value] = rememberCookie(app, directory.get('1') as TestUser).split('=') as [string, string]
+    const [name, value] = (await rememberCookie(app, directory.get('1') as TestUser)).split('=') as [string, string]
     jar.cookies.set(name, value)
     const res = await send(app, jar, 'GET', '/me')
     t.equal(res.json<{ authenticated: boolean }>().authenticated, true, 'restored')
@@ -133,7 +133,7 @@ t.test('session protection clearing the remember cookie', async (t) => {
   const app = await sessionApp(t, { sessionProtection: 'strong' })
   // A remember cookie bound to another client, replayed without a session.
   const jar = new CookieJar()
-  const [name, value] = rememberCookie(app, directory.get('1') as TestUser, { ip: '192.0.2.10', userAgent: 'Phone/2.0' }).split('=') as [string, string]
+  const [name, value] = (await rememberCookie(app, directory.get('1') as TestUser, { ip: '192.0.2.10', userAgent: 'Phone/2.0' })).split('=') as [string, string]
   jar.cookies.set(name, value)
   const res = await send(app, jar, 'GET', '/me')
   t.equal(res.json<{ authenticated: boolean }>().authenticated, false, 'not restored')
@@ -265,7 +265,7 @@ t.test('a Cache-Control that lets shared caches store the response is replaced',
   })
   t.teardown(() => app.close())
   // Only the remember cookie: the automatic load restores the login and writes a new session.
-  const restore = await app.inject({ url: '/cached-page', headers: { cookie: rememberCookie(app, directory.get('1') as TestUser) } })
+  const restore = await app.inject({ url: '/cached-page', headers: { cookie: await rememberCookie(app, directory.get('1') as TestUser) } })
   t.ok(setCookie(restore, '__Host-session'), 'the restore wrote a session cookie')
   t.equal(restore.headers['cache-control'], 'no-store', 'so public caching is replaced: a CDN must not store it')
   const anonymous = await app.inject({ url: '/cached-page' })

@@ -1,4 +1,5 @@
 import t, { type Test } from 'tap'
+import { MemoryStore } from '../lib/index.js'
 import { buildApp, CookieJar, login, me, send } from './helpers.js'
 
 /*
@@ -84,4 +85,17 @@ t.test('revokeAll() without except cuts off remember cookies too', async (t) => 
   const phone = await device()
   t.equal(await app.loginSessions.revokeAll('1'), 1)
   t.equal((await app.inject({ url: '/private', headers: { cookie: phone.rememberOnly() } })).statusCode, 401)
+})
+
+t.test('a logout leaves nothing behind in the store: no session record, no remember-me device', async (t) => {
+  const store = new MemoryStore()
+  const { app } = await buildApp({ store })
+  t.teardown(() => app.close())
+  const jar = new CookieJar().store(await login(app, '1', { remember: true }))
+  t.equal(store.keysOfUser('1').length, 2, 'a login with remember-me: its session and its device')
+  const rememberOnly = `__Host-remember_token=${jar.cookies.get('__Host-remember_token') as string}`
+  await send(app, jar, 'POST', '/logout')
+  t.same(store.keysOfUser('1'), [], 'both gone')
+  t.equal(store.size, 0, 'and nothing else was written')
+  t.equal((await app.inject({ url: '/private', headers: { cookie: rememberOnly } })).statusCode, 401, 'a copy of the remember cookie is refused')
 })

@@ -90,7 +90,7 @@ t.test('a restored login fires userLoadedFromCookie once', async (t) => {
   const loaded: unknown[] = []
   app.loginEvents.on('userLoadedFromCookie', ({ user }) => loaded.push(user))
 
-  const { res } = await me(app, rememberCookie(app, users.get('2') as TestUser))
+  const { res } = await me(app, await rememberCookie(app, users.get('2') as TestUser))
   t.same(loaded, [{ id: '2', name: 'bob' }])
   await me(app, cookieFrom(res, '__Host-session'))
   t.equal(loaded.length, 1, 'the session carries the login afterwards')
@@ -278,7 +278,7 @@ t.test('with store: false a copied remember cookie still restores after logout (
 t.test('an expired remember token gives an anonymous request and is cleared', async (t) => {
   const { app, users } = await buildApp()
   t.teardown(() => app.close())
-  const remember = rememberCookie(app, users.get('1') as TestUser, { duration: 1 })
+  const remember = await rememberCookie(app, users.get('1') as TestUser, { duration: 1 })
 
   const now = await me(app, remember)
   t.equal(now.body.authenticated, true, 'control: valid right away')
@@ -293,7 +293,7 @@ t.test('an expired remember token gives an anonymous request and is cleared', as
 t.test('a remember token of a user that no longer exists gives anonymous and is cleared', async (t) => {
   const { app, users } = await buildApp()
   t.teardown(() => app.close())
-  const remember = rememberCookie(app, users.get('1') as TestUser)
+  const remember = await rememberCookie(app, users.get('1') as TestUser)
   users.delete('1')
 
   const { res, body } = await me(app, remember)
@@ -306,7 +306,7 @@ t.test('a remember token of a user that no longer exists gives anonymous and is 
 t.test("an inactive user's remember token gives anonymous", async (t) => {
   const { app, users } = await buildApp()
   t.teardown(() => app.close())
-  const remember = rememberCookie(app, users.get('3') as TestUser)
+  const remember = await rememberCookie(app, users.get('3') as TestUser)
 
   const { res, body } = await me(app, remember)
   t.same(body, ANONYMOUS, 'anonymous, and not reported as remembered')
@@ -319,7 +319,7 @@ t.test('a remember token sealed with another key gives anonymous and is cleared'
   t.teardown(() => app.close())
   const other = await buildApp({ session: { key: OTHER_KEY } })
   t.teardown(() => other.app.close())
-  const foreign = rememberCookie(other.app, users.get('1') as TestUser)
+  const foreign = await rememberCookie(other.app, users.get('1') as TestUser)
 
   t.equal((await me(other.app, foreign)).body.authenticated, true, 'control: valid where it was made')
   const { res, body } = await me(app, foreign)
@@ -339,7 +339,7 @@ t.test('key rotation: session.key [new, old] accepts old cookies and reissues th
   const alice = a.users.get('1') as TestUser
 
   t.test('a remember token made with the old key', async (t) => {
-    const restored = await me(b.app, rememberCookie(a.app, alice))
+    const restored = await me(b.app, await rememberCookie(a.app, alice))
     t.equal(restored.body.authenticated, true, 'restores the login')
     const session = cookieFrom(restored.res, '__Host-session')
     t.equal((await me(b.app, session)).body.authenticated, true, 'the new session cookie works on the new app')

@@ -65,9 +65,9 @@ async function me (app: FastifyInstance, jar: CookieJar, client: Client = {}): P
 const PHONE: Client = { headers: { 'user-agent': 'Phone/2.0' }, remoteAddress: '192.0.2.10' }
 
 /** A jar holding only `user`'s remember-me cookie (its session is gone), issued to PHONE. */
-function rememberedJar (app: FastifyInstance, user: TestUser): CookieJar {
+async function rememberedJar (app: FastifyInstance, user: TestUser): Promise<CookieJar> {
   const jar = new CookieJar()
-  const [name, value] = rememberCookie(app, user, { ip: '192.0.2.10', userAgent: 'Phone/2.0' }).split('=') as [string, string]
+  const [name, value] = (await rememberCookie(app, user, { ip: '192.0.2.10', userAgent: 'Phone/2.0' })).split('=') as [string, string]
   jar.cookies.set(name, value)
   return jar
 }
@@ -144,7 +144,7 @@ t.test('strong: a User-Agent change drops the login and the remember cookie, kee
 t.test('strong: a login restored from the remember cookie survives its next request (Flask-Login #685)', async (t) => {
   const { app, users, events } = await protectedApp({ sessionProtection: 'strong' })
   t.teardown(() => app.close())
-  const jar = rememberedJar(app, users.get('1') as TestUser)
+  const jar = await rememberedJar(app, users.get('1') as TestUser)
 
   const restored = await me(app, jar, PHONE)
   t.equal(restored.body.authenticated, true, 'restored')
@@ -220,7 +220,7 @@ t.test('strong: a remember token issued without a client binding (basic mode) is
 t.test('basic: a remember cookie from another client still restores the login, not fresh', async (t) => {
   const { app, users } = await protectedApp({ sessionProtection: 'basic' })
   t.teardown(() => app.close())
-  const jar = rememberedJar(app, users.get('1') as TestUser)
+  const jar = await rememberedJar(app, users.get('1') as TestUser)
   const res = await me(app, jar, OTHER_BROWSER)
   t.equal(res.body.authenticated, true)
   t.equal(res.body.fresh, false)
@@ -231,7 +231,7 @@ t.test('sessionProtection: false: a login restored from the remember cookie is n
     app.get('/client-hash', async (request) => ({ stored: (request.session as unknown as AnySession).get('_id') ?? null }))
   })
   t.teardown(() => app.close())
-  const jar = rememberedJar(app, users.get('1') as TestUser)
+  const jar = await rememberedJar(app, users.get('1') as TestUser)
 
   const restored = await me(app, jar, PHONE)
   t.same(restored.body, { user: { id: '1', name: 'alice' }, authenticated: true, fresh: false, remembered: true }, 'restored, not fresh')

@@ -5,7 +5,7 @@ import { storeCall } from '../store/guarded.js'
 import { sessionKey, sessionKeyPrefix } from '../store/keys.js'
 import type { LoginSessionInfo, LoginSessions, LoginStore, RevokeAllOptions } from '../types/index.js'
 import type { SessionSlot } from '../types/internal.js'
-import { cutOffRemember, endRememberDevice } from '../remember/ended.js'
+import { endRememberDevice, endRememberDevices } from '../remember/devices.js'
 import { PUBLIC_ID_PATTERN } from './carrier.js'
 import { reportEnded } from './lifecycle.js'
 import { endReason, isRecordOf, sessionInfo } from './record.js'
@@ -83,9 +83,13 @@ export function loginSessions (settings: Settings, log: FastifyBaseLogger): Logi
       return true
     },
     async revokeAll (userId: string, options: RevokeAllOptions = {}): Promise<number> {
-      const ended = await revokeSessions(userIdArgument(userId), options.except, settings, null, log)
-      // Without a session to keep, remembered devices whose session already timed out are cut off too.
-      if (options.except === undefined) await cutOffRemember(userId, settings)
+      const store = storeOf(settings)
+      userIdArgument(userId)
+      const { except } = options
+      const kept = except === undefined || !PUBLIC_ID_PATTERN.test(except) ? null : await storeCall(() => store.get(sessionKey(userId, except)))
+      const ended = await revokeSessions(userId, except, settings, null, log)
+      // Remembered devices whose session already timed out are not listed: they end too, all but the kept one's.
+      await endRememberDevices(userId, isRecordOf(kept, userId) ? kept.m : null, settings)
       return ended
     }
   }

@@ -5,7 +5,7 @@ import { requestState } from '../internal/request-state.js'
 import type { Settings } from '../settings.js'
 import type { LoginUser, SessionEndReason } from '../types/index.js'
 import type { LoginRecord, SessionSlot } from '../types/internal.js'
-import { endRememberDevice } from '../remember/ended.js'
+import { endRememberDevice, saveRememberDevice } from '../remember/devices.js'
 import { versionMatches } from './auth-version.js'
 import { createSlot, deleteSlot, readSlot, updateSlot } from './carrier.js'
 import { sessionIdentifier } from './identifier.js'
@@ -119,5 +119,9 @@ export function acceptSessionUser (
     // The cookie is re-issued too, so its own expiry (session.expiry) follows the activity.
     session.set(USER_ID_KEY, record.u)
   }
-  return andThen(updateSlot(session, slot, next, settings), () => user)
+  return andThen(updateSlot(session, slot, next, settings), () => {
+    // A token re-issued on every request outlives its first expiry: its device record follows, once per touch.
+    if (!touch || next.m === null || next.md === null || settings.remember?.refreshEachRequest !== true) return user
+    return andThen(saveRememberDevice(next.u, next.m, next.md, settings), () => user)
+  })
 }

@@ -6,7 +6,7 @@ import { emitLoginEvent } from '../internal/events.js'
 import { requestState } from '../internal/request-state.js'
 import { sessionIdentifier } from './identifier.js'
 import { queueRememberClear, queueRememberSet } from '../remember/cookie.js'
-import { cutOffRemember } from '../remember/ended.js'
+import { endRememberDevices, saveRememberDevice } from '../remember/devices.js'
 import { newRememberId } from '../remember/token.js'
 import { versionOf } from './auth-version.js'
 import { cookieSessionId, deleteSlot, readSlot, updateSlot } from './carrier.js'
@@ -55,6 +55,7 @@ export async function login (reply: FastifyReply, settings: Settings, user: Logi
   // A forced login of an inactive user is marked, so that later loads keep it (they refuse inactive users otherwise).
   const rememberToken = remember ? { id: newRememberId(), duration } : null
   const record = newRecord(clientOf(request), settings, { userId: id, fresh, forced: !active, remembered: false, version, remember: rememberToken })
+  if (rememberToken !== null) await saveRememberDevice(id, rememberToken.id, duration, settings)
   await startSession(request, session, record, settings)
   if (settings.remember !== null) {
     // Without remember, an older remember cookie (maybe another user's) must not outlive this login.
@@ -97,7 +98,7 @@ export async function logout (reply: FastifyReply, settings: Settings, options: 
   if (options.destroySession === true) session.delete()
   if (options.everywhere === true && userId !== undefined) {
     await revokeSessions(userId, undefined, settings, request, request.log)
-    await cutOffRemember(userId, settings)
+    await endRememberDevices(userId, null, settings)
   }
   emitLoginEvent(settings.events, 'userLoggedOut', request, previous, 'session')
 }

@@ -72,12 +72,12 @@ export function canonicalJson (value: unknown): string {
   })
 }
 
-/** The key that marks remember-me device `id` of `userId` as ended. */
-export function rememberEndedKey (userId: string, id: string): string {
-  return `rmend:${userTag(userId)}:${id}`
+/** The prefix of every remember-me device key of `userId`. */
+export function rememberDevicePrefix (userId: string): string {
+  return `rmdev:${userTag(userId)}:`
 }
 
-/** The key holding `userId`'s remember-me cut-off: tokens issued before it are refused. */
-export function rememberCutoffKey (userId: string): string {
-  return `rmcut:${userTag(userId)}`
+/** The key of remember-me device `id` of `userId`. */
+export function rememberDeviceKey (userId: string, id: string): string {
+  return rememberDevicePrefix(userId) + id
 }

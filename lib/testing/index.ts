@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify'
 import { identifierOf } from '../session/identifier.js'
 import { userIdOf } from '../session/login.js'
+import { saveRememberDevice } from '../remember/devices.js'
 import { newRememberId, sealRememberToken } from '../remember/token.js'
 import { USER_ID_KEY } from '../session/state.js'
 import { versionOf } from '../session/auth-version.js'
@@ -63,14 +64,19 @@ export interface RememberCookieOptions {
 
 /**
  * A `Cookie` header value holding a valid remember-me cookie for `user`, to test
- * restores in your own tests.
+ * restores in your own tests. With a store it records the device there, as a real
+ * login with remember-me does, so it returns a promise.
  */
-export function rememberCookie (fastify: FastifyInstance, user: LoginUser, options: RememberCookieOptions = {}): string {
+export async function rememberCookie (fastify: FastifyInstance, user: LoginUser, options: RememberCookieOptions = {}): Promise<string> {
   const settings = settingsOf(fastify)
   const remember = settings.remember
   if (remember === null) throw new Error('rememberMe is turned off')
   const duration = durationOption(options.duration, 'duration', remember.duration)
   // With strong session protection the token is bound to a client, as a real one is.
   const identifier = remember.bindToClient ? identifierOf(options.ip ?? '127.0.0.1', options.userAgent ?? 'lightMyRequest') : undefined
-  return `${remember.cookieName}=${sealRememberToken(remember.keys, userIdOf(user, settings), duration, identifier, remember.clock(), newRememberId())}`
+  const userId = userIdOf(user, settings)
+  const id = newRememberId()
+  // With a store, the device is recorded there as a real login with remember-me does.
+  await saveRememberDevice(userId, id, duration, settings)
+  return `${remember.cookieName}=${sealRememberToken(remember.keys, userId, duration, identifier, remember.clock(), id)}`
 }

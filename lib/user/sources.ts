@@ -9,7 +9,7 @@ import { clientOf, newRecord } from '../session/record.js'
 import { sessionOf, storedUserId } from '../session/state.js'
 import type { RememberSettings, Settings } from '../settings.js'
 import type { RememberToken } from '../types/internal.js'
-import { rememberTokenEnded } from '../remember/ended.js'
+import { rememberDeviceLive } from '../remember/devices.js'
 import type { LoginUser } from '../types/index.js'
 
 /*
@@ -71,9 +71,9 @@ function fromRememberCookie (settings: Settings, loadUser: NonNullable<Settings[
       emitLoginEvent(settings.events, 'sessionProtected', request, settings.anonymousUser(request), 'remember')
       return null
     }
-    return andThen(rememberTokenEnded(token, settings), (ended) => {
+    return andThen(rememberDeviceLive(token, settings), (live) => {
       // Its session was logged out or revoked, or the user logged out everywhere.
-      if (ended) {
+      if (!live) {
         queueRememberClear(request, remember)
         return null
       }
