@@ -6,7 +6,7 @@ import type { RememberToken } from '../types/internal.js'
 /*
  * The remember-me token. Flask-Login's is `id|HMAC(id)`: it never expires and
  * a stolen copy works until the secret changes (its issue #422). Ours is
- * `{ u: id, x: expiry, d: duration, n: device id, t: issued at }` sealed with XSalsa20-Poly1305
+ * `{ u: id, x: expiry, d: duration, n: device id }` sealed with XSalsa20-Poly1305
  * (libsodium's secretbox, the construction @fastify/secure-session uses for
  * the session cookie), so it is unreadable, cannot be forged or edited, and
  * the server refuses it after `x` whatever the browser does with the
@@ -38,7 +38,7 @@ export function newRememberId (): string {
 
 /** Seals a token with the first key. `id` names the device: a re-issued token keeps it. */
 export function sealRememberToken (keys: readonly Buffer[], userId: string, duration: number, identifier: string | undefined, now: number, id: string): string {
-  const payload = { u: userId, x: Math.floor(now / 1000) + duration, d: duration, n: id, t: now, ...(identifier === undefined ? {} : { i: identifier }) }
+  const payload = { u: userId, x: Math.floor(now / 1000) + duration, d: duration, n: id, ...(identifier === undefined ? {} : { i: identifier }) }
   const message = Buffer.from(JSON.stringify(payload), 'utf8')
   const sealed = Buffer.allocUnsafe(NONCE_BYTES + MAC_BYTES + message.length)
   const nonce = sealed.subarray(0, NONCE_BYTES)
@@ -74,10 +74,10 @@ function parsePayload (plain: string, now: number): RememberToken | null {
     return null
   }
   if (data === null || typeof data !== 'object') return null
-  const { u, x, d, i, n, t } = data as Record<string, unknown>
+  const { u, x, d, i, n } = data as Record<string, unknown>
   if (typeof u !== 'string' || u === '' || !Number.isSafeInteger(x) || !Number.isSafeInteger(d)) return null
   // A token without a device id (made before ids existed) cannot be ended from the server: refused.
-  if ((i !== undefined && typeof i !== 'string') || typeof n !== 'string' || !/^[A-Za-z0-9_-]{22}$/.test(n) || !Number.isSafeInteger(t)) return null
+  if ((i !== undefined && typeof i !== 'string') || typeof n !== 'string' || !/^[A-Za-z0-9_-]{22}$/.test(n)) return null
   if ((x as number) * 1000 <= now) return null
-  return { userId: u, duration: d as number, identifier: i, id: n, issuedAt: t as number }
+  return { userId: u, duration: d as number, identifier: i, id: n }
 }

@@ -11,10 +11,8 @@ export interface RememberToken {
   duration: number
   /** Strong session protection: the client identifier the token was issued to. */
   identifier: string | undefined
-  /** The device id: kept by re-issues, so that the server can end this device's token. */
+  /** The device id: kept by re-issues; with a store, its device record must exist for the token to work. */
   id: string
-  /** When it was issued (ms of the plugin's clock). */
-  issuedAt: number
 }
 
 /** A remember cookie write decided during the request, done in onSend. */
