@@ -76,7 +76,8 @@ export function createSlot (record: LoginRecord, settings: Settings): MaybePromi
     return { slot: { record: small, id: null }, cookie: { [RECORD_KEY]: small } }
   }
   const secret = randomToken(SECRET_BYTES)
-  const slot = { record, id: publicIdOf(secret) }
+  // Not through the cache: a new secret's first hash would only push out one that is in use.
+  const slot = { record, id: hash('sha256', secret, 'base64url') }
   return andThen(saveSlot(slot, settings.lifetime.store, settings), () => ({ slot, cookie: { [SECRET_KEY]: secret } }))
 }
 
