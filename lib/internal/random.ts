@@ -15,6 +15,7 @@ let offset = POOL_BYTES
 
 /** `bytes` (1 to 1024) fresh random bytes, as base64url text. */
 export function randomToken (bytes: number): string {
+  if (!Number.isSafeInteger(bytes) || bytes < 1 || bytes > POOL_BYTES) throw new RangeError(`randomToken takes 1 to ${POOL_BYTES} bytes, not ${bytes}`)
   if (offset + bytes > POOL_BYTES) {
     randomFillSync(pool)
     offset = 0

@@ -30,11 +30,31 @@ export function saveRememberDevice (userId: string, id: string, durationSeconds:
   return storeCall(() => store.set(key, { at: settings.lifetime.clock() }, { ttlMs: durationSeconds * 1000, userId }))
 }
 
+/**
+ * Extends device `id` of `userId` to live `durationSeconds` from now, if it
+ * still exists: a compare-and-set, so a device ended meanwhile stays ended.
+ */
+export function extendRememberDevice (userId: string, id: string, durationSeconds: number, settings: Settings): MaybePromise<void> {
+  const store = settings.lifetime.store
+  if (store === null) return
+  const key = rememberDeviceKey(userId, id)
+  return andThen(storeCall(() => store.get(key)), (current) => {
+    if (current === null) return
+    return andThen(storeCall(() => store.compareAndSet(key, current, { at: settings.lifetime.clock() }, { ttlMs: durationSeconds * 1000, userId })), () => undefined)
+  })
+}
+
 /** Ends the remember-me device of `record`, if it has one. */
 export function endRememberDevice (record: LoginRecord, settings: Settings): MaybePromise<void> {
+  if (record.m === null) return
+  return endRememberDeviceId(record.u, record.m, settings)
+}
+
+/** Ends remember-me device `id` of `userId` (the device of a cookie being replaced or cleared). */
+export function endRememberDeviceId (userId: string, id: string, settings: Settings): MaybePromise<void> {
   const store = settings.lifetime.store
-  if (store === null || record.m === null) return
-  const key = rememberDeviceKey(record.u, record.m)
+  if (store === null) return
+  const key = rememberDeviceKey(userId, id)
   return andThen(storeCall(() => store.delete(key)), () => undefined)
 }
 

@@ -5,7 +5,7 @@ import { storeCall } from '../store/guarded.js'
 import { sessionKey, sessionKeyPrefix } from '../store/keys.js'
 import type { LoginSessionInfo, LoginSessions, LoginStore, RevokeAllOptions } from '../types/index.js'
 import type { SessionSlot } from '../types/internal.js'
-import { endRememberDevice, endRememberDevices } from '../remember/devices.js'
+import { endRememberDeviceId, endRememberDevices } from '../remember/devices.js'
 import { PUBLIC_ID_PATTERN } from './carrier.js'
 import { reportEnded } from './lifecycle.js'
 import { endReason, isRecordOf, sessionInfo } from './record.js'
@@ -46,18 +46,46 @@ async function liveSlots (store: LoginStore, userId: string, settings: Settings)
  * 'revoked'; answers how many it ended. Used by revokeAll() and by a logout
  * everywhere (which ends its own session itself, as 'logout').
  */
-export async function revokeSessions (userId: string, except: string | undefined, settings: Settings, request: FastifyRequest | null, log: FastifyBaseLogger): Promise<number> {
+export async function revokeSessions (
+  userId: string,
+  keep: (slot: SessionSlot & { id: string }) => boolean,
+  settings: Settings,
+  request: FastifyRequest | null,
+  log: FastifyBaseLogger
+): Promise<number> {
   const store = storeOf(settings)
   let ended = 0
   for (const slot of await liveSlots(store, userId, settings)) {
-    if (slot.id === except) continue
+    if (keep(slot)) continue
     if (await storeCall(() => store.delete(sessionKey(userId, slot.id)))) {
       ended++
-      await endRememberDevice(slot.record, settings)
       reportEnded(request, slot, 'revoked', settings, log)
     }
   }
   return ended
+}
+
+/*
+ * Order matters against a remember-me restore running at the same time
+ * (check the device, make a session, check the device again): devices are
+ * ended first, then sessions are listed and ended. A restore whose session
+ * was made after the listing finds its device gone at its second check and
+ * drops that session itself.
+ */
+
+/** Ends remember-me device `deviceId` of `userId` and every live session of it but `except` (a public id). */
+export async function endDevice (userId: string, deviceId: string, except: string | null, settings: Settings, request: FastifyRequest | null, log: FastifyBaseLogger): Promise<number> {
+  await endRememberDeviceId(userId, deviceId, settings)
+  return await revokeSessions(userId, (slot) => slot.id === except || slot.record.m !== deviceId, settings, request, log)
+}
+
+/** Logout everywhere and revokeAll(): every device of `userId` but the kept session's, then every session but that one. */
+export async function endAll (userId: string, except: string | undefined, settings: Settings, request: FastifyRequest | null, log: FastifyBaseLogger): Promise<number> {
+  const store = storeOf(settings)
+  const kept = except === undefined || !PUBLIC_ID_PATTERN.test(except) ? null : await storeCall(() => store.get(sessionKey(userId, except)))
+  // Remembered devices whose session already timed out are not listed: they end too.
+  await endRememberDevices(userId, isRecordOf(kept, userId) ? kept.m : null, settings)
+  return await revokeSessions(userId, (slot) => slot.id === except, settings, request, log)
 }
 
 /** `fastify.loginSessions`. */
@@ -76,21 +104,16 @@ export function loginSessions (settings: Settings, log: FastifyBaseLogger): Logi
       const record = await storeCall(() => store.get(key))
       if (!isRecordOf(record, userId)) return false
       const live = endReason(record, settings, settings.lifetime.clock()) === null
+      // "Log out this device": its remember-me device first, and any other session of that device with it.
+      if (record.m !== null) await endDevice(userId, record.m, id, settings, null, log)
       const deleted = await storeCall(() => store.delete(key))
       if (!deleted || !live) return false
-      await endRememberDevice(record, settings)
       reportEnded(null, { record, id }, 'revoked', settings, log)
       return true
     },
     async revokeAll (userId: string, options: RevokeAllOptions = {}): Promise<number> {
-      const store = storeOf(settings)
-      userIdArgument(userId)
-      const { except } = options
-      const kept = except === undefined || !PUBLIC_ID_PATTERN.test(except) ? null : await storeCall(() => store.get(sessionKey(userId, except)))
-      const ended = await revokeSessions(userId, except, settings, null, log)
-      // Remembered devices whose session already timed out are not listed: they end too, all but the kept one's.
-      await endRememberDevices(userId, isRecordOf(kept, userId) ? kept.m : null, settings)
-      return ended
+      storeOf(settings)
+      return await endAll(userIdArgument(userId), options.except, settings, null, log)
     }
   }
 }

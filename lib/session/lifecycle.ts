@@ -5,7 +5,7 @@ import { requestState } from '../internal/request-state.js'
 import type { Settings } from '../settings.js'
 import type { LoginUser, SessionEndReason } from '../types/index.js'
 import type { LoginRecord, SessionSlot } from '../types/internal.js'
-import { endRememberDevice, saveRememberDevice } from '../remember/devices.js'
+import { endRememberDevice, extendRememberDevice } from '../remember/devices.js'
 import { versionMatches } from './auth-version.js'
 import { createSlot, deleteSlot, readSlot, updateSlot } from './carrier.js'
 import { sessionIdentifier } from './identifier.js'
@@ -28,6 +28,16 @@ export function startSession (request: FastifyRequest, session: SessionLike, rec
     for (const [key, value] of Object.entries(cookie)) session.set(key, value)
     requestState(request).login = slot
   })
+}
+
+/** Drops the session this request just started (no event: it never served a request). */
+export function abandonSession (request: FastifyRequest, session: SessionLike, settings: Settings): MaybePromise<void> {
+  const state = requestState(request)
+  const slot = state.login
+  clearLogin(session)
+  state.login = null
+  if (slot === null) return
+  return andThen(deleteSlot(slot.record.u, slot.id, settings), () => undefined)
 }
 
 /** Tells `sessionEnded` listeners that `slot` ended (`log` for their failures). */
@@ -99,9 +109,9 @@ export function acceptSessionUser (
   const { slot, marked } = opened
   const { record } = slot
   if (user === null || user === undefined || (!record.F && !settings.isUserActive(user))) {
-    // The user is gone or deactivated: forget the login (no event: nobody ended a session on purpose).
+    // The user is gone or deactivated: forget the login and its remember-me device (no event: nobody ended a session on purpose).
     clearLogin(session)
-    return andThen(deleteSlot(record.u, slot.id, settings), () => null)
+    return andThen(deleteSlot(record.u, slot.id, settings), () => andThen(endRememberDevice(record, settings), () => null))
   }
   if (!versionMatches(settings.lifetime, record.v, user)) return endSession(request, session, slot, 'authVersion', settings)
   requestState(request).login = slot
@@ -119,9 +129,25 @@ export function acceptSessionUser (
     // The cookie is re-issued too, so its own expiry (session.expiry) follows the activity.
     session.set(USER_ID_KEY, record.u)
   }
-  return andThen(updateSlot(session, slot, next, settings), () => {
-    // A token re-issued on every request outlives its first expiry: its device record follows, once per touch.
+  return andThen(updateSlot(session, slot, next, settings), (written) => {
+    if (!written) return stillLive(request, session, slot, user, settings)
+    // A token re-issued on every request outlives its first expiry: its device record follows, once per touch
+    // (only while it exists: a revoke that deleted it must not be undone).
     if (!touch || next.m === null || next.md === null || settings.remember?.refreshEachRequest !== true) return user
-    return andThen(saveRememberDevice(next.u, next.m, next.md, settings), () => user)
+    return andThen(extendRememberDevice(next.u, next.m, next.md, settings), () => user)
+  })
+}
+
+/**
+ * The record changed between this request's read and its write: another
+ * tab touched it (the session goes on), or a logout or revoke deleted it
+ * (this request is anonymous after all, and its cookie's login is cleared).
+ */
+function stillLive (request: FastifyRequest, session: SessionLike, slot: SessionSlot, user: LoginUser, settings: Settings): MaybePromise<LoginUser | null> {
+  return andThen(readSlot(session, slot.record.u, settings), (current) => {
+    if (current !== null) return user
+    clearLogin(session)
+    requestState(request).login = null
+    return null
   })
 }

@@ -5,17 +5,18 @@ import { InvalidUserError, SessionsDisabledError } from '../errors.js'
 import { emitLoginEvent } from '../internal/events.js'
 import { requestState } from '../internal/request-state.js'
 import { sessionIdentifier } from './identifier.js'
-import { queueRememberClear, queueRememberSet } from '../remember/cookie.js'
-import { endRememberDevices, saveRememberDevice } from '../remember/devices.js'
+import { queueRememberClear, queueRememberSet, readRememberCookie } from '../remember/cookie.js'
+import { endRememberDevice, endRememberDeviceId, saveRememberDevice } from '../remember/devices.js'
 import { newRememberId } from '../remember/token.js'
 import { versionOf } from './auth-version.js'
 import { cookieSessionId, deleteSlot, readSlot, updateSlot } from './carrier.js'
-import { revokeSessions } from './devices.js'
+import { endAll, endDevice } from './devices.js'
 import { endSession, startSession } from './lifecycle.js'
 import { clientOf, newRecord, recordFresh } from './record.js'
 import { clearLogin, sessionOf, storedUserId, type SessionLike } from './state.js'
 import type { Settings } from '../settings.js'
 import type { CurrentUser, LoginOptions, LoginUser, LogoutOptions } from '../types/index.js'
+import type { SessionSlot } from '../types/internal.js'
 
 /** The id the app's rule gives a user, checked: ids are non-empty strings. */
 export function userIdOf (user: LoginUser, settings: Settings): string {
@@ -25,15 +26,29 @@ export function userIdOf (user: LoginUser, settings: Settings): string {
   return id
 }
 
+/** The remember-me device of the request's own remember cookie (read before it is replaced or cleared), if valid. */
+function cookieDevice (request: FastifyRequest, settings: Settings): { userId: string, id: string } | null {
+  if (settings.remember === null || settings.lifetime.store === null) return null
+  const { token } = readRememberCookie(request, settings.remember)
+  return token === null ? null : { userId: token.userId, id: token.id }
+}
+
 /**
- * The record of the session the cookie held before this login, deleted: a
- * login always starts a new session, and the old one's secret (which may
- * have been planted, or copied) must not stay valid beside it.
+ * Before a login: the session the cookie held is ended, record and
+ * remember-me device (a login always starts a new session, and the old
+ * one's secret, which may have been planted or copied, must not stay valid
+ * beside it), and so is the device of the remember cookie this login
+ * replaces or clears.
  */
-async function dropPreviousSession (session: SessionLike, settings: Settings): Promise<void> {
+async function dropPreviousLogin (request: FastifyRequest, session: SessionLike, settings: Settings): Promise<void> {
+  const device = cookieDevice(request, settings)
   const userId = storedUserId(session)
-  const id = cookieSessionId(session)
-  if (userId !== undefined && id !== null) await deleteSlot(userId, id, settings)
+  const previous = userId === undefined ? null : await readSlot(session, userId, settings)
+  if (previous !== null) {
+    await deleteSlot(previous.record.u, previous.id, settings)
+    await endRememberDevice(previous.record, settings)
+  }
+  if (device !== null) await endRememberDeviceId(device.userId, device.id, settings)
 }
 
 /** `reply.login(user, options)`: see the README. */
@@ -51,7 +66,7 @@ export async function login (reply: FastifyReply, settings: Settings, user: Logi
   if (!force && !active) return false
 
   const session = sessionOf(request, settings)
-  await dropPreviousSession(session, settings)
+  await dropPreviousLogin(request, session, settings)
   // A forced login of an inactive user is marked, so that later loads keep it (they refuse inactive users otherwise).
   const rememberToken = remember ? { id: newRememberId(), duration } : null
   const record = newRecord(clientOf(request), settings, { userId: id, fresh, forced: !active, remembered: false, version, remember: rememberToken })
@@ -85,6 +100,7 @@ export async function logout (reply: FastifyReply, settings: Settings, options: 
   const slot = requestState(request).login
   const userId = slot?.record.u ?? storedUserId(session)
   const cookieId = cookieSessionId(session)
+  const device = cookieDevice(request, settings)
   if (settings.remember !== null) queueRememberClear(request, settings.remember)
   setCurrentUser(request, settings.anonymousUser(request), false)
   // The cookie is cleared before the store is asked, so that even a store
@@ -97,10 +113,20 @@ export async function logout (reply: FastifyReply, settings: Settings, options: 
   }
   if (options.destroySession === true) session.delete()
   if (options.everywhere === true && userId !== undefined) {
-    await revokeSessions(userId, undefined, settings, request, request.log)
-    await endRememberDevices(userId, null, settings)
+    await endAll(userId, undefined, settings, request, request.log)
+  } else {
+    // This browser's remember-me devices end with it, and any other session one of them restored meanwhile.
+    for (const end of devicesToEnd(slot, device)) await endDevice(end.userId, end.id, null, settings, request, request.log)
   }
   emitLoginEvent(settings.events, 'userLoggedOut', request, previous, 'session')
+}
+
+/** The remember-me devices a logout ends: its session's and its remember cookie's, once each. */
+function devicesToEnd (slot: SessionSlot | null, device: { userId: string, id: string } | null): Array<{ userId: string, id: string }> {
+  const out: Array<{ userId: string, id: string }> = []
+  if (slot !== null && slot.id !== null && slot.record.m !== null) out.push({ userId: slot.record.u, id: slot.record.m })
+  if (device !== null && !out.some((d) => d.userId === device.userId && d.id === device.id)) out.push(device)
+  return out
 }
 
 // A concurrent touch by another tab changes the record; a few retries outlast that.

@@ -6,8 +6,7 @@ import { jsonEqual } from './json-equal.js'
 export const MEMORY_STORE_CLUSTER_WARNING = 'FST_LOGIN_MEMORY_STORE_CLUSTER'
 
 const SWEEP_EVERY_MS = 60_000
-// One sweep looks at this many entries at most, so a large map never blocks the event loop for long;
-// the next sweep goes on where this one stopped.
+// A sweep looks at this many entries per turn of the event loop, so a large map never blocks it for long.
 const SWEEP_BATCH = 1000
 
 /** Options of {@link MemoryStore}. */
@@ -85,6 +84,7 @@ export class MemoryStore implements LoginStore {
   readonly #clock: () => number
   #cursor: MapIterator<[string, Entry]>
   #timer: NodeJS.Timeout | undefined
+  #sweeping = false
 
   constructor (options: MemoryStoreOptions = {}) {
     this.#clock = options.clock ?? Date.now
@@ -199,17 +199,35 @@ export class MemoryStore implements LoginStore {
     if (keys.size === 0) this.#users.delete(entry.userId)
   }
 
+  /*
+   * A sweep walks the whole map, one batch per turn of the event loop
+   * (setImmediate between batches), so a large map never blocks the loop
+   * for long and yet every expired key is freed once per interval, however
+   * many keys expire per second.
+   */
   #sweep (): void {
+    if (this.#sweeping) return
+    this.#sweeping = true
+    this.#sweepBatch()
+  }
+
+  #sweepBatch (): void {
+    if (this.#timer === undefined) {
+      this.#sweeping = false // closed meanwhile
+      return
+    }
     const now = this.#clock()
     for (let seen = 0; seen < SWEEP_BATCH; seen++) {
       const next = this.#cursor.next()
       if (next.done === true) {
         // Map iterators see later insertions, but once done they stay done: start over next time.
         this.#cursor = this.#entries.entries()
+        this.#sweeping = false
         return
       }
       const [key, entry] = next.value
       if (entry.expiresAt <= now) this.#remove(key, entry)
     }
+    setImmediate(() => this.#sweepBatch())
   }
 }

@@ -4,7 +4,7 @@ import { emitLoginEvent } from '../internal/events.js'
 import { queueRememberClear, queueRememberSet, readRememberCookie } from '../remember/cookie.js'
 import { sessionIdentifier } from '../session/identifier.js'
 import { versionOf } from '../session/auth-version.js'
-import { acceptSessionUser, openSession, startSession } from '../session/lifecycle.js'
+import { abandonSession, acceptSessionUser, openSession, startSession } from '../session/lifecycle.js'
 import { clientOf, newRecord } from '../session/record.js'
 import { sessionOf, storedUserId } from '../session/state.js'
 import type { RememberSettings, Settings } from '../settings.js'
@@ -98,11 +98,18 @@ function restoreFromToken (request: FastifyRequest, settings: Settings, remember
     version: versionOf(settings.lifetime, user),
     remember: { id: token.id, duration: token.duration }
   })
-  return andThen(startSession(request, sessionOf(request, settings), record, settings), () => {
+  const session = sessionOf(request, settings)
+  return andThen(startSession(request, session, record, settings), () => andThen(rememberDeviceLive(token, settings), (live) => {
+    // Checked again once the session exists: a revoke that ended the device meanwhile may have listed the
+    // user's sessions before this one was made (see session/devices.ts), so this restore drops it itself.
+    if (!live) {
+      queueRememberClear(request, remember)
+      return andThen(abandonSession(request, session, settings), () => null)
+    }
     if (remember.refreshEachRequest) queueRememberSet(request, remember, token.userId, token.duration, token.id)
     emitLoginEvent(settings.events, 'userLoadedFromCookie', request, user, 'remember')
     return user
-  })
+  }))
 }
 
 /** The app's `loadUserFromRequest` (an API key, a header): writes nothing to the session. */
