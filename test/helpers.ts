@@ -324,3 +324,24 @@ export function assertUser (t: Test, res: LightMyRequestResponse, name = 'alice'
   t.equal(res.statusCode, 200, `accepted (${res.body.slice(0, 120)})`)
   t.equal(res.json<{ name: string }>().name, name)
 }
+
+/** A point where one request of a race test is held: the code under test awaits `wait` after calling `reached`. */
+export interface HeldPoint {
+  /** Called by the held code when it gets there. */
+  reached: () => void
+  /** What the held code awaits. */
+  wait: Promise<void>
+  /** Resolves once the held code has reached the point. */
+  arrived: Promise<void>
+  /** Lets the held code go on. */
+  release: () => void
+}
+
+/** A new HeldPoint, for tests that run requests truly in parallel and need one interleaving. */
+export function heldPoint (): HeldPoint {
+  let release = (): void => {}
+  let reached = (): void => {}
+  const wait = new Promise<void>((resolve) => { release = resolve })
+  const arrived = new Promise<void>((resolve) => { reached = resolve })
+  return { reached, wait, arrived, release }
+}

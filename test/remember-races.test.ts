@@ -1,7 +1,7 @@
 import t, { type Test } from 'tap'
 import Fastify from 'fastify'
 import fastifyLogin, { MemoryStore } from '../lib/index.js'
-import { CookieJar, TEST_KEY } from './helpers.js'
+import { CookieJar, TEST_KEY, heldPoint, type HeldPoint } from './helpers.js'
 
 /*
  * Remember-me devices against requests running at the same time as a
@@ -17,7 +17,7 @@ const MINUTE = 60_000
 
 async function gatedApp (t: Test, options: { refreshEachRequest?: boolean } = {}) {
   let now = Date.parse('2026-12-02T08:00:00Z')
-  let gate: { reached: () => void, wait: Promise<void> } | null = null
+  let gate: HeldPoint | null = null
   const alice = { id: '1', name: 'alice' }
   const app = Fastify()
   await app.register(fastifyLogin, {
@@ -41,13 +41,9 @@ async function gatedApp (t: Test, options: { refreshEachRequest?: boolean } = {}
   app.get('/me', async (request) => ({ auth: request.isAuthenticated(), id: request.loginSession?.id ?? null }))
   await app.ready()
   t.teardown(() => app.close())
-  const hold = () => {
-    let release = (): void => {}
-    let reached = (): void => {}
-    const wait = new Promise<void>((resolve) => { release = resolve })
-    const arrived = new Promise<void>((resolve) => { reached = resolve })
-    gate = { reached, wait }
-    return { arrived, release }
+  const hold = (): HeldPoint => {
+    gate = heldPoint()
+    return gate
   }
   const rememberOnly = (jar: CookieJar): string => `${REMEMBER}=${encodeURIComponent(jar.cookies.get(REMEMBER) as string)}`
   const me = async (cookie: string, extra: Record<string, string> = {}) => (await app.inject({ url: '/me', headers: { cookie, ...extra } })).json()

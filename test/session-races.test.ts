@@ -1,6 +1,6 @@
 import t, { type Test } from 'tap'
 import { MemoryStore, type LoginStore, type SessionEndedEvent, type StoreSetOptions, type StoreValue } from '../lib/index.js'
-import { buildApp, loggedIn, me, send } from './helpers.js'
+import { buildApp, loggedIn, me, send, heldPoint, type HeldPoint } from './helpers.js'
 
 /*
  * Requests of one session running truly in parallel: a touch must not bring
@@ -15,7 +15,7 @@ const MINUTE = 60_000
 /** An async MemoryStore whose next compareAndSet can be held at a gate until released. */
 function gatedStore (clock: () => number) {
   const inner = new MemoryStore({ clock })
-  let gate: { reached: () => void, wait: Promise<void> } | null = null
+  let gate: HeldPoint | null = null
   const later = async <T>(fn: () => T): Promise<T> => { await new Promise((resolve) => setImmediate(resolve)); return fn() }
   const store: LoginStore = {
     get: (key) => later(() => inner.get(key)),
@@ -35,13 +35,9 @@ function gatedStore (clock: () => number) {
     deleteUser: (userId) => later(() => inner.deleteUser(userId))
   }
   /** Holds the next compareAndSet; resolves `reached` once it is waiting; call `release()` to let it go on. */
-  const hold = () => {
-    let release = (): void => {}
-    let reached = (): void => {}
-    const wait = new Promise<void>((resolve) => { release = resolve })
-    const arrived = new Promise<void>((resolve) => { reached = resolve })
-    gate = { reached, wait }
-    return { arrived, release }
+  const hold = (): HeldPoint => {
+    gate = heldPoint()
+    return gate
   }
   return { store, inner, hold }
 }
