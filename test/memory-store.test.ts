@@ -136,3 +136,18 @@ t.test('a key holds a value or a counter, never both', async (t) => {
   t.throws(() => store.increment('v', MINUTE), /holds a value, not a counter/, 'increment of a value throws')
   t.equal(store.delete('c'), true, 'delete takes either')
 })
+
+t.test('a sweep frees every expired key in one pass, a batch per turn of the event loop, and stops when closed', async (t) => {
+  let now = 1_000_000
+  const store = new MemoryStore({ clock: () => now, sweepInterval: 1 })
+  t.teardown(() => store.close())
+  for (let i = 0; i < 5000; i++) store.set(`s:${i}`, { i }, { ttlMs: 1000 })
+  now += 1000
+  // Wait (turns of the event loop, no clock) until the first batch is done, then close during the pass.
+  while (store.size === 5000) await tick()
+  const during = store.size
+  t.ok(during < 5000 && during >= 5000 - 1000, `one batch of at most 1000 freed in one turn (${5000 - during})`)
+  store.close()
+  for (let i = 0; i < 10; i++) await tick()
+  t.equal(store.size, during, 'after close() the pass stops where it was')
+})
