@@ -52,10 +52,11 @@ async function until (what: string, ms: number, check: () => Promise<boolean>): 
 }
 
 // Every server still running, killed if this process ends before a teardown could run (a tap
-// timeout sends SIGTERM): an orphaned redis-server would hold its port and memory.
+// timeout sends SIGTERM or SIGALRM; a closed terminal SIGHUP): an orphaned redis-server would hold
+// its port and memory. (A SIGKILL of this process cannot be caught: its servers outlive it.)
 const running = new Set<ChildProcess>()
 process.once('exit', () => { for (const child of running) child.kill('SIGKILL') })
-for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+for (const signal of ['SIGTERM', 'SIGINT', 'SIGALRM', 'SIGHUP'] as const) {
   process.once(signal, () => {
     for (const child of running) child.kill('SIGKILL')
     // Then die of the signal as we would have without this handler.
