@@ -32,7 +32,7 @@ const PUBLIC_IDS = new Map<string, string>()
 const PUBLIC_ID_CACHE = 4096
 
 /** The public id of a session: the SHA-256 of its secret. Looked up by hash, so no secret is ever compared. */
-export function publicIdOf (secret: string): string {
+function publicIdOf (secret: string): string {
   let id = PUBLIC_IDS.get(secret)
   if (id === undefined) {
     id = hash('sha256', secret, 'base64url')

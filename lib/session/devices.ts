@@ -42,11 +42,11 @@ async function liveSlots (store: LoginStore, userId: string, settings: Settings)
 }
 
 /**
- * Ends every live session of `userId` but `except`, reporting each as
- * 'revoked'; answers how many it ended. Used by revokeAll() and by a logout
- * everywhere (which ends its own session itself, as 'logout').
+ * Ends every live session of `userId` that `keep` does not keep, reporting
+ * each as 'revoked'; answers how many it ended. Used by endDevice() and
+ * endAll() below.
  */
-export async function revokeSessions (
+async function revokeSessions (
   userId: string,
   keep: (slot: SessionSlot & { id: string }) => boolean,
   settings: Settings,

@@ -58,7 +58,7 @@ export function newRecord (client: SessionClient, settings: Settings, options: N
 }
 
 /** When the record ends if not seen again (ms), or null when no timeout is on. */
-export function recordExpiresAt (record: LoginRecord, settings: Settings): number | null {
+function recordExpiresAt (record: LoginRecord, settings: Settings): number | null {
   const { idleTimeoutMs, absoluteTimeoutMs } = settings.lifetime
   const idle = idleTimeoutMs === null ? Infinity : record.s + idleTimeoutMs
   const absolute = absoluteTimeoutMs === null ? Infinity : record.c + absoluteTimeoutMs

@@ -2,7 +2,7 @@ import { StoreUnavailableError } from '../errors.js'
 import { isThenable, type MaybePromise } from '../internal/hook-adapter.js'
 
 /** Seconds a client is asked to wait (`Retry-After`) after a store failure. */
-export const STORE_RETRY_AFTER_SECONDS = 1
+const STORE_RETRY_AFTER_SECONDS = 1
 
 /**
  * A StoreUnavailableError for `cause`, carrying the `Retry-After` header
