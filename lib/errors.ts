@@ -46,6 +46,13 @@ export const JwtDisabledError = createError('FST_LOGIN_JWT_DISABLED', 'fastify-l
  */
 export const StoreUnavailableError = createError('FST_LOGIN_STORE_UNAVAILABLE', 'fastify-login: the session store is unavailable (%s); try again shortly', 503)
 
+/**
+ * Too many failed logins for this account or from this address
+ * (`loginThrottle`): a 429 with `Retry-After`, the same whether or not the
+ * account exists.
+ */
+export const LoginThrottledError = createError('FST_LOGIN_THROTTLED', '%s', 429)
+
 /*
  * The JWT refusals: 401s with a WWW-Authenticate challenge (lib/jwt/challenge.ts).
  * The message is the code's text of `jwt.messages`; the defaults are in

@@ -29,8 +29,9 @@ export async function fastifyLoginPlugin (fastify: FastifyInstance, options: Fas
   fastify.decorate(kRefreshUrl, undefined)
   fastify.decorate('loginEvents', settings.events)
   fastify.decorate('loginSessions', loginSessions(settings, fastify.log))
-  const store = settings.lifetime.store
-  if (store !== null && typeof store.close === 'function') {
+  // stateStore is the store itself, or with `store: false` a private MemoryStore: either way closed with the app.
+  const store = settings.lifetime.stateStore
+  if (typeof store.close === 'function') {
     fastify.addHook('onClose', async () => { await store.close?.() })
   }
   const guards = createGuards(settings)

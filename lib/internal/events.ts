@@ -39,6 +39,12 @@ export function emitSessionEnded (emitter: LoginEvents, event: Omit<SessionEnded
   emitPayload(emitter, 'sessionEnded', { ...event, via: 'session' }, event.request?.log ?? log)
 }
 
+/** An event whose payload is not a {@link LoginEvent} (theft, throttling). */
+export function emitEvent<K extends Exclude<LoginEventName, UserEventName | 'sessionEnded'>> (emitter: LoginEvents, name: K, payload: LoginEventMap[K]): void {
+  if (emitter.listenerCount(name) === 0) return
+  emitPayload(emitter, name, payload, payload.request.log)
+}
+
 function emitPayload<K extends LoginEventName> (emitter: LoginEvents, name: K, payload: LoginEventMap[K], log: FastifyBaseLogger): void {
   // rawListeners: a `once` listener comes wrapped, and only its wrapper removes it.
   const listeners = emitters.get(emitter)?.rawListeners(name) ?? []

@@ -13,6 +13,12 @@ import type { FastifyLoginOptions, LoginStore, LoginUser } from '../types/index.
 export interface LifetimeSettings {
   /** The store holding session records; null with `store: false` (the record rides in the cookie). */
   store: LoginStore | null
+  /**
+   * Where refresh-token families, token revocations and login-failure
+   * counters live: the store, or with `store: false` a MemoryStore of this
+   * process (those need server-side state; the session does not).
+   */
+  stateStore: LoginStore
   clock: () => number
   idleTimeoutMs: number | null
   absoluteTimeoutMs: number | null
@@ -39,9 +45,9 @@ const STORE_METHODS = ['get', 'set', 'delete', 'compareAndSet', 'increment', 'ke
  * than failing on the first request that needs the missing one), `false`, or
  * by default a MemoryStore on the plugin's clock.
  */
-function storeOption (value: unknown, clock: () => number, sessions: boolean): LoginStore | null {
+function storeOption (value: unknown, clock: () => number): LoginStore | null {
   if (value === false) return null
-  if (value === undefined) return sessions ? new MemoryStore({ clock }) : null
+  if (value === undefined) return new MemoryStore({ clock })
   if (value === null || typeof value !== 'object') fail('store must be a LoginStore (such as new MemoryStore() or a RedisStore), or false')
   const missing = STORE_METHODS.filter((method) => typeof (value as Record<string, unknown>)[method] !== 'function')
   if (missing.length > 0) fail(`store is missing the LoginStore method${missing.length > 1 ? 's' : ''} ${missing.join(', ')}`)
@@ -58,8 +64,10 @@ export function lifetimeSettings (options: FastifyLoginOptions): LifetimeSetting
   if (idleTimeoutMs !== null && touchIntervalMs >= idleTimeoutMs) {
     fail(`touchInterval (${touchIntervalMs / 1000} s) must be shorter than idleTimeout (${idleTimeoutMs / 1000} s)`)
   }
+  const store = storeOption(options.store, clock)
   return {
-    store: storeOption(options.store, clock, options.session !== false),
+    store,
+    stateStore: store ?? new MemoryStore({ clock }),
     clock,
     idleTimeoutMs,
     absoluteTimeoutMs: timeout(options.absoluteTimeout, 'absoluteTimeout', DEFAULT_ABSOLUTE),

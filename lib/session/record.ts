@@ -98,12 +98,14 @@ export function sessionInfo (slot: SessionSlot & { id: string }, settings: Setti
   const expiresAt = recordExpiresAt(record, settings)
   return {
     id: slot.id,
+    kind: 'session',
     createdAt: new Date(record.c),
     lastSeenAt: new Date(record.s),
     expiresAt: expiresAt === null ? null : new Date(expiresAt),
     ip: record.ip,
     userAgent: record.ua,
-    remembered: record.r
+    remembered: record.r,
+    rememberedUntil: null
   }
 }
 

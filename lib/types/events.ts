@@ -61,10 +61,49 @@ export interface LoginEventMap {
    * `userLoggedIn` instead; a cookie whose record is already gone fires nothing more.
    */
   sessionEnded: SessionEndedEvent
+  /**
+   * A remember-me token that is no longer current came back after the grace
+   * period: someone copied the cookie. Every session, remember-me series and
+   * API session of the user has been ended.
+   */
+  rememberTokenReused: CredentialReusedEvent<'remember'>
+  /**
+   * A spent refresh token came back after `jwt.refreshReuseGrace`: its family
+   * (every refresh and access token descending from that login) is revoked.
+   */
+  refreshTokenReused: CredentialReusedEvent<'jwt'>
+  /** The app (`fastify.loginThrottle.fail()`) or the token endpoint counted a failed login. */
+  loginFailed: LoginAttemptEvent
+  /** A login attempt was refused with 429 because of earlier failures. */
+  loginThrottled: LoginThrottledEvent
 }
 
-/** The events whose payload is a {@link LoginEvent} (every one but `sessionEnded`). */
-export type UserEventName = Exclude<keyof LoginEventMap, 'sessionEnded'>
+/** Payload of `rememberTokenReused` and `refreshTokenReused`. */
+export interface CredentialReusedEvent<Via extends 'remember' | 'jwt'> {
+  request: FastifyRequest
+  /** The user whose credential was presented twice. */
+  userId: string
+  via: Via
+}
+
+/** Payload of `loginFailed`: the username as typed (never the password). */
+export interface LoginAttemptEvent {
+  request: FastifyRequest
+  username: string
+  /** `'session'`: the app's own form through `fastify.loginThrottle`; `'jwt'`: the token endpoint. */
+  via: 'session' | 'jwt'
+}
+
+/** Payload of `loginThrottled`. */
+export interface LoginThrottledEvent extends LoginAttemptEvent {
+  /** What limit refused it: failures for this account, or from this client address. */
+  limit: 'account' | 'address'
+  /** Seconds until an attempt is let through again (the `Retry-After` sent). */
+  retryAfter: number
+}
+
+/** The events whose payload is a {@link LoginEvent}. */
+export type UserEventName = Exclude<keyof LoginEventMap, 'sessionEnded' | 'rememberTokenReused' | 'refreshTokenReused' | 'loginFailed' | 'loginThrottled'>
 
 /** Event names on `fastify.loginEvents`. */
 export type LoginEventName = keyof LoginEventMap

@@ -11,6 +11,13 @@
  */
 export interface LoginSessionInfo {
   id: string
+  /**
+   * - `'session'`: a browser's live login session;
+   * - `'remembered'`: a browser whose session ended (a timeout) but whose
+   *   remember-me cookie will log it in again when it comes back;
+   * - `'api'`: an API client's refresh-token family (a login at the token endpoint).
+   */
+  kind: 'session' | 'remembered' | 'api'
   createdAt: Date
   /** When the session was last seen, to within `touchInterval`. */
   lastSeenAt: Date
@@ -22,6 +29,8 @@ export interface LoginSessionInfo {
   userAgent: string
   /** Restored from the remember-me cookie rather than made by `reply.login()`. */
   remembered: boolean
+  /** Until when the device's remember-me cookie can log it in again; null without one. */
+  rememberedUntil: Date | null
 }
 
 /**

@@ -1,0 +1,173 @@
+import { hash, hkdfSync, timingSafeEqual } from 'node:crypto'
+import sodium from 'sodium-native'
+import { storeCall, storeUnavailable } from '../store/guarded.js'
+import type { LoginStore, StoreSetOptions, StoreValue } from '../types/index.js'
+
+/*
+ * Rotating credentials: the one model behind remember-me series and
+ * refresh-token families. The store keeps a record per series (or family)
+ * holding the hash of the one secret that is current (`h`). Presenting it
+ * spends it: one atomic compare-and-set replaces the record with one naming
+ * a new secret, so of any number of concurrent presenters exactly one makes
+ * the successor. Presenting a secret that is no longer current means two
+ * parties hold the credential, one of them a thief (Barry Jaspan's
+ * persistent-login design; OAuth 2.0 Security BCP §4.14.2 for refresh
+ * tokens): the caller ends the series or family.
+ *
+ * Two tabs restoring at once, or a client retrying a refresh whose answer
+ * it lost, also present a secret just spent. So the record keeps, for
+ * `grace` after each rotation, the hash of the previous secret (`p`) and the
+ * answer the rotation gave (`g`), sealed with a key derived from that
+ * previous secret: whoever presents it in time gets the same answer (the
+ * same successor, never a second one), and the store itself holds nothing a
+ * reader of its dump could use (it has hashes, and a box only the previous
+ * secret opens).
+ */
+
+/** The fields every rotating record has (a series or a family adds its own). */
+export type RotatingFields = {
+  /** The user. */
+  u: string
+  /** SHA-256 of the current secret. */
+  h: string
+  /** SHA-256 of the previous secret, or null before the first rotation. */
+  p: string | null
+  /** When the last rotation (or the creation) happened, ms of the plugin's clock. */
+  r: number
+  /** The last rotation's answer sealed for holders of the previous secret, or null. */
+  g: string | null
+}
+
+export type RotatingRecord = RotatingFields & StoreValue
+
+const ANSWER_INFO = 'fastify-login rotation grace v1'
+const NONCE_BYTES = sodium.crypto_secretbox_NONCEBYTES
+const MAC_BYTES = sodium.crypto_secretbox_MACBYTES
+// Each attempt only fails because another request changed the record; a few outlast any real contention.
+const ATTEMPTS = 5
+
+/** The hash a record keeps of `secret`. */
+export function secretHash (secret: string): string {
+  return hash('sha256', secret, 'base64url')
+}
+
+/** Equal hashes, compared in constant time (both are SHA-256 in base64url, so of one length). */
+function sameHash (a: string | null, b: string): boolean {
+  if (a === null || a.length !== b.length) return false
+  return timingSafeEqual(Buffer.from(a), Buffer.from(b))
+}
+
+function answerKey (secret: string): Buffer {
+  return Buffer.from(hkdfSync('sha256', secret, Buffer.alloc(0), ANSWER_INFO, sodium.crypto_secretbox_KEYBYTES))
+}
+
+/** Seals `answer` so that only a holder of `secret` opens it. */
+export function sealAnswer (answer: StoreValue, secret: string): string {
+  const message = Buffer.from(JSON.stringify(answer), 'utf8')
+  const sealed = Buffer.allocUnsafe(NONCE_BYTES + MAC_BYTES + message.length)
+  const nonce = sealed.subarray(0, NONCE_BYTES)
+  sodium.randombytes_buf(nonce)
+  sodium.crypto_secretbox_easy(sealed.subarray(NONCE_BYTES), message, nonce, answerKey(secret))
+  return sealed.toString('base64url')
+}
+
+/** Opens what sealAnswer() made for `secret`; null for anything else. */
+export function openAnswer (sealed: string, secret: string): StoreValue | null {
+  const raw = Buffer.from(sealed, 'base64url')
+  if (raw.length <= NONCE_BYTES + MAC_BYTES) return null
+  const plain = Buffer.allocUnsafe(raw.length - NONCE_BYTES - MAC_BYTES)
+  if (!sodium.crypto_secretbox_open_easy(plain, raw.subarray(NONCE_BYTES), raw.subarray(0, NONCE_BYTES), answerKey(secret))) return null
+  try {
+    const value: unknown = JSON.parse(plain.toString('utf8'))
+    return value !== null && typeof value === 'object' && !Array.isArray(value) ? value as StoreValue : null
+  } catch {
+    return null
+  }
+}
+
+/** How `secret` stands against `record` at `now`. */
+export type Standing = 'current' | 'graced' | 'reused'
+
+/**
+ * `current`: the secret to spend. `graced`: the one just spent, within
+ * `graceMs` of its rotation. `reused`: any other secret of the record's
+ * series (the previous one too late, or an older one): theft.
+ */
+export function standingOf (record: RotatingFields, secret: string, now: number, graceMs: number): Standing {
+  const presented = secretHash(secret)
+  if (sameHash(record.h, presented)) return 'current'
+  if (record.g !== null && now < record.r + graceMs && sameHash(record.p, presented)) return 'graced'
+  return 'reused'
+}
+
+/** The fields of a new series or family whose current secret is `secret`. */
+export function firstFields (userId: string, secret: string, now: number): RotatingFields {
+  return { u: userId, h: secretHash(secret), p: null, r: now, g: null }
+}
+
+/** What rotate() needs from its caller. */
+export interface Rotation<R extends RotatingRecord, A extends StoreValue> {
+  store: LoginStore
+  key: string
+  /** The secret presented. */
+  secret: string
+  graceMs: number
+  clock: () => number
+  /** Whether a stored value is a live record of this kind for this user (anything else counts as absent). */
+  isRecord: (value: StoreValue | null) => value is R
+  /**
+   * Makes the successor of `record`: its new secret, the answer to give
+   * (also to graced presenters), and the record's other fields after the
+   * rotation. May have side effects (a new session record); `discard` undoes
+   * them when another request rotated first.
+   */
+  successor: (record: R) => Promise<{ secret: string, answer: A, record: Omit<R, keyof RotatingFields> }>
+  discard: (answer: A) => Promise<void>
+  /** Store options of the rotated record. */
+  options: (next: R) => StoreSetOptions
+}
+
+/** The outcome of presenting a secret. */
+export type Rotated<R, A> =
+  | { kind: 'rotated', answer: A, record: R }
+  | { kind: 'graced', answer: A, record: R }
+  | { kind: 'reused', record: R }
+  | { kind: 'gone' }
+
+/**
+ * Spends `secret`: a compare-and-set from the record as read to its
+ * successor. Losing the race re-reads the record, and then the secret is
+ * usually `graced` (the winner's answer is handed out again).
+ */
+export async function rotate<R extends RotatingRecord, A extends StoreValue> (rotation: Rotation<R, A>): Promise<Rotated<R, A>> {
+  const { store, key, secret } = rotation
+  for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
+    const value = await storeCall(() => store.get(key))
+    if (!rotation.isRecord(value)) return { kind: 'gone' }
+    const record = value
+    const now = rotation.clock()
+    const standing = standingOf(record, secret, now, rotation.graceMs)
+    if (standing === 'reused') return { kind: 'reused', record }
+    if (standing === 'graced') {
+      const answer = openAnswer(record.g as string, secret) as A | null
+      // A box that does not open with the secret whose hash matched cannot happen short of a broken store: refuse.
+      if (answer === null) return { kind: 'reused', record }
+      return { kind: 'graced', answer, record }
+    }
+    const made = await rotation.successor(record)
+    const next = {
+      ...record,
+      ...made.record,
+      u: record.u,
+      h: secretHash(made.secret),
+      p: record.h,
+      r: now,
+      g: rotation.graceMs > 0 ? sealAnswer(made.answer, secret) : null
+    } as R
+    if (await storeCall(() => store.compareAndSet(key, record, next, rotation.options(next)))) {
+      return { kind: 'rotated', answer: made.answer, record: next }
+    }
+    await rotation.discard(made.answer)
+  }
+  throw storeUnavailable(null, 'a credential kept changing while it was rotated')
+}
