@@ -43,3 +43,12 @@ export function durationOption (value: unknown, name: string, fallback: number):
   if (seconds === undefined) fail(`${name} must be a positive whole number of seconds or a string like '30d', at most 100 years`)
   return seconds
 }
+
+/**
+ * A grace period in seconds (`rememberMe.reuseGrace`, `jwt.refreshReuseGrace`):
+ * like durationOption, and `0` (or `'0s'`) turns the grace off.
+ */
+export function graceOption (value: unknown, name: string, fallback: number): number {
+  if (value === 0 || (typeof value === 'string' && /^0+\s*[smhdw]$/.test(value.trim()))) return 0
+  return durationOption(value, name, fallback)
+}
