@@ -4,7 +4,8 @@ import sodium from 'sodium-native'
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
 import { loginCookie, rememberCookie } from '../lib/testing/index.js'
 import { MemoryStore } from '../lib/index.js'
-import { rememberDeviceKey } from '../lib/store/keys.js'
+import { rememberSeriesKey } from '../lib/store/keys.js'
+import { secretHash } from '../lib/rotation/rotate.js'
 import { ANONYMOUS, buildApp, setCookie, TEST_KEY, type TestUser, testKey } from './helpers.js'
 
 /** GET /me and GET /private with this Cookie header: 200 anonymous and 401, never a 500. */
@@ -147,9 +148,11 @@ t.test('well-encrypted remember tokens with bad payloads are refused', async (t)
   t.teardown(() => app.close())
   const future = Math.floor(Date.now() / 1000) + 3600
 
-  // n: the device id (22 base64url characters), recorded in the store as a login with remember-me does.
-  const device = { n: 'A'.repeat(22) }
-  store.set(rememberDeviceKey('1', device.n), { at: Date.now() }, { ttlMs: 3600_000, userId: '1' })
+  // n and t: the series id and secret (22 base64url characters each), recorded in the store as a login with remember-me does.
+  const device = { n: 'A'.repeat(22), t: 'S'.repeat(22) }
+  const now = Date.now()
+  const series = { u: '1', h: secretHash(device.t), p: null, r: now, g: null, c: now, e: now + 3600_000, d: 3600, v: null, ip: '', ua: '', s: null }
+  store.set(rememberSeriesKey('1', device.n), series, { ttlMs: 3600_000, userId: '1' })
   const good = await app.inject({ url: '/me', headers: { cookie: `__Host-remember_token=${sealPayload(JSON.stringify({ u: '1', x: future, d: 3600, ...device }))}` } })
   t.equal(good.json().authenticated, true, 'control: a token sealed here with a valid payload restores')
 
@@ -167,9 +170,11 @@ t.test('well-encrypted remember tokens with bad payloads are refused', async (t)
     ['missing expiry', JSON.stringify({ u: '1', d: 3600, ...device })],
     ['expired', JSON.stringify({ u: '1', x: future - 7200, d: 3600, ...device })],
     ['missing duration', JSON.stringify({ u: '1', x: future, ...device })],
-    ['missing device id', JSON.stringify({ u: '1', x: future, d: 3600 })],
-    ['device id of the wrong shape', JSON.stringify({ u: '1', x: future, d: 3600, n: 'short' })],
-    ['a device the store does not know', JSON.stringify({ u: '1', x: future, d: 3600, n: 'B'.repeat(22) })]
+    ['missing device id', JSON.stringify({ u: '1', x: future, d: 3600, t: device.t })],
+    ['device id of the wrong shape', JSON.stringify({ u: '1', x: future, d: 3600, n: 'short', t: device.t })],
+    ['missing series secret', JSON.stringify({ u: '1', x: future, d: 3600, n: device.n })],
+    ['series secret of the wrong shape', JSON.stringify({ u: '1', x: future, d: 3600, n: device.n, t: 7 })],
+    ['a device the store does not know', JSON.stringify({ u: '1', x: future, d: 3600, n: 'B'.repeat(22), t: device.t })]
   ]
   for (const [label, plain] of payloads) {
     const res = await assertAnonymous(t, app, `__Host-remember_token=${sealPayload(plain)}`, label)

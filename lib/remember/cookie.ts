@@ -3,7 +3,7 @@ import { sessionIdentifier } from '../session/identifier.js'
 import { peekRequestState, requestState } from '../internal/request-state.js'
 import { openRememberToken, sealRememberToken } from './token.js'
 import type { RememberSettings } from '../settings.js'
-import type { RememberState, RememberToken } from '../types/internal.js'
+import type { PendingRememberWrite, RememberState, RememberToken } from '../types/internal.js'
 
 /*
  * The remember cookie is read at most once per request, and written once, in
@@ -32,9 +32,12 @@ export function readRememberCookie (request: FastifyRequest, remember: RememberS
   return stateOf(request, remember)
 }
 
-/** Have the response set a new remember cookie for this user and device `id`. */
-export function queueRememberSet (request: FastifyRequest, remember: RememberSettings, userId: string, duration: number, id: string): void {
-  stateOf(request, remember).pending = { kind: 'set', userId, duration, id }
+/** What a remember cookie to be set says (see RememberTokenFields, less the client identifier). */
+export type RememberCookieValue = Omit<Extract<PendingRememberWrite, { kind: 'set' }>, 'kind'>
+
+/** Have the response set a new remember cookie. */
+export function queueRememberSet (request: FastifyRequest, remember: RememberSettings, value: RememberCookieValue): void {
+  stateOf(request, remember).pending = { kind: 'set', ...value }
 }
 
 /** Have the response delete the remember cookie, if the request carried one. */
@@ -54,11 +57,11 @@ export function writeRememberCookie (request: FastifyRequest, reply: FastifyRepl
     reply.clearCookie(remember.cookieName, remember.cookie)
     return
   }
-  const now = remember.clock()
-  const value = sealRememberToken(remember.keys, pending.userId, pending.duration, remember.bindToClient ? sessionIdentifier(request) : undefined, now, pending.id)
+  const { kind: _set, ...fields } = pending
+  const value = sealRememberToken(remember.keys, { ...fields, identifier: remember.bindToClient ? sessionIdentifier(request) : undefined })
   reply.setCookie(remember.cookieName, value, {
     ...remember.cookie,
-    maxAge: pending.duration,
-    expires: new Date(now + pending.duration * 1000)
+    maxAge: Math.max(1, Math.floor((pending.expiresAt - remember.clock()) / 1000)),
+    expires: new Date(pending.expiresAt)
   })
 }

@@ -1,5 +1,5 @@
 import { cookieAttributes, cookieName, type CookieAttributes } from '../internal/cookie-options.js'
-import { durationOption } from '../internal/duration.js'
+import { durationOption, graceOption } from '../internal/duration.js'
 import { boolOption, fail, objectOption, onlyKnownKeys, secretOption } from '../internal/option-checks.js'
 import { deriveRememberKey } from './token.js'
 import { sessionSecrets } from '../session/options.js'
@@ -10,6 +10,8 @@ export interface RememberSettings {
   cookieName: string
   duration: number
   refreshEachRequest: boolean
+  /** How long after a restore the token it replaced still leads to it (parallel tabs), in ms; 0: never. */
+  reuseGraceMs: number
   keys: Buffer[]
   cookie: CookieAttributes & { httpOnly: true }
   /** Strong session protection: tokens are bound to the client they were issued to. */
@@ -18,8 +20,10 @@ export interface RememberSettings {
   clock: () => number
 }
 
-const REMEMBER_KEYS = ['cookieName', 'duration', 'path', 'domain', 'secure', 'sameSite', 'refreshEachRequest', 'key'] as const
-const DEFAULT_REMEMBER_SECONDS = 365 * 86400
+const REMEMBER_KEYS = ['cookieName', 'duration', 'path', 'domain', 'secure', 'sameSite', 'refreshEachRequest', 'key', 'reuseGrace'] as const
+// ASVS 4.0.3 3.3.2 (level 1): re-authentication at least every 30 days. Flask-Login's default is 365.
+const DEFAULT_REMEMBER_SECONDS = 30 * 86400
+const DEFAULT_REUSE_GRACE = 30
 const MIN_KEY_BYTES = 32
 
 /** Validates `rememberMe`; null when it is off. `session` supplies the key material when `rememberMe.key` is absent. */
@@ -44,6 +48,7 @@ export function rememberSettings (options: RememberMeOptions | false | undefined
     cookieName: cookieName(remember.cookieName, 'rememberMe.cookieName', 'remember_token', attributes),
     duration: durationOption(remember.duration, 'rememberMe.duration', DEFAULT_REMEMBER_SECONDS),
     refreshEachRequest: boolOption(remember.refreshEachRequest, 'rememberMe.refreshEachRequest', false),
+    reuseGraceMs: graceOption(remember.reuseGrace, 'rememberMe.reuseGrace', DEFAULT_REUSE_GRACE) * 1000,
     keys: material.map(deriveRememberKey),
     cookie: { ...attributes, httpOnly: true },
     bindToClient,

@@ -6,7 +6,7 @@ import type { RememberToken } from '../types/internal.js'
 /*
  * The remember-me token. Flask-Login's is `id|HMAC(id)`: it never expires and
  * a stolen copy works until the secret changes (its issue #422). Ours is
- * `{ u: id, x: expiry, d: duration, n: device id }` sealed with XSalsa20-Poly1305
+ * `{ u: id, x: expiry, d: duration, n: series id, t: series secret }` sealed with XSalsa20-Poly1305
  * (libsodium's secretbox, the construction @fastify/secure-session uses for
  * the session cookie), so it is unreadable, cannot be forged or edited, and
  * the server refuses it after `x` whatever the browser does with the
@@ -31,14 +31,33 @@ export function deriveRememberKey (material: Buffer): Buffer {
   return Buffer.from(hkdfSync('sha256', material, Buffer.alloc(0), KEY_INFO, sodium.crypto_secretbox_KEYBYTES))
 }
 
-/** A new random id for a remember-me device: it names the token (and its re-issues) in the store. */
+/**
+ * 128 random bits, base64url: a remember-me series id (it names the device in
+ * the store and stays for the series' life) or a series secret (replaced at
+ * every restore; the store keeps only its hash).
+ */
 export function newRememberId (): string {
   return randomToken(16)
 }
 
-/** Seals a token with the first key. `id` names the device: a re-issued token keeps it. */
-export function sealRememberToken (keys: readonly Buffer[], userId: string, duration: number, identifier: string | undefined, now: number, id: string): string {
-  const payload = { u: userId, x: Math.floor(now / 1000) + duration, d: duration, n: id, ...(identifier === undefined ? {} : { i: identifier }) }
+/** What a new remember cookie says. */
+export interface RememberTokenFields {
+  userId: string
+  /** The series' lifetime in seconds, kept for `refreshEachRequest`. */
+  duration: number
+  /** When it expires, ms of the plugin's clock. */
+  expiresAt: number
+  identifier: string | undefined
+  /** The series id. */
+  id: string
+  /** The series' current secret. */
+  secret: string
+}
+
+/** Seals a token with the first key. */
+export function sealRememberToken (keys: readonly Buffer[], fields: RememberTokenFields): string {
+  const { userId, duration, expiresAt, identifier, id, secret } = fields
+  const payload = { u: userId, x: Math.floor(expiresAt / 1000), d: duration, n: id, t: secret, ...(identifier === undefined ? {} : { i: identifier }) }
   const message = Buffer.from(JSON.stringify(payload), 'utf8')
   const sealed = Buffer.allocUnsafe(NONCE_BYTES + MAC_BYTES + message.length)
   const nonce = sealed.subarray(0, NONCE_BYTES)
@@ -74,10 +93,16 @@ function parsePayload (plain: string, now: number): RememberToken | null {
     return null
   }
   if (data === null || typeof data !== 'object') return null
-  const { u, x, d, i, n } = data as Record<string, unknown>
+  const { u, x, d, i, n, t } = data as Record<string, unknown>
   if (typeof u !== 'string' || u === '' || !Number.isSafeInteger(x) || !Number.isSafeInteger(d)) return null
-  // A token without a device id (made before ids existed) cannot be ended from the server: refused.
-  if ((i !== undefined && typeof i !== 'string') || typeof n !== 'string' || !/^[A-Za-z0-9_-]{22}$/.test(n)) return null
+  // A token without a series id and secret (made before series existed) cannot rotate: refused.
+  if ((i !== undefined && typeof i !== 'string') || !isRandomId(n) || !isRandomId(t)) return null
   if ((x as number) * 1000 <= now) return null
-  return { userId: u, duration: d as number, identifier: i, id: n }
+  return { userId: u, duration: d as number, identifier: i, id: n, secret: t }
+}
+
+const RANDOM_ID = /^[A-Za-z0-9_-]{22}$/
+
+function isRandomId (value: unknown): value is string {
+  return typeof value === 'string' && RANDOM_ID.test(value)
 }

@@ -116,6 +116,12 @@ export interface Rotation<R extends RotatingRecord, A extends StoreValue> {
   /** Whether a stored value is a live record of this kind for this user (anything else counts as absent). */
   isRecord: (value: StoreValue | null) => value is R
   /**
+   * Optional: whether the record may be spent at all (a user whose auth
+   * version changed since the login may not); false answers `refused`
+   * before any successor is made.
+   */
+  accept?: (record: R) => boolean
+  /**
    * Makes the successor of `record`: its new secret, the answer to give
    * (also to graced presenters), and the record's other fields after the
    * rotation. May have side effects (a new session record); `discard` undoes
@@ -132,6 +138,7 @@ export type Rotated<R, A> =
   | { kind: 'rotated', answer: A, record: R }
   | { kind: 'graced', answer: A, record: R }
   | { kind: 'reused', record: R }
+  | { kind: 'refused', record: R }
   | { kind: 'gone' }
 
 /**
@@ -148,6 +155,7 @@ export async function rotate<R extends RotatingRecord, A extends StoreValue> (ro
     const now = rotation.clock()
     const standing = standingOf(record, secret, now, rotation.graceMs)
     if (standing === 'reused') return { kind: 'reused', record }
+    if (rotation.accept !== undefined && !rotation.accept(record)) return { kind: 'refused', record }
     if (standing === 'graced') {
       const answer = openAnswer(record.g as string, secret) as A | null
       // A box that does not open with the secret whose hash matched cannot happen short of a broken store: refuse.

@@ -5,7 +5,7 @@ import { storeCall } from '../store/guarded.js'
 import { sessionKey, sessionKeyPrefix } from '../store/keys.js'
 import type { LoginSessionInfo, LoginSessions, LoginStore, RevokeAllOptions } from '../types/index.js'
 import type { SessionSlot } from '../types/internal.js'
-import { endRememberDeviceId, endRememberDevices } from '../remember/devices.js'
+import { endAllSeries, endSeries, listSeries, type SeriesRecord } from '../remember/series.js'
 import { PUBLIC_ID_PATTERN } from './carrier.js'
 import { reportEnded } from './lifecycle.js'
 import { endReason, isRecordOf, sessionInfo } from './record.js'
@@ -73,10 +73,14 @@ async function revokeSessions (
  * drops that session itself.
  */
 
-/** Ends remember-me device `deviceId` of `userId` and every live session of it but `except` (a public id). */
-export async function endDevice (userId: string, deviceId: string, except: string | null, settings: Settings, request: FastifyRequest | null, log: FastifyBaseLogger): Promise<number> {
-  await endRememberDeviceId(userId, deviceId, settings)
-  return await revokeSessions(userId, (slot) => slot.id === except || slot.record.m !== deviceId, settings, request, log)
+/**
+ * Ends remember-me series `seriesId` of `userId` and every live session it
+ * made but `except` (a public id); true when the series was live.
+ */
+export async function endDevice (userId: string, seriesId: string, except: string | null, settings: Settings, request: FastifyRequest | null, log: FastifyBaseLogger): Promise<boolean> {
+  const ended = await endSeries(userId, seriesId, settings)
+  await revokeSessions(userId, (slot) => slot.id === except || slot.record.m !== seriesId, settings, request, log)
+  return ended
 }
 
 /** Logout everywhere and revokeAll(): every device of `userId` but the kept session's, then every session but that one. */
@@ -84,20 +88,61 @@ export async function endAll (userId: string, except: string | undefined, settin
   const store = storeOf(settings)
   const kept = except === undefined || !PUBLIC_ID_PATTERN.test(except) ? null : await storeCall(() => store.get(sessionKey(userId, except)))
   // Remembered devices whose session already timed out are not listed: they end too.
-  await endRememberDevices(userId, isRecordOf(kept, userId) ? kept.m : null, settings)
+  await endAllSeries(userId, isRecordOf(kept, userId) ? kept.m : null, settings)
   return await revokeSessions(userId, (slot) => slot.id === except, settings, request, log)
+}
+
+const SERIES_ID_PATTERN = /^[A-Za-z0-9_-]{22}$/
+
+/**
+ * One entry per device: each live session, with its series' expiry when it
+ * has one, and each series whose session has ended (a timeout: the browser
+ * logs in again from its cookie when it comes back).
+ */
+function devicesOf (slots: Array<SessionSlot & { id: string }>, series: Array<{ id: string, series: SeriesRecord }>, settings: Settings): LoginSessionInfo[] {
+  const byId = new Map(series.map((entry) => [entry.id, entry.series]))
+  const withSession = new Set<string>()
+  const devices = slots.map((slot) => {
+    const info = sessionInfo(slot, settings)
+    const seriesId = slot.record.m
+    const own = seriesId === null ? undefined : byId.get(seriesId)
+    if (own !== undefined && seriesId !== null) {
+      info.rememberedUntil = new Date(own.e)
+      withSession.add(seriesId)
+    }
+    return info
+  })
+  for (const [id, record] of byId) {
+    if (withSession.has(id)) continue
+    devices.push({
+      id,
+      kind: 'remembered',
+      createdAt: new Date(record.c),
+      lastSeenAt: new Date(record.r),
+      expiresAt: new Date(record.e),
+      ip: record.ip,
+      userAgent: record.ua,
+      remembered: true,
+      rememberedUntil: new Date(record.e)
+    })
+  }
+  return devices
 }
 
 /** `fastify.loginSessions`. */
 export function loginSessions (settings: Settings, log: FastifyBaseLogger): LoginSessions {
   return {
     async list (userId: string): Promise<LoginSessionInfo[]> {
-      const slots = await liveSlots(storeOf(settings), userIdArgument(userId), settings)
-      return slots.sort((a, b) => b.record.c - a.record.c).map((slot) => sessionInfo(slot, settings))
+      const store = storeOf(settings)
+      userIdArgument(userId)
+      const [slots, series] = await Promise.all([liveSlots(store, userId, settings), listSeries(store, userId, settings)])
+      return devicesOf(slots, series, settings).sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime())
     },
     async revoke (userId: string, id: string): Promise<boolean> {
       const store = storeOf(settings)
       userIdArgument(userId)
+      // A remembered device whose session is gone: its series, and any session it made meanwhile.
+      if (typeof id === 'string' && SERIES_ID_PATTERN.test(id)) return await endDevice(userId, id, null, settings, null, log)
       // An id of any other shape names no session (and never reaches a key).
       if (typeof id !== 'string' || !PUBLIC_ID_PATTERN.test(id)) return false
       const key = sessionKey(userId, id)

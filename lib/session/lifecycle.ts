@@ -5,7 +5,7 @@ import { requestState } from '../internal/request-state.js'
 import type { Settings } from '../settings.js'
 import type { LoginUser, SessionEndReason } from '../types/index.js'
 import type { LoginRecord, SessionSlot } from '../types/internal.js'
-import { endRememberDevice, extendRememberDevice } from '../remember/devices.js'
+import { endSeriesOf, extendSeries } from '../remember/series.js'
 import { versionMatches } from './auth-version.js'
 import { createSlot, deleteSlot, readSlot, updateSlot } from './carrier.js'
 import { sessionIdentifier } from './identifier.js'
@@ -62,7 +62,7 @@ export function endSession (request: FastifyRequest, session: SessionLike, slot:
   return andThen(deleteSlot(slot.record.u, slot.id, settings), (deleted) => {
     // Two requests finding the same ended session: the one whose delete removed it reports it.
     if (!deleted && slot.id !== null) return null
-    return andThen(timedOut ? undefined : endRememberDevice(slot.record, settings), () => {
+    return andThen(timedOut ? undefined : endSeriesOf(slot.record, settings), () => {
       reportEnded(request, slot, reason, settings, request.log)
       return null
     })
@@ -111,7 +111,7 @@ export function acceptSessionUser (
   if (user === null || user === undefined || (!record.F && !settings.isUserActive(user))) {
     // The user is gone or deactivated: forget the login and its remember-me device (no event: nobody ended a session on purpose).
     clearLogin(session)
-    return andThen(deleteSlot(record.u, slot.id, settings), () => andThen(endRememberDevice(record, settings), () => null))
+    return andThen(deleteSlot(record.u, slot.id, settings), () => andThen(endSeriesOf(record, settings), () => null))
   }
   if (!versionMatches(settings.lifetime, record.v, user)) return endSession(request, session, slot, 'authVersion', settings)
   requestState(request).login = slot
@@ -131,10 +131,10 @@ export function acceptSessionUser (
   }
   return andThen(updateSlot(session, slot, next, settings), (written) => {
     if (!written) return stillLive(request, session, slot, user, settings)
-    // A token re-issued on every request outlives its first expiry: its device record follows, once per touch
+    // A token re-issued on every request outlives its first expiry: its series follows, once per touch
     // (only while it exists: a revoke that deleted it must not be undone).
-    if (!touch || next.m === null || next.md === null || settings.remember?.refreshEachRequest !== true) return user
-    return andThen(extendRememberDevice(next.u, next.m, next.md, settings), () => user)
+    if (!touch || next.m === null || settings.remember?.refreshEachRequest !== true) return user
+    return andThen(extendSeries(next.u, next.m, settings), () => user)
   })
 }
 

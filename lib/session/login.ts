@@ -6,7 +6,7 @@ import { emitLoginEvent } from '../internal/events.js'
 import { requestState } from '../internal/request-state.js'
 import { sessionIdentifier } from './identifier.js'
 import { queueRememberClear, queueRememberSet, readRememberCookie } from '../remember/cookie.js'
-import { endRememberDevice, endRememberDeviceId, saveRememberDevice } from '../remember/devices.js'
+import { endSeries, endSeriesOf, newSeries, saveSeries } from '../remember/series.js'
 import { newRememberId } from '../remember/token.js'
 import { versionOf } from './auth-version.js'
 import { cookieSessionId, deleteSlot, readSlot, updateSlot } from './carrier.js'
@@ -46,9 +46,9 @@ async function dropPreviousLogin (request: FastifyRequest, session: SessionLike,
   const previous = userId === undefined ? null : await readSlot(session, userId, settings)
   if (previous !== null) {
     await deleteSlot(previous.record.u, previous.id, settings)
-    await endRememberDevice(previous.record, settings)
+    await endSeriesOf(previous.record, settings)
   }
-  if (device !== null) await endRememberDeviceId(device.userId, device.id, settings)
+  if (device !== null) await endSeries(device.userId, device.id, settings)
 }
 
 /** `reply.login(user, options)`: see the README. */
@@ -68,13 +68,16 @@ export async function login (reply: FastifyReply, settings: Settings, user: Logi
   const session = sessionOf(request, settings)
   await dropPreviousLogin(request, session, settings)
   // A forced login of an inactive user is marked, so that later loads keep it (they refuse inactive users otherwise).
-  const rememberToken = remember ? { id: newRememberId(), duration } : null
-  const record = newRecord(clientOf(request), settings, { userId: id, fresh, forced: !active, remembered: false, version, remember: rememberToken })
-  if (rememberToken !== null) await saveRememberDevice(id, rememberToken.id, duration, settings)
+  const seriesId = newRememberId()
+  const record = newRecord(clientOf(request), settings, { userId: id, fresh, forced: !active, remembered: false, version, remember: remember ? { id: seriesId, duration } : null })
+  const secret = newRememberId()
+  const series = remember ? newSeries(record, secret, settings) : null
+  // The series is saved first: a failed save leaves no session naming a series that does not exist.
+  if (series !== null) await saveSeries(seriesId, series, settings)
   await startSession(request, session, record, settings)
   if (settings.remember !== null) {
     // Without remember, an older remember cookie (maybe another user's) must not outlive this login.
-    if (rememberToken !== null) queueRememberSet(request, settings.remember, id, duration, rememberToken.id)
+    if (series !== null) queueRememberSet(request, settings.remember, { userId: id, duration, expiresAt: series.e, id: seriesId, secret })
     else queueRememberClear(request, settings.remember)
   }
   setCurrentUser(request, user, true)

@@ -72,12 +72,12 @@ export function canonicalJson (value: unknown): string {
   })
 }
 
-/** The prefix of every remember-me device key of `userId`. */
-export function rememberDevicePrefix (userId: string): string {
-  return `rmdev:${userTag(userId)}:`
+/** The prefix of every remember-me series key of `userId`. */
+export function rememberSeriesPrefix (userId: string): string {
+  return `rmser:${userTag(userId)}:`
 }
 
-/** The key of remember-me device `id` of `userId`. */
-export function rememberDeviceKey (userId: string, id: string): string {
-  return rememberDevicePrefix(userId) + id
+/** The key of remember-me series `id` of `userId`. */
+export function rememberSeriesKey (userId: string, id: string): string {
+  return rememberSeriesPrefix(userId) + id
 }

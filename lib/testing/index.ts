@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify'
 import { identifierOf } from '../session/identifier.js'
 import { userIdOf } from '../session/login.js'
-import { saveRememberDevice } from '../remember/devices.js'
+import { newSeries, saveSeries } from '../remember/series.js'
 import { newRememberId, sealRememberToken } from '../remember/token.js'
 import { USER_ID_KEY } from '../session/state.js'
 import { versionOf } from '../session/auth-version.js'
@@ -76,7 +76,12 @@ export async function rememberCookie (fastify: FastifyInstance, user: LoginUser,
   const identifier = remember.bindToClient ? identifierOf(options.ip ?? '127.0.0.1', options.userAgent ?? 'lightMyRequest') : undefined
   const userId = userIdOf(user, settings)
   const id = newRememberId()
-  // With a store, the device is recorded there as a real login with remember-me does.
-  await saveRememberDevice(userId, id, duration, settings)
-  return `${remember.cookieName}=${sealRememberToken(remember.keys, userId, duration, identifier, remember.clock(), id)}`
+  const secret = newRememberId()
+  const record = newRecord({ ip: options.ip ?? '127.0.0.1', userAgent: options.userAgent ?? 'lightMyRequest' }, settings, {
+    userId, fresh: false, forced: false, remembered: false, version: versionOf(settings.lifetime, user), remember: { id, duration }
+  })
+  // With a store, the series is recorded there as a real login with remember-me does.
+  const series = newSeries(record, secret, settings)
+  await saveSeries(id, series, settings)
+  return `${remember.cookieName}=${sealRememberToken(remember.keys, { userId, duration, expiresAt: series.e, identifier, id, secret })}`
 }

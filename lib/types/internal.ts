@@ -11,12 +11,16 @@ export interface RememberToken {
   duration: number
   /** Strong session protection: the client identifier the token was issued to. */
   identifier: string | undefined
-  /** The device id: kept by re-issues; with a store, its device record must exist for the token to work. */
+  /** The series id: with a store, its series record must exist for the token to work. */
   id: string
+  /** The series secret: with a store, current (or just replaced, within the grace) for the token to work. */
+  secret: string
 }
 
 /** A remember cookie write decided during the request, done in onSend. */
-export type PendingRememberWrite = { kind: 'set', userId: string, duration: number, id: string } | { kind: 'clear' }
+export type PendingRememberWrite =
+  | { kind: 'set', userId: string, duration: number, expiresAt: number, id: string, secret: string }
+  | { kind: 'clear' }
 
 /** The request's remember cookie, read once. */
 export interface RememberState {
@@ -64,9 +68,9 @@ export type LoginRecord = {
   ua: string
   /** The hash of `authVersion(user)` at login, or null without that option. */
   v: string | null
-  /** The id of the remember-me token this device holds (logged in with remember, or restored), or null. */
+  /** The id of the remember-me series this device holds (logged in with remember, or restored), or null. */
   m: string | null
-  /** That token's lifetime in seconds (its re-issues keep it), or null. */
+  /** That series' lifetime in seconds, or null. */
   md: number | null
 }
 

@@ -2,14 +2,11 @@ import type { FastifyRequest } from 'fastify'
 import { andThen, type MaybePromise } from '../internal/hook-adapter.js'
 import { emitLoginEvent } from '../internal/events.js'
 import { queueRememberClear, queueRememberSet, readRememberCookie } from '../remember/cookie.js'
+import { restoreLogin } from '../remember/restore.js'
 import { sessionIdentifier } from '../session/identifier.js'
-import { versionOf } from '../session/auth-version.js'
-import { abandonSession, acceptSessionUser, openSession, startSession } from '../session/lifecycle.js'
-import { clientOf, newRecord } from '../session/record.js'
+import { acceptSessionUser, openSession } from '../session/lifecycle.js'
 import { sessionOf, storedUserId } from '../session/state.js'
-import type { RememberSettings, Settings } from '../settings.js'
-import type { RememberToken } from '../types/internal.js'
-import { rememberDeviceLive } from '../remember/devices.js'
+import type { Settings } from '../settings.js'
 import type { LoginUser } from '../types/index.js'
 
 /*
@@ -43,7 +40,9 @@ function fromSession (settings: Settings, loadUser: NonNullable<Settings['loadUs
         const remember = settings.remember
         if (accepted !== null && remember?.refreshEachRequest === true) {
           const { token } = readRememberCookie(request, remember)
-          if (token !== null && token.userId === userId) queueRememberSet(request, remember, userId, token.duration, token.id)
+          if (token !== null && token.userId === userId) {
+            queueRememberSet(request, remember, { ...token, expiresAt: settings.lifetime.clock() + token.duration * 1000 })
+          }
         }
         return accepted
       }))
@@ -71,45 +70,14 @@ function fromRememberCookie (settings: Settings, loadUser: NonNullable<Settings[
       emitLoginEvent(settings.events, 'sessionProtected', request, settings.anonymousUser(request), 'remember')
       return null
     }
-    return andThen(rememberDeviceLive(token, settings), (live) => {
-      // Its session was logged out or revoked, or the user logged out everywhere.
-      if (!live) {
+    return andThen(loadUser(token.userId, request) as MaybePromise<Found>, (user) => {
+      if (!usable(user, settings)) {
         queueRememberClear(request, remember)
         return null
       }
-      return andThen(loadUser(token.userId, request) as MaybePromise<Found>, (user) => restoreFromToken(request, settings, remember, token, user))
+      return restoreLogin(request, settings, remember, token, user)
     })
   }
-}
-
-/** The remember token's user is loaded: a new session, not fresh, for the same remember-me device. */
-function restoreFromToken (request: FastifyRequest, settings: Settings, remember: RememberSettings, token: RememberToken, user: Found): MaybePromise<LoginUser | null> {
-  if (!usable(user, settings)) {
-    queueRememberClear(request, remember)
-    return null
-  }
-  // A new session record, bound to the current identifier, so strong
-  // protection does not wipe it on the next request (Flask-Login issue #685).
-  const record = newRecord(clientOf(request), settings, {
-    userId: token.userId,
-    fresh: false,
-    forced: false,
-    remembered: true,
-    version: versionOf(settings.lifetime, user),
-    remember: { id: token.id, duration: token.duration }
-  })
-  const session = sessionOf(request, settings)
-  return andThen(startSession(request, session, record, settings), () => andThen(rememberDeviceLive(token, settings), (live) => {
-    // Checked again once the session exists: a revoke that ended the device meanwhile may have listed the
-    // user's sessions before this one was made (see session/devices.ts), so this restore drops it itself.
-    if (!live) {
-      queueRememberClear(request, remember)
-      return andThen(abandonSession(request, session, settings), () => null)
-    }
-    if (remember.refreshEachRequest) queueRememberSet(request, remember, token.userId, token.duration, token.id)
-    emitLoginEvent(settings.events, 'userLoadedFromCookie', request, user, 'remember')
-    return user
-  }))
 }
 
 /** The app's `loadUserFromRequest` (an API key, a header): writes nothing to the session. */
