@@ -61,7 +61,7 @@ export function writeRememberCookie (request: FastifyRequest, reply: FastifyRepl
   const value = sealRememberToken(remember.keys, { ...fields, identifier: remember.bindToClient ? sessionIdentifier(request) : undefined })
   reply.setCookie(remember.cookieName, value, {
     ...remember.cookie,
-    maxAge: Math.max(1, Math.floor((pending.expiresAt - remember.clock()) / 1000)),
+    maxAge: Math.max(1, Math.ceil((pending.expiresAt - remember.clock()) / 1000)),
     expires: new Date(pending.expiresAt)
   })
 }
