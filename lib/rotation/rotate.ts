@@ -172,9 +172,15 @@ export async function rotate<R extends RotatingRecord, A extends StoreValue> (ro
       r: now,
       g: rotation.graceMs > 0 ? sealAnswer(made.answer, secret) : null
     } as R
-    if (await storeCall(() => store.compareAndSet(key, record, next, rotation.options(next)))) {
-      return { kind: 'rotated', answer: made.answer, record: next }
+    let swapped: boolean
+    try {
+      swapped = await storeCall(() => store.compareAndSet(key, record, next, rotation.options(next)))
+    } catch (err) {
+      // The store failed: what the successor made (a session) must not outlive the refusal.
+      await rotation.discard(made.answer).catch(() => {})
+      throw err
     }
+    if (swapped) return { kind: 'rotated', answer: made.answer, record: next }
     await rotation.discard(made.answer)
   }
   throw storeUnavailable(null, 'a credential kept changing while it was rotated')
