@@ -47,8 +47,15 @@ t.test('a store given by the app is used, and closed with the app', async (t) =>
   t.equal(closed, 1, 'app.close() closes the store')
 })
 
-t.test('with session: false there is no session store and no loginSessions to use', async (t) => {
+t.test('with session: false the store still exists (API sessions live there) and lists no browser sessions', async (t) => {
   const { app } = await buildApp({ session: false, loadUser: undefined, loadUserFromRequest: () => null })
+  t.teardown(() => app.close())
+  t.same(await app.loginSessions.list('1'), [])
+  t.equal(await app.loginSessions.revokeAll('1'), 0)
+})
+
+t.test('with store: false, loginSessions has nothing to read and says so', async (t) => {
+  const { app } = await buildApp({ store: false })
   t.teardown(() => app.close())
   await t.rejects(app.loginSessions.list('1'), { code: 'FST_LOGIN_SESSIONS_DISABLED' })
 })
