@@ -199,8 +199,28 @@ async function checkServer (server) {
 
 // ---------------------------------------------------------------- load
 
+/**
+ * A restore that follows rotation: each request takes a current remember
+ * cookie from a pool shared by the connections and puts back the one its
+ * answer set, so that every request spends a secret nobody else holds.
+ */
+function rotatingRequest ({ method = 'GET', path, headers, rotating }) {
+  const pool = [...rotating.seeds]
+  return {
+    method,
+    path,
+    headers: withAgent(headers),
+    setupRequest: (request, context) => {
+      context.cookie = pool.shift()
+      return { ...request, headers: { ...request.headers, cookie: context.cookie } }
+    },
+    onResponse: (_status, _body, context, resHeaders) => { pool.push(setCookieOf(resHeaders, rotating.name) ?? context.cookie) }
+  }
+}
+
 function load (server, options) {
   const { method = 'GET', path, headers, body } = server.auth
+  const rotating = server.auth.rotating === undefined ? {} : { requests: [rotatingRequest(server.auth)] }
   return autocannon({
     // autocannon takes the path from the URL (a top-level `path` option is ignored).
     url: `http://127.0.0.1:${server.port}${path}`,
@@ -209,6 +229,7 @@ function load (server, options) {
     method,
     headers: withAgent(headers),
     body,
+    ...rotating,
     ...options
   })
 }

@@ -136,14 +136,24 @@ async function sessionScenario ({ preHandler, ...route }, cookie, anonStatus = 4
   await app.ready()
   // With a store, loginCookie saves the session's record there (MemoryStore, Redis), as a login does.
   const sessionAuth = async () => ({ path: '/data', headers: { cookie: await loginCookie(app, ALICE, { ip: CLIENT_IP, userAgent: USER_AGENT }) } })
-  const auth = cookie === 'remember' ? { path: '/data', headers: { cookie: await rememberCookie(app, ALICE) } } : await sessionAuth()
+  // Every restore spends its remember cookie's secret (the next one is in the answer): the load takes
+  // current cookies from a pool of series and puts back what each answer set (see rotatingRequest in run.mjs).
+  // A new pool before every run: a cookie spent in an earlier run would come back as a stolen one.
+  const rememberAuth = async () => ({
+    path: '/data',
+    headers: { cookie: await rememberCookie(app, ALICE) },
+    rotating: { name: REMEMBER_COOKIE, seeds: await Promise.all(Array.from({ length: 64 }, () => rememberCookie(app, ALICE))) }
+  })
+  const auth = cookie === 'remember' ? await rememberAuth() : await sessionAuth()
   // A new session cookie before every run (run.mjs asks for it), as a browser keeps the latest one: the loader
   // replays one fixed cookie, and once that cookie is a touchInterval (1 min) old, every request would touch
   // it; with `store: false` the touch is in the cookie itself, so each response would write a new cookie.
   // A store's record is touched once and then read back touched, whatever the cookie's age.
-  const refresh = cookie === 'remember' ? undefined : sessionAuth
+  const refresh = cookie === 'remember' ? rememberAuth : sessionAuth
   return { app, stats: store.stats, auth, refresh, anon: { path: '/data' }, anonStatus }
 }
+
+const REMEMBER_COOKIE = '__Host-remember_token'
 
 /** Each scenario: `build()` returns { app, auth, anon, stats? }; auth and anon are requests. */
 export const scenarios = {
