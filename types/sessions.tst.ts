@@ -26,6 +26,23 @@ describe('server-side sessions', () => {
     expect(app.loginSessions.revoke('1', 'id')).type.toBe<Promise<boolean>>()
     expect(app.loginSessions.revokeAll('1', { except: 'id' })).type.toBe<Promise<number>>()
     expect(app.loginSessions.revokeAll).type.not.toBeCallableWith('1', { keep: 'id' })
+    expect<LoginSessionInfo['kind']>().type.toBe<'session' | 'remembered' | 'api'>()
+    expect<LoginSessionInfo['rememberedUntil']>().type.toBe<Date | null>()
+  })
+
+  test('remember-me series options', () => {
+    expect<{ rememberMe: { reuseGrace: 0, duration: '30d' } }>().type.toBeAssignableTo<Partial<FastifyLoginOptions>>()
+    expect<{ rememberMe: { reuseGrace: '10s' } }>().type.toBeAssignableTo<Partial<FastifyLoginOptions>>()
+    expect<{ rememberMe: { reuseGrace: true } }>().type.not.toBeAssignableTo<Partial<FastifyLoginOptions>>()
+  })
+
+  test('rememberTokenReused is typed', () => {
+    app.loginEvents.on('rememberTokenReused', (event) => {
+      expect(event.userId).type.toBe<string>()
+      expect(event.via).type.toBe<'remember'>()
+      expect(event.request).type.toBe<FastifyRequest>()
+      expect(event).type.not.toHaveProperty('user')
+    })
   })
 
   test('sessionEnded is typed', () => {
