@@ -1,6 +1,6 @@
 import { hkdfSync } from 'node:crypto'
 import sodium from 'sodium-native'
-import { randomToken } from '../internal/random.js'
+import { fillRandom, randomToken } from '../internal/random.js'
 import type { RememberToken } from '../types/internal.js'
 
 /*
@@ -61,7 +61,7 @@ export function sealRememberToken (keys: readonly Buffer[], fields: RememberToke
   const message = Buffer.from(JSON.stringify(payload), 'utf8')
   const sealed = Buffer.allocUnsafe(NONCE_BYTES + MAC_BYTES + message.length)
   const nonce = sealed.subarray(0, NONCE_BYTES)
-  sodium.randombytes_buf(nonce)
+  fillRandom(nonce)
   sodium.crypto_secretbox_easy(sealed.subarray(NONCE_BYTES), message, nonce, keys[0] as Buffer)
   return sealed.toString('base64url')
 }
