@@ -3,6 +3,7 @@ import t, { type Test } from 'tap'
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
 import { MemoryStore, type FastifyLoginOptions, type LoginStore } from '../lib/index.js'
 import { authenticate, buildApp, PASSWORD, rejectsOption, TEST_KEY } from './helpers.js'
+import { addLoginForm } from './throttle-form.js'
 
 /*
  * loginThrottle's options and defaults, turned off, with `store: false`, and
@@ -19,14 +20,7 @@ async function app (t: Test, options: Partial<FastifyLoginOptions> = {}): Promis
   const clock = (): number => now
   const store = options.store ?? new MemoryStore({ clock })
   const { app } = await buildApp({ clock, jwt: { secret: SECRET, authenticate }, ...options, store }, (app) => {
-    app.post<{ Body: { username: string, password: string } }>('/form', async (request, reply) => {
-      const { username, password } = request.body
-      await app.loginThrottle.check(request, username)
-      const user = authenticate(username, password)
-      if (user !== null && await reply.login(user)) return { ok: true }
-      await app.loginThrottle.fail(request, username)
-      return await reply.code(401).send({ ok: false })
-    })
+    addLoginForm(app)
     // The app's mistakes: the arguments come from the body as they are.
     app.post<{ Body: { method: 'check' | 'fail' | 'reset', request: boolean, username: unknown } }>('/misuse', async (request) => {
       const { method, username } = request.body

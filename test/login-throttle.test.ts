@@ -5,6 +5,7 @@ import { MemoryStore, type LoginEventMap, type LoginStore, type LoginThrottleOpt
 import { RedisStore } from '../lib/redis/index.js'
 import { authenticate, buildApp, PASSWORD } from './helpers.js'
 import { connected, startRedis } from './redis-server.js'
+import { addLoginForm } from './throttle-form.js'
 
 /*
  * Login throttling as a client meets it, on a MemoryStore and on a real
@@ -30,17 +31,7 @@ interface ThrottledApp {
 async function throttledApp (t: Test, stores: StoreFactory, throttle: LoginThrottleOptions = {}, shared?: string): Promise<ThrottledApp> {
   let now = START
   const clock = (): number => now
-  const { app } = await buildApp({ clock, store: stores(clock, shared), loginThrottle: throttle, jwt: { secret: SECRET, authenticate } }, (app) => {
-    // The README's form: check before the password, fail after a wrong one; reply.login() clears.
-    app.post<{ Body: { username: string, password: string } }>('/form', async (request, reply) => {
-      const { username, password } = request.body
-      await app.loginThrottle.check(request, username)
-      const user = authenticate(username, password)
-      if (user !== null && await reply.login(user)) return { ok: true }
-      await app.loginThrottle.fail(request, username)
-      return await reply.code(401).send({ ok: false })
-    })
-  })
+  const { app } = await buildApp({ clock, store: stores(clock, shared), loginThrottle: throttle, jwt: { secret: SECRET, authenticate } }, addLoginForm)
   t.teardown(() => app.close())
   const failed: ThrottledApp['failed'] = []
   const throttled: ThrottledApp['throttled'] = []
