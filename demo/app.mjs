@@ -12,7 +12,7 @@ import { promisify } from 'node:util'
 import Fastify from 'fastify'
 import formbody from '@fastify/formbody'
 import flash from '@fastify/flash'
-import fastifyLogin from 'fastify-login'
+import fastifyLogin, { LoginThrottledError } from 'fastify-login'
 
 const scrypt = promisify(scryptCallback)
 
@@ -472,6 +472,25 @@ export async function buildDemoApp ({ logger } = {}) {
     return payload
   })
 
+  /**
+   * Asks the plugin whether this attempt may test a password. When it is
+   * throttled: the form again, with a 429, the Retry-After header and a
+   * message saying how long to wait (`formWith(message)` builds the form).
+   * Otherwise null.
+   */
+  async function throttledPage (request, reply, username, formWith, title) {
+    try {
+      await app.loginThrottle.check(request, username)
+      return null
+    } catch (err) {
+      if (!(err instanceof LoginThrottledError)) throw err // a store failure stays a 503
+      const seconds = Number(err.headers['retry-after'])
+      reply.header('retry-after', String(seconds))
+      const message = `Too many failed attempts for this account or from your network. Wait ${seconds} second${seconds === 1 ? '' : 's'} and try again.`
+      return sendPage(reply, 429, title, userOf(request), formWith(message))
+    }
+  }
+
   app.get('/', async (request, reply) => {
     const user = userOf(request)
     const status = user === null
@@ -491,6 +510,8 @@ ${status}
   <li><a href="/api/me">/api/me</a> is a JSON route with the same guard. A browser that is not logged in is redirected to the login page;
       an API client that asks for JSON gets a 401 JSON error instead:
       <pre>curl -H 'Accept: application/json' http://localhost:3000/api/me</pre></li>
+  <li>Type a wrong password five times: the sixth attempt is refused for a second, even with the right password,
+      and each further failure doubles the wait (login throttling). Other accounts are not affected.</li>
   <li><code>carol</code> is an inactive account: her password is right, but her login is refused with the same message as a wrong password.</li>
 </ul>
 <p>The cookies are <code>Secure</code>. Chrome, Firefox and Edge accept such cookies on <code>http://localhost</code>; Safari does not, so use another browser for this demo.</p>`)
@@ -507,6 +528,13 @@ ${status}
     const username = field(request.body, 'username')
     const password = field(request.body, 'password')
     const remember = field(request.body, 'remember') === 'yes'
+    // Login throttling, before the password is tested: after 5 failures for
+    // one username (or 50 from one address) within 15 minutes, the next
+    // attempt waits 1 second, then 2, 4, … up to 15 minutes. The answer is
+    // the same for usernames that do not exist.
+    const form = (message) => loginForm({ username, next: field(request.body, 'next'), error: message })
+    const throttled = await throttledPage(request, reply, username, form, 'Log in')
+    if (throttled !== null) return throttled
     const user = await store.verify(username, password)
     // reply.login() refuses an inactive user (it returns false), and that case
     // gets the same answer as a wrong password: the page does not tell which
@@ -515,13 +543,11 @@ ${status}
       // nextUrl() takes `next` from the query or the form and returns it only
       // when it is a path on this site; anything else (//evil.com,
       // https://evil.com, /\evil.com, javascript:...) gives the fallback '/'.
+      // reply.login() also cleared this username's failures.
       return reply.redirect(request.nextUrl('/'), 302)
     }
-    return sendPage(reply, 401, 'Log in', userOf(request), loginForm({
-      username,
-      next: field(request.body, 'next'),
-      error: 'Invalid username or password.'
-    }))
+    await app.loginThrottle.fail(request, username)
+    return sendPage(reply, 401, 'Log in', userOf(request), form('Invalid username or password.'))
   })
 
   // The form on /sessions adds everywhere=yes: every session of the user ends.
@@ -615,16 +641,18 @@ ${status}
 
   app.post('/reauth', { preHandler: app.loginRequired }, async (request, reply) => {
     const user = request.currentUser
+    const form = (message) => reauthForm({ user, staleBecause: staleBecause(request), next: field(request.body, 'next'), error: message })
+    // The same throttle as the login form: a stolen remember-me cookie must
+    // not give unlimited guesses at the password for a fresh login.
+    const throttled = await throttledPage(request, reply, user.username, form, 'Confirm your password')
+    if (throttled !== null) return throttled
     const confirmed = await store.verify(user.username, field(request.body, 'password'))
     if (confirmed !== null && confirmed.id === user.id && await reply.confirmLogin()) {
+      await app.loginThrottle.reset(user.username) // the right password: earlier failures no longer count
       return reply.redirect(request.nextUrl('/'), 302) // same safe-`next` rule as the login
     }
-    return sendPage(reply, 401, 'Confirm your password', user, reauthForm({
-      user,
-      staleBecause: staleBecause(request),
-      next: field(request.body, 'next'),
-      error: 'Wrong password.'
-    }))
+    await app.loginThrottle.fail(request, user.username)
+    return sendPage(reply, 401, 'Confirm your password', user, form('Wrong password.'))
   })
 
   // JSON for API clients. Not logged in: a browser (Accept: text/html) is

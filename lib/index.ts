@@ -3,7 +3,7 @@ import type { FastifyPluginAsync } from 'fastify'
 import type { Guard } from './types/index.js'
 import { fastifyLoginPlugin } from './plugin.js'
 import * as testing from './testing/index.js'
-import type { CurrentUser, FastifyLoginOptions, LoginEvents, LoginOptions, LoginSessionInfo, LoginSessions, LoginUser, LogoutOptions } from './types/index.js'
+import type { CurrentUser, FastifyLoginOptions, LoginEvents, LoginOptions, LoginSessionInfo, LoginSessions, LoginThrottle, LoginUser, LogoutOptions } from './types/index.js'
 import type { AccessTokenOptions, JwtClaims, JwtGuard, JwtTokens, RevocationStore } from './types/index.js'
 
 /**
@@ -46,6 +46,7 @@ export {
   NotRegisteredError,
   SessionsDisabledError,
   StoreUnavailableError,
+  LoginThrottledError,
   JwtNoTokenError,
   JwtMalformedError,
   JwtWrongSchemeError,
@@ -108,6 +109,10 @@ export type {
   LoginVia,
   LoginSessionInfo,
   LoginSessions,
+  LoginThrottle,
+  LoginThrottleOptions,
+  LoginAttemptEvent,
+  LoginThrottledEvent,
   LogoutOptions,
   RevokeAllOptions,
   SessionEndReason,
@@ -156,6 +161,8 @@ declare module 'fastify' {
     jwtRevocationStore: RevocationStore
     /** A user's login sessions in the store: list them, end one, end all but one. */
     loginSessions: LoginSessions
+    /** Login throttling for the app's own login form: `check()` before the password, `fail()` after a wrong one, `reset()` to unlock. */
+    loginThrottle: LoginThrottle
   }
   interface FastifyRequest {
     /** The logged-in user, or the anonymous value; set once the user is loaded. */

@@ -13,6 +13,7 @@ import { sessionInfo } from './session/record.js'
 import { registerSession } from './session/register.js'
 import { sessionOf, storedUserId } from './session/state.js'
 import { buildSettings, redirectUrlOption } from './settings.js'
+import { loginThrottleApi } from './throttle/api.js'
 import { kGuards, kLoginUrl, kRefreshUrl, kRequestState, kSettings } from './symbols.js'
 import type { FastifyLoginOptions, LoginOptions, LoginUser, LogoutOptions } from './types/index.js'
 import { addAutoLoad, autoLoadCanFindUsers } from './user/auto-load.js'
@@ -29,6 +30,7 @@ export async function fastifyLoginPlugin (fastify: FastifyInstance, options: Fas
   fastify.decorate(kRefreshUrl, undefined)
   fastify.decorate('loginEvents', settings.events)
   fastify.decorate('loginSessions', loginSessions(settings, fastify.log))
+  fastify.decorate('loginThrottle', loginThrottleApi(settings))
   // stateStore is the store itself, or with `store: false` a private MemoryStore: either way closed with the app.
   const store = settings.lifetime.stateStore
   if (typeof store.close === 'function') {

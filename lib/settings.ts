@@ -5,6 +5,7 @@ import { boolOption, fail, onlyKnownKeys, optionalFunction, optionalString } fro
 import { rememberSettings, type RememberSettings } from './remember/options.js'
 import { lifetimeSettings, type LifetimeSettings } from './session/lifetime.js'
 import { sessionCookie } from './session/options.js'
+import { throttleSettings, type ThrottleSettings } from './throttle/options.js'
 import type {
   AnonymousUser,
   FastifyLoginOptions,
@@ -53,6 +54,8 @@ export interface Settings {
   lifetime: LifetimeSettings
   /** How long the session cookie itself lasts unchanged (`session.expiry`), in ms: a record's lifetime when no timeout is on. */
   cookieExpiryMs: number
+  /** Login throttling (`loginThrottle`); null when turned off. Its counters live in `lifetime.stateStore`. */
+  throttle: ThrottleSettings | null
 }
 
 export const DEFAULT_LOGIN_MESSAGE = 'Please log in to access this page.'
@@ -66,7 +69,7 @@ const TOP_LEVEL_KEYS = [
   'sessionCookieName', 'rememberMe', 'sessionProtection', 'keepSessionKeys', 'autoLoadUser', 'origin', 'loginUrl',
   'refreshUrl', 'useSessionForNext', 'nextParam', 'unauthorized', 'needsRefresh', 'loginMessage',
   'loginMessageCategory', 'refreshMessage', 'refreshMessageCategory', 'jwt', 'store', 'idleTimeout',
-  'absoluteTimeout', 'touchInterval', 'freshFor', 'clock', 'authVersion'
+  'absoluteTimeout', 'touchInterval', 'freshFor', 'clock', 'authVersion', 'loginThrottle'
 ] as const
 
 function messageOption (value: unknown, name: string, fallback: string): LoginMessage | false {
@@ -183,6 +186,7 @@ export function buildSettings (options: FastifyLoginOptions): Settings {
     refreshMessageCategory: optionalString(options.refreshMessageCategory, 'refreshMessageCategory') ?? 'message',
     events: createLoginEvents(),
     lifetime,
-    cookieExpiryMs: durationOption(typeof options.session === 'object' ? options.session.expiry : undefined, 'session.expiry', 86400) * 1000
+    cookieExpiryMs: durationOption(typeof options.session === 'object' ? options.session.expiry : undefined, 'session.expiry', 86400) * 1000,
+    throttle: throttleSettings(options.loginThrottle)
   }
 }

@@ -6,7 +6,7 @@ import { createServer, type AddressInfo } from 'node:net'
 import { resolve } from 'node:path'
 import t from 'tap'
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
-import { BROWSER_ACCEPT, CookieJar, setCookie, testKey } from './helpers.js'
+import { BROWSER_ACCEPT, CookieJar, fakeClock, setCookie, testKey } from './helpers.js'
 
 type Test = tap.Test
 
@@ -139,6 +139,52 @@ t.test('wrong credentials', async (t) => {
     })
     t.equal(res.statusCode, 401)
     t.match(res.body, GENERIC_ERROR)
+  })
+})
+
+t.test('login throttling', async (t) => {
+  const THROTTLED = '<p class="error">Too many failed attempts for this account or from your network. Wait 1 second and try again.</p>'
+
+  t.test('the 6th attempt is a 429 page saying how long to wait, even with the right password; bob is not affected', async (t) => {
+    const clock = fakeClock(t)
+    const browser = new Browser(await demoApp(t))
+    for (let i = 0; i < 5; i++) t.equal((await browser.post('/login', { username: 'alice', password: 'guess' })).statusCode, 401, `failure ${i + 1}`)
+    const refused = await browser.post('/login', { username: 'alice', password: 'wonderland', next: '/account' })
+    t.equal(refused.statusCode, 429)
+    t.equal(refused.headers['retry-after'], '1')
+    t.match(refused.body, THROTTLED)
+    t.match(refused.body, '<input type="hidden" name="next" value="/account">', 'the form is there again, with next')
+    t.equal((await browser.get('/account')).statusCode, 302, 'not logged in')
+    const bob = await new Browser(browser.app).post('/login', { username: 'bob', password: 'builder' })
+    t.equal(bob.statusCode, 302, 'bob logs in meanwhile')
+    const unknown = new Browser(browser.app)
+    for (let i = 0; i < 5; i++) await unknown.post('/login', { username: 'mallory', password: 'guess' })
+    const same = await unknown.post('/login', { username: 'mallory', password: 'guess', next: '/account' })
+    t.same([same.statusCode, same.body.replace(/mallory/g, 'alice')], [429, refused.body], 'an unknown username gets the same page')
+    clock.set(1000)
+    const login = await browser.post('/login', { username: 'alice', password: 'wonderland', next: '/account' })
+    t.same([login.statusCode, login.headers.location], [302, '/account'], 'a second later alice logs in')
+  })
+
+  t.test('re-authentication is throttled too', async (t) => {
+    const clock = fakeClock(t)
+    const browser = await loggedIn(t)
+    for (let i = 0; i < 5; i++) t.equal((await browser.post('/reauth', { password: 'guess' })).statusCode, 401, `failure ${i + 1}`)
+    const refused = await browser.post('/reauth', { password: 'wonderland', next: '/settings' })
+    t.same([refused.statusCode, refused.headers['retry-after']], [429, '1'])
+    t.match(refused.body, THROTTLED)
+    clock.set(1000)
+    t.equal((await browser.post('/reauth', { password: 'wonderland' })).statusCode, 302, 'a second later the password is confirmed')
+    for (let i = 0; i < 4; i++) await browser.post('/reauth', { password: 'guess' })
+    t.equal((await browser.post('/reauth', { password: 'wonderland' })).statusCode, 302, 'the confirmed password reset the count')
+  })
+
+  t.test('POST /auth: a 429 JSON answer with Retry-After', async (t) => {
+    const app = await demoApp(t)
+    const auth = async (password: string): Promise<LightMyRequestResponse> => await app.inject({ method: 'POST', url: '/auth', payload: { username: 'alice', password } })
+    for (let i = 0; i < 5; i++) t.equal((await auth('guess')).statusCode, 401, `failure ${i + 1}`)
+    const refused = await auth('wonderland')
+    t.same([refused.statusCode, refused.headers['retry-after'], refused.json().code], [429, '1', 'FST_LOGIN_THROTTLED'])
   })
 })
 

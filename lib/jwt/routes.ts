@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { Settings } from '../settings.js'
 import { JwtBadRequestError, JwtUnsupportedMediaTypeError } from '../errors.js'
 import { emitLoginEvent } from '../internal/events.js'
+import { checkThrottle, clearCheckedAccount, recordFailure } from '../throttle/counter.js'
 import type { LoginUser } from '../types/index.js'
 import { setJwtCookies } from './cookies.js'
 import type { JwtSettings } from './options.js'
@@ -78,9 +79,16 @@ export function registerJwtRoutes (fastify: FastifyInstance, deps: RouteDeps): v
       config: { autoLoadUser: false }
     }, async function tokenEndpoint (request, reply) {
       const body = request.body as Record<string, string>
-      const user = await authenticate(body[jwt.usernameField] as string, body[jwt.passwordField] as string, request)
+      const username = body[jwt.usernameField] as string
+      // Before the password is tested: a throttled attempt learns nothing, not even whether it was right.
+      await checkThrottle(request, username, core, 'jwt')
+      const user = await authenticate(username, body[jwt.passwordField] as string, request)
       // One answer for unknown users, wrong passwords and inactive accounts.
-      if (user === null || user === undefined || !core.isUserActive(user)) throw deps.fail('FST_LOGIN_JWT_BAD_CREDENTIALS')
+      if (user === null || user === undefined || !core.isUserActive(user)) {
+        await recordFailure(request, username, core, 'jwt')
+        throw deps.fail('FST_LOGIN_JWT_BAD_CREDENTIALS')
+      }
+      await clearCheckedAccount(request, core)
       const access = await issue(user, 'access', { fresh: true }, request)
       const refresh = await issue(user, 'refresh', {}, request)
       if (useCookies) setJwtCookies(reply, jwt, { accessToken: access.token, refreshToken: refresh.token })

@@ -14,6 +14,7 @@ import { endAll, endDevice } from './devices.js'
 import { endSession, startSession } from './lifecycle.js'
 import { clientOf, newRecord, recordFresh } from './record.js'
 import { clearLogin, sessionOf, storedUserId, type SessionLike } from './state.js'
+import { clearCheckedAccount } from '../throttle/counter.js'
 import type { Settings } from '../settings.js'
 import type { CurrentUser, LoginOptions, LoginUser, LogoutOptions } from '../types/index.js'
 import type { SessionSlot } from '../types/internal.js'
@@ -80,6 +81,7 @@ export async function login (reply: FastifyReply, settings: Settings, user: Logi
     if (series !== null) queueRememberSet(request, settings.remember, { userId: id, duration, expiresAt: series.e, id: seriesId, secret })
     else queueRememberClear(request, settings.remember)
   }
+  await clearCheckedAccount(request, settings)
   setCurrentUser(request, user, true)
   emitLoginEvent(settings.events, 'userLoggedIn', request, user, 'session')
   return true

@@ -81,3 +81,20 @@ export function rememberSeriesPrefix (userId: string): string {
 export function rememberSeriesKey (userId: string, id: string): string {
   return rememberSeriesPrefix(userId) + id
 }
+
+/**
+ * The login-throttle keys of one account or one client address: `count`, the
+ * failure counter of the window, and `lock`, the time until which attempts
+ * are refused. `subject` is already normalised (see lib/throttle/counter.ts);
+ * its SHA-256 makes any text key-safe and of fixed length. The keys carry no
+ * user tag and join no user index: a logout everywhere (`deleteUser`) must
+ * not reset an attacker's count.
+ *
+ * @example
+ * throttleKeys('a', 'alice') // { count: 'thr:a:<hash>', lock: 'thr:a:<hash>:lock' }
+ * throttleKeys('ip', '203.0.113.7')
+ */
+export function throttleKeys (kind: 'a' | 'ip', subject: string): { count: string, lock: string } {
+  const base = `thr:${kind}:${hash('sha256', subject, 'base64url')}`
+  return { count: base, lock: `${base}:lock` }
+}

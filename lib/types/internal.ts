@@ -89,4 +89,9 @@ export interface RequestState {
   remember: RememberState | null
   /** The login session found or made on this request. */
   login: SessionSlot | null
+  /**
+   * The account (normalised username) that `loginThrottle.check()` let
+   * through on this request: the one a `reply.login()` that follows clears.
+   */
+  throttledAccount: string | null
 }

@@ -137,6 +137,29 @@ export interface FastifyLoginOptions {
    * hashed with each session; a session whose value no longer matches its user ends.
    */
   authVersion?: (user: LoginUser) => string
+  /**
+   * Login throttling (ASVS 2.2.1): failed logins are counted per account and per client address
+   * in the store, and after too many the next attempts wait, for a delay that doubles with each
+   * further failure (a backoff, never a permanent lockout). `POST /auth` uses it by itself; the
+   * app's own form calls `fastify.loginThrottle.check()` and `fail()`. On by default; `false`
+   * turns it off (`fastify.loginThrottle` then does nothing).
+   *
+   * @example
+   * await app.register(fastifyLogin, { loadUser, loginThrottle: { perAccount: 3, window: '1h' } })
+   */
+  loginThrottle?: LoginThrottleOptions | false
+}
+
+/** The `loginThrottle` option. */
+export interface LoginThrottleOptions {
+  /** Failures of one account (one username, whether it exists or not) within `window` before the backoff starts. Default 5. */
+  perAccount?: number
+  /** Failures from one client address (`request.ip`) within `window` before the backoff starts. Default 50. */
+  perAddress?: number
+  /** How long failures count, from the first one (a fixed window). Default `'15m'`. */
+  window?: Duration
+  /** The longest delay: the backoff doubles from 1 second up to this. Default `'15m'`. */
+  maxDelay?: Duration
 }
 
 /** Options of `reply.login()`. */
