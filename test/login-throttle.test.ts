@@ -87,6 +87,22 @@ for (const kind of ['memory', 'redis'] as const) {
         t.notOk(JSON.stringify(failed.map(({ request: _r, ...rest }) => rest)).includes('wrong'), 'no password in the events')
       })
 
+      t.test(`${door}: 30 guesses sent at once: only perAccount of them test a password, the rest are 429s`, async (t) => {
+        const { app, advance } = await throttledApp(t, stores)
+        const answers = await Promise.all(Array.from({ length: 30 }, async () => await post(app, 'alice', 'wrong')))
+        const codes = answers.map((res) => res.statusCode)
+        t.equal(codes.filter((c) => c === 401).length, 5, 'five were tested (and failed)')
+        t.equal(codes.filter((c) => c === 429).length, 25, 'the other 25 were throttled without a password test')
+        const next = await post(app, 'alice', PASSWORD)
+        t.equal(next.statusCode, 429, 'right after, even the right password waits')
+        advance(Number(next.headers['retry-after']) * 1000)
+        const again = await Promise.all(Array.from({ length: 10 }, async () => await post(app, 'alice', 'wrong')))
+        t.same(again.map((res) => res.statusCode).sort(), [401, ...Array(9).fill(429)], 'once the lock has run out, of 10 at once exactly one is tested')
+        const last = await post(app, 'alice', PASSWORD)
+        advance(Number(last.headers['retry-after']) * 1000)
+        t.equal((await post(app, 'alice', PASSWORD)).statusCode, 200, 'and the right password gets in once the Retry-After has passed')
+      })
+
       t.test(`${door}: the delay doubles with each further failure up to maxDelay, then the backoff ends`, async (t) => {
         const { app, advance } = await throttledApp(t, stores, { maxDelay: '8s' })
         await failTimes(t, post, app, 5)

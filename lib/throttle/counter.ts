@@ -5,13 +5,14 @@ import { peekRequestState, requestState } from '../internal/request-state.js'
 import { storeCall } from '../store/guarded.js'
 import { throttleKeys } from '../store/keys.js'
 import type { Settings } from '../settings.js'
-import type { LoginStore } from '../types/index.js'
+import type { LoginStore, StoreValue } from '../types/index.js'
 import type { ThrottleSettings } from './options.js'
 
 /*
- * The counting behind `loginThrottle`. Each account and each client address
- * has a failure counter (a fixed window of `window`) and, once the counter
- * reaches its limit, a lock: the time until which attempts are refused. The
+ * The counting behind `loginThrottle`. Each account has a counter of
+ * attempts (counted as they come in, cleared by a success) and each client
+ * address one of failures, both in a fixed window of `window`; once a
+ * counter reaches its limit, a lock: the time until which attempts are refused. The
  * lock lasts 1 s at the limit and doubles with each further failure, up to
  * `maxDelay`, so an attacker slows to a crawl while the real user, who stops
  * failing, is let in again soon: a backoff, never a permanent lockout.
@@ -29,6 +30,8 @@ export type AttemptVia = 'session' | 'jwt'
 const BASE_DELAY_MS = 1000
 // Usernames are compared by their first 1024 characters (the token endpoint's limit): normalising a megabyte costs time.
 const MAX_USERNAME = 1024
+// A lock write loses its compare-and-set only to a concurrent one; a few retries settle it.
+const LOCK_ATTEMPTS = 3
 
 /**
  * The account a username stands for: NFKC, lower case, without surrounding
@@ -51,11 +54,13 @@ function addressOf (request: FastifyRequest, what: string): string {
   return request.ip
 }
 
-/** Milliseconds left on the lock under `key` (0 or less: none). */
-async function lockLeft (store: LoginStore, key: string, now: number): Promise<number> {
-  const lock = await storeCall(() => store.get(key))
-  const until = lock?.until
-  return typeof until === 'number' ? until - now : 0
+/** A lock as stored, and the time left on it at the check (0 or less: it has run out). */
+interface StoredLock { value: StoreValue, leftMs: number }
+
+/** The lock under `key` at `now`, also one whose time has run out (kept for the window), or null. */
+async function readLock (store: LoginStore, key: string, now: number): Promise<StoredLock | null> {
+  const value = await storeCall(() => store.get(key))
+  return typeof value?.until === 'number' && typeof value.count === 'number' ? { value, leftMs: value.until - now } : null
 }
 
 /** The 429 for a wait of `retryAfter` seconds, with its `Retry-After` header (Fastify's error handler sends `error.headers`). */
@@ -64,10 +69,63 @@ function throttledError (retryAfter: number): InstanceType<typeof LoginThrottled
   return Object.assign(err, { headers: { 'retry-after': String(retryAfter) } })
 }
 
+function refuse (request: FastifyRequest, username: string, settings: Settings, via: AttemptVia, limit: 'account' | 'address', leftMs: number): never {
+  const retryAfter = Math.ceil(leftMs / 1000)
+  emitEvent(settings.events, 'loginThrottled', { request, username, via, limit, retryAfter })
+  throw throttledError(retryAfter)
+}
+
+/** The lock for an attempt counted `count`-th: 1 s at `limit`, doubling with each further one, up to maxDelay. */
+function lockFor (count: number, limit: number, throttle: ThrottleSettings, now: number): { until: number, count: number } {
+  // 2 ** large is Infinity, which min() turns into maxDelay: no overflow however long the attack.
+  return { until: now + Math.min(throttle.maxDelayMs, BASE_DELAY_MS * 2 ** (count - limit)), count }
+}
+
+/** Store options of a lock: kept for the window, past its time, so that the next check sees the backoff it ends. */
+function lockTtl (lock: { until: number }, throttle: ThrottleSettings, now: number): { ttlMs: number } {
+  return { ttlMs: Math.max(lock.until - now, throttle.windowMs) }
+}
+
+/** Writes `next` unless a lock of a later attempt is there already (a lock is only ever raised). */
+async function raiseLock (store: LoginStore, key: string, next: { until: number, count: number }, throttle: ThrottleSettings, now: number): Promise<void> {
+  for (let attempt = 0; attempt < LOCK_ATTEMPTS; attempt++) {
+    const current = await storeCall(() => store.get(key))
+    if (typeof current?.count === 'number' && current.count >= next.count) return
+    if (await storeCall(() => store.compareAndSet(key, current, next, lockTtl(next, throttle, now)))) return
+  }
+}
+
+/**
+ * Counts an attempt on the account before its password is tested, and
+ * answers how long to refuse it for (0: let it through). Guesses sent in
+ * parallel would all pass a check that looks only at failures already
+ * recorded, so each attempt is counted as it comes in (a success clears
+ * the count), and past the limit a lock decides: the attempt that reaches
+ * the limit writes it; once it has run out, exactly one attempt (the one
+ * whose compare-and-set replaces it) goes on, with the next, doubled lock;
+ * the others are refused and raise it.
+ */
+async function countAttempt (store: LoginStore, account: string, lock: StoredLock | null, throttle: ThrottleSettings, clock: () => number): Promise<number> {
+  const keys = throttleKeys('a', account)
+  const count = await storeCall(() => store.increment(keys.count, { ttlMs: throttle.windowMs }))
+  if (count < throttle.perAccount) return 0
+  const now = clock()
+  const next = lockFor(count, throttle.perAccount, throttle, now)
+  if (lock === null && count === throttle.perAccount) {
+    await storeCall(() => store.compareAndSet(keys.lock, null, next, lockTtl(next, throttle, now)))
+    return 0
+  }
+  if (lock !== null && await storeCall(() => store.compareAndSet(keys.lock, lock.value, next, lockTtl(next, throttle, now)))) return 0
+  await raiseLock(store, keys.lock, next, throttle, now)
+  const current = await readLock(store, keys.lock, now)
+  return Math.max(BASE_DELAY_MS, current?.leftMs ?? 0)
+}
+
 /**
  * Refuses the attempt with FST_LOGIN_THROTTLED while the account or the
- * address is locked, and remembers the account on the request, so that a
- * `reply.login()` that follows clears its failures. Nothing with throttling off.
+ * address is locked; otherwise counts it on the account and remembers the
+ * account on the request, so that a `reply.login()` that follows clears
+ * the count. Nothing with throttling off.
  *
  * @example
  * await checkThrottle(request, body.username, settings, 'jwt') // throws the 429, or passes
@@ -75,42 +133,36 @@ function throttledError (retryAfter: number): InstanceType<typeof LoginThrottled
 export async function checkThrottle (request: FastifyRequest, username: unknown, settings: Settings, via: AttemptVia): Promise<void> {
   const account = accountOf(username, 'check')
   const address = addressOf(request, 'check')
-  if (settings.throttle === null) return
+  const throttle = settings.throttle
+  if (throttle === null) return
   const { stateStore: store, clock } = settings.lifetime
   const now = clock()
-  const [accountMs, addressMs] = await Promise.all([
-    lockLeft(store, throttleKeys('a', account).lock, now),
-    lockLeft(store, throttleKeys('ip', address).lock, now)
+  const [accountLock, addressLock] = await Promise.all([
+    readLock(store, throttleKeys('a', account).lock, now),
+    readLock(store, throttleKeys('ip', address).lock, now)
   ])
-  const leftMs = Math.max(accountMs, addressMs)
-  if (leftMs <= 0) {
-    requestState(request).throttledAccount = account
-    return
-  }
-  const retryAfter = Math.ceil(leftMs / 1000)
-  emitEvent(settings.events, 'loginThrottled', {
-    request,
-    username: username as string,
-    via,
-    limit: accountMs >= addressMs ? 'account' : 'address',
-    retryAfter
-  })
-  throw throttledError(retryAfter)
+  const accountMs = accountLock?.leftMs ?? 0
+  const addressMs = addressLock?.leftMs ?? 0
+  // A refused attempt tests no password and counts nothing: the real user cannot make their own wait longer.
+  if (accountMs > 0 || addressMs > 0) refuse(request, username as string, settings, via, accountMs >= addressMs ? 'account' : 'address', Math.max(accountMs, addressMs))
+  const waitMs = await countAttempt(store, account, accountLock, throttle, clock)
+  if (waitMs > 0) refuse(request, username as string, settings, via, 'account', waitMs)
+  requestState(request).throttledAccount = account
 }
 
-/** Counts one failure under `keys`; at the limit and past it, (re)writes the lock for the doubled delay. */
-async function countFailure (store: LoginStore, keys: { count: string, lock: string }, limit: number, throttle: ThrottleSettings, clock: () => number): Promise<void> {
+/** Counts one failure of the address; at its limit and past it, (re)writes its lock. */
+async function countAddressFailure (store: LoginStore, address: string, throttle: ThrottleSettings, clock: () => number): Promise<void> {
+  const keys = throttleKeys('ip', address)
   const count = await storeCall(() => store.increment(keys.count, { ttlMs: throttle.windowMs }))
-  if (count < limit) return
-  // 2 ** large is Infinity, which min() turns into maxDelay: no overflow however long the attack.
-  const delayMs = Math.min(throttle.maxDelayMs, BASE_DELAY_MS * 2 ** (count - limit))
-  await storeCall(() => store.set(keys.lock, { until: clock() + delayMs }, { ttlMs: delayMs }))
+  const now = clock()
+  if (count >= throttle.perAddress) await raiseLock(store, keys.lock, lockFor(count, throttle.perAddress, throttle, now), throttle, now)
 }
 
 /**
- * Counts a failed login for the account and for the request's address, and
- * emits `loginFailed` (the username as typed; the password is never seen
- * here). Nothing with throttling off.
+ * A failed login: emits `loginFailed` (the username as typed; the password
+ * is never seen here) and counts it for the request's address. The account
+ * counted the attempt at check(); a failure reported without one is counted
+ * on the account now. Nothing with throttling off.
  *
  * @example
  * if (user === null) await recordFailure(request, username, settings, 'session')
@@ -122,9 +174,10 @@ export async function recordFailure (request: FastifyRequest, username: unknown,
   if (throttle === null) return
   emitEvent(settings.events, 'loginFailed', { request, username: username as string, via })
   const { stateStore: store, clock } = settings.lifetime
+  const checked = peekRequestState(request)?.throttledAccount === account
   await Promise.all([
-    countFailure(store, throttleKeys('a', account), throttle.perAccount, throttle, clock),
-    countFailure(store, throttleKeys('ip', address), throttle.perAddress, throttle, clock)
+    checked ? undefined : countAttempt(store, account, null, throttle, clock),
+    countAddressFailure(store, address, throttle, clock)
   ])
 }
 
