@@ -6,6 +6,7 @@ import { sessionKey, sessionKeyPrefix } from '../store/keys.js'
 import type { LoginSessionInfo, LoginSessions, LoginStore, RevokeAllOptions } from '../types/index.js'
 import type { SessionSlot } from '../types/internal.js'
 import { endRememberDeviceId, endRememberDevices } from '../remember/devices.js'
+import { endFamilies, endFamily, FAMILY_ID_PATTERN, listFamilies } from '../jwt/families.js'
 import { PUBLIC_ID_PATTERN } from './carrier.js'
 import { reportEnded } from './lifecycle.js'
 import { endReason, isRecordOf, sessionInfo } from './record.js'
@@ -85,6 +86,8 @@ export async function endAll (userId: string, except: string | undefined, settin
   const kept = except === undefined || !PUBLIC_ID_PATTERN.test(except) ? null : await storeCall(() => store.get(sessionKey(userId, except)))
   // Remembered devices whose session already timed out are not listed: they end too.
   await endRememberDevices(userId, isRecordOf(kept, userId) ? kept.m : null, settings)
+  // API sessions (refresh-token families) too: logging out everywhere reaches API clients.
+  await endFamilies(userId, settings)
   return await revokeSessions(userId, (slot) => slot.id === except, settings, request, log)
 }
 
@@ -93,11 +96,13 @@ export function loginSessions (settings: Settings, log: FastifyBaseLogger): Logi
   return {
     async list (userId: string): Promise<LoginSessionInfo[]> {
       const slots = await liveSlots(storeOf(settings), userIdArgument(userId), settings)
-      return slots.sort((a, b) => b.record.c - a.record.c).map((slot) => sessionInfo(slot, settings))
+      const all = [...slots.map((slot) => sessionInfo(slot, settings)), ...await listFamilies(userId, settings)]
+      return all.sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime())
     },
     async revoke (userId: string, id: string): Promise<boolean> {
       const store = storeOf(settings)
       userIdArgument(userId)
+      if (typeof id === 'string' && FAMILY_ID_PATTERN.test(id)) return await endFamily(userId, id, settings)
       // An id of any other shape names no session (and never reaches a key).
       if (typeof id !== 'string' || !PUBLIC_ID_PATTERN.test(id)) return false
       const key = sessionKey(userId, id)
