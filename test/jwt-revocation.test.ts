@@ -273,7 +273,8 @@ t.test('a store that fails gives 503 with Retry-After, never a login', async (t)
 t.test('store entries of revoked tokens expire with the tokens', async (t) => {
   t.test('a revoked token id is kept until the token expires, then goes', async (t) => {
     const clock = fakeClock(t)
-    const store = new MemoryStore()
+    // Date.now read at each call: the fake clock moves the store too.
+    const store = new MemoryStore({ clock: () => Date.now() })
     t.teardown(() => store.close())
     const app = await jwtApp(t, { accessTokenExpires: '1m', authPath: false, refreshPath: false }, { store })
     const alice = directory.get('1') as TestUser
