@@ -140,7 +140,7 @@ t.test('tokens of no family, of a forged family, of another user', async (t) => 
   const made = await getTokens(extra.app)
   t.not(payloadOf(made.access_token).fam, 'A'.repeat(24), 'additionalClaims cannot set fam')
   const plain = await extra.app.createAccessToken(directory.get('1') as TestUser)
-  t.equal(payloadOf(plain).fam, undefined, "nor put one on a token of no family (createAccessToken)")
+  t.equal(payloadOf(plain).fam, undefined, 'nor put one on a token of no family (createAccessToken)')
   assertUser(t, await callMe(extra.app, plain))
 })
 
