@@ -187,3 +187,15 @@ t.test('the successor keeps the presented refresh token in the cookie location, 
   t.equal((await app.inject({ method: 'POST', url: '/auth/logout', headers: { cookie: jar.header() } })).statusCode, 204)
   assertRefused(t, await app.inject({ method: 'POST', url: '/auth/refresh', headers: { cookie } }), 'FST_LOGIN_JWT_REVOKED')
 })
+
+t.test('revokeToken() with claims the app made: a jti of any text, a fam of no shape', async (t) => {
+  const clock = testClock()
+  const { app } = await familyApp(t, new MemoryStore({ clock: clock.now }), clock)
+  const now = Math.floor(Date.now() / 1000)
+  const odd = { sub: '1', jti: 'a jti/with: spaces and {braces}', type: 'access', iat: now, nbf: now, exp: now + 900, fresh: false }
+  await app.revokeToken(odd as never)
+  assertRefused(t, await callMe(app, hmacToken(odd, SECRET)), 'FST_LOGIN_JWT_REVOKED', 'a token whose jti is no base64url')
+  const tokens = await getTokens(app)
+  await app.revokeToken({ ...payloadOf(tokens.refresh_token), fam: 'not-a-family' })
+  await refreshed(t, app, tokens.refresh_token)
+})

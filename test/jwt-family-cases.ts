@@ -37,9 +37,16 @@ export interface Tokens {
 /**
  * An app on `store` with the JWT part, GET /api/me behind jwtRequired (200 { name }),
  * POST /logout-everywhere (`reply.logout({ everywhere: true })`), and logs of the
- * `refreshTokenReused` ('<user id> <via>') and `tokenRefreshed` events.
+ * `refreshTokenReused` ('<user id> <via>') and `tokenRefreshed` events; `setup` may add routes.
  */
-export async function familyApp (t: Test, store: LoginStore, clock: TestClock, jwt: Partial<JwtOptions> = {}, core: Partial<FastifyLoginOptions> = {}): Promise<{ app: FastifyInstance, reused: string[], refreshed: number[] }> {
+export async function familyApp (
+  t: Test,
+  store: LoginStore,
+  clock: TestClock,
+  jwt: Partial<JwtOptions> = {},
+  core: Partial<FastifyLoginOptions> = {},
+  setup?: (app: FastifyInstance) => void
+): Promise<{ app: FastifyInstance, reused: string[], refreshed: number[] }> {
   const reused: string[] = []
   const refreshed: number[] = []
   const { app } = await buildApp({ store, clock: clock.now, ...core, jwt: { secret: SECRET, authenticate, ...jwt } }, (app) => {
@@ -50,6 +57,7 @@ export async function familyApp (t: Test, store: LoginStore, clock: TestClock, j
     })
     app.loginEvents.on('refreshTokenReused', ({ userId, via }) => { reused.push(`${userId} ${via}`) })
     app.loginEvents.on('tokenRefreshed', () => { refreshed.push(1) })
+    setup?.(app)
   })
   t.teardown(() => app.close())
   return { app, reused, refreshed }
@@ -109,7 +117,7 @@ export function familyCases (t: Test, makeStore: StoreMaker): void {
     t.equal(successors.size, 1, 'all got the same successor')
     t.equal(events.length, 1, 'one rotation')
     t.same(reused, [])
-    const [successor] = successors as Set<string>
+    const successor = [...successors][0] as string
     const next = await refreshed(t, app, successor)
     assertUser(t, await callMe(app, next.access_token))
   })

@@ -1,7 +1,7 @@
 import { setImmediate as tick, setTimeout as sleep } from 'node:timers/promises'
 import { isDeepStrictEqual } from 'node:util'
 import t from 'tap'
-import { MemoryStore, type LoginStore, type StoreValue } from '../lib/index.js'
+import { MemoryStore, type LoginStore, type StoreSetOptions, type StoreValue } from '../lib/index.js'
 import { runStoreContract, type ContractTest } from '../lib/testing/index.js'
 import { jsonEqual } from '../lib/store/json-equal.js'
 import { asyncStore } from './helpers.js'

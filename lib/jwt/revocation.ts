@@ -37,7 +37,8 @@ export function storeVerdict (claims: JwtClaims, settings: Settings): MaybePromi
   if (fam !== undefined) reads.push(storeCall(() => store.get(familyKey(claims.sub, fam))))
   const judge = ([revoked, cutoff, family]: Array<StoreValue | null | undefined>): StoreVerdict => {
     if (revoked !== null) return REVOKED
-    if (cutoff !== null && typeof cutoff?.at === 'number' && claims.iat <= cutoff.at) return REVOKED
+    // Number(): an entry of another shape compares as NaN and refuses nothing.
+    if (cutoff != null && claims.iat <= Number(cutoff.at)) return REVOKED
     if (fam === undefined) return NO_FAMILY
     return isFamilyOf(family, claims.sub) ? { revoked: false, family } : REVOKED
   }
