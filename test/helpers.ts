@@ -362,3 +362,13 @@ export function asyncStore (inner: LoginStore): LoginStore {
     close: () => later(() => inner.close?.())
   }
 }
+
+/** Polls `check` (no fixed sleeps) until it is true or `ms` pass; answers whether it became true. */
+export async function eventually (ms: number, check: () => Promise<boolean>): Promise<boolean> {
+  const deadline = Date.now() + ms
+  while (Date.now() < deadline) {
+    if (await check()) return true
+    await new Promise((resolve) => setImmediate(resolve))
+  }
+  return await check()
+}

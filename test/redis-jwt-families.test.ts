@@ -2,7 +2,7 @@ import t, { type Test } from 'tap'
 import Redis from 'ioredis'
 import { RedisStore } from '../lib/redis/index.js'
 import { familyApp, familyCases, refresh, testClock, type TestClock, type Tokens } from './jwt-family-cases.js'
-import { assertRefused, assertUser, bearer, callMe, getTokens, payloadOf } from './helpers.js'
+import { assertRefused, assertUser, bearer, callMe, eventually, getTokens, payloadOf } from './helpers.js'
 import { connected, startRedis, type TestRedis } from './redis-server.js'
 
 /*
@@ -19,16 +19,6 @@ async function redisStore (t: Test, redis: TestRedis, clock: TestClock['now'], p
   t.teardown(() => client.disconnect())
   await connected(client)
   return new RedisStore({ client, prefix, clock })
-}
-
-/** Polls `check` (no fixed sleeps) until it is true or `ms` pass; answers whether it became true. */
-async function eventually (ms: number, check: () => Promise<boolean>): Promise<boolean> {
-  const deadline = Date.now() + ms
-  while (Date.now() < deadline) {
-    if (await check()) return true
-    await new Promise((resolve) => setImmediate(resolve))
-  }
-  return await check()
 }
 
 t.test('RedisStore', async (t) => {
