@@ -218,7 +218,33 @@ function rotatingRequest ({ method = 'GET', path, headers, rotating }) {
   }
 }
 
+/*
+ * A chained load (`chain: { first, next, field, length }`): per connection,
+ * `first`, then `next` length - 1 times, each sent with
+ * `Authorization: Bearer <field of the previous JSON answer>`. The context is
+ * per connection; autocannon empties it when the cycle starts again.
+ */
+function chainRequests ({ first, next, field, length }) {
+  const keep = (_status, body, context) => {
+    try {
+      context.token = JSON.parse(body)[field]
+    } catch {
+      context.token = undefined
+    }
+  }
+  const followUp = {
+    ...next,
+    headers: withAgent(next.headers),
+    setupRequest: (request, context) => ({ ...request, headers: { ...request.headers, authorization: `Bearer ${context.token}` } }),
+    onResponse: keep
+  }
+  return [{ ...first, headers: withAgent(first.headers), onResponse: keep }, ...Array.from({ length: length - 1 }, () => followUp)]
+}
+
 function load (server, options) {
+  if (server.chain !== null && server.chain !== undefined) {
+    return autocannon({ url: `http://127.0.0.1:${server.port}`, connections: config.connections, pipelining: 1, requests: chainRequests(server.chain), ...options })
+  }
   const { method = 'GET', path, headers, body } = server.auth
   const rotating = server.auth.rotating === undefined ? {} : { requests: [rotatingRequest(server.auth)] }
   return autocannon({

@@ -302,6 +302,16 @@ export const scenarios = {
     build: () => loginScenario((app) => redisOptions(app, 'bench:login-login-redis:', {}))
   },
 
+  'login-jwt-auth-redis': {
+    title: 'fastify-login token endpoint with RedisStore: POST /auth (a new refresh-token family each)',
+    build: () => tokenScenario(false)
+  },
+
+  'login-jwt-refresh-redis': {
+    title: 'fastify-login refresh with RedisStore: POST /auth/refresh, each spending the token the previous one gave',
+    build: () => tokenScenario(true)
+  },
+
   'passport-login': {
     title: '@fastify/passport logins/s: POST /login → `authenticate()`',
     async build () {
@@ -369,6 +379,32 @@ export const scenarios = {
       }
     }
   }
+}
+
+/**
+ * The token endpoints on a RedisStore. `/auth` alone is a fixed request.
+ * A refresh spends its token, so the load of the refresh scenario is a chain
+ * (run.mjs): per connection one POST /auth, then POST /auth/refresh
+ * `REFRESH_CHAIN - 1` times, each with the refresh token the previous
+ * answer gave; a replayed token would be reuse (401) and fail the run.
+ */
+const REFRESH_CHAIN = 100
+
+async function tokenScenario (chained) {
+  const store = userStore()
+  const app = newApp()
+  const prefix = chained ? 'bench:login-jwt-refresh-redis:' : 'bench:login-jwt-auth-redis:'
+  await app.register(fastifyLogin, {
+    session: false,
+    loadUser: (id) => store.load(id),
+    ...await redisOptions(app, prefix, {}),
+    jwt: { secret: JWT_SECRET, authenticate: (username, password) => store.check({ username, password }) }
+  })
+  await app.ready()
+  const login = { method: 'POST', path: '/auth', headers: JSON_HEADERS, body: GOOD_LOGIN }
+  const anon = { method: 'POST', path: chained ? '/auth/refresh' : '/auth', headers: JSON_HEADERS, body: BAD_LOGIN }
+  if (!chained) return { app, stats: store.stats, auth: login, anon }
+  return { app, stats: store.stats, auth: login, anon, chain: { first: login, next: { method: 'POST', path: '/auth/refresh' }, field: 'refresh_token', length: REFRESH_CHAIN } }
 }
 
 async function jwtScenario (store, core, jwtExtra) {
@@ -463,5 +499,7 @@ export const TABLE_ORDER = [
   'login-jwt-cache',
   'login-login',
   'login-login-redis',
+  'login-jwt-auth-redis',
+  'login-jwt-refresh-redis',
   'passport-login'
 ]

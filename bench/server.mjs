@@ -58,6 +58,7 @@ process.send({
   refreshable: typeof built.refresh === 'function',
   anonStatus: built.anonStatus ?? 401,
   mix: built.mix ?? null,
+  chain: built.chain ?? null,
   sessionCookieName: built.sessionCookieName ?? null,
   // In µs on the monotonic clock V8's CPU profiles use: profiles skip the startup before it.
   readyAt: Number(process.hrtime.bigint() / 1000n)

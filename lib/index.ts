@@ -4,7 +4,7 @@ import type { Guard } from './types/index.js'
 import { fastifyLoginPlugin } from './plugin.js'
 import * as testing from './testing/index.js'
 import type { CurrentUser, FastifyLoginOptions, LoginEvents, LoginOptions, LoginSessionInfo, LoginSessions, LoginThrottle, LoginUser, LogoutOptions } from './types/index.js'
-import type { AccessTokenOptions, JwtClaims, JwtGuard, JwtTokens, RevocationStore } from './types/index.js'
+import type { AccessTokenOptions, JwtClaims, JwtGuard, JwtTokens } from './types/index.js'
 
 /**
  * fastify-login: session login, remember-me, fresh logins, session protection
@@ -75,7 +75,6 @@ export {
   refreshJwtRequired
 } from './guards/exports.js'
 export type { Guard, HookDone } from './types/index.js'
-export { MemoryRevocationStore } from './jwt/revocation.js'
 export { MemoryStore, type MemoryStoreOptions } from './store/memory.js'
 export type { LoginStore, MaybePromise, StoreJson, StoreSetOptions, StoreTtlOptions, StoreValue } from './types/index.js'
 export type {
@@ -89,8 +88,7 @@ export type {
   JwtLocation,
   JwtOptions,
   JwtTokenResponse,
-  JwtTokens,
-  RevocationStore
+  JwtTokens
 } from './types/index.js'
 export type {
   AnonymousUser,
@@ -151,14 +149,12 @@ declare module 'fastify' {
     refreshJwtRequired: JwtGuard
     /** (jwt) Signs an access token for `user` (not fresh unless asked). */
     createAccessToken: (user: LoginUser, options?: AccessTokenOptions) => Promise<string>
-    /** (jwt) Signs a refresh token for `user`. */
+    /** (jwt) Signs a refresh token for `user`, starting a family (an API session) of its own. */
     createRefreshToken: (user: LoginUser, options?: Omit<AccessTokenOptions, 'fresh'>) => Promise<string>
-    /** (jwt) Revokes one token until it would have expired. */
+    /** (jwt) Revokes one token: an access token until it would have expired; a refresh token ends its family. */
     revokeToken: (claims: JwtClaims) => Promise<void>
-    /** (jwt) Logout everywhere: refuses every token of `userId` issued up to now. */
+    /** (jwt) Logout everywhere for tokens: refuses every token of `userId` issued up to now, and ends every family. */
     revokeAllTokens: (userId: string) => Promise<void>
-    /** (jwt) The revocation store in use. */
-    jwtRevocationStore: RevocationStore
     /** A user's login sessions in the store: list them, end one, end all but one. */
     loginSessions: LoginSessions
     /** Login throttling for the app's own login form: `check()` before the password, `fail()` after a wrong one, `reset()` to unlock. */
@@ -193,7 +189,7 @@ declare module 'fastify' {
     setJwtCookies: (tokens: JwtTokens) => void
     /** (jwt, cookies location) Deletes the token and CSRF cookies. */
     clearJwtCookies: () => void
-    /** (jwt) Revokes the request's access token (and the refresh token sent in the body or cookie), clears cookies. */
+    /** (jwt) Ends the request's API session: revokes its access token, ends its family (and that of the refresh token sent in the body or cookie), clears cookies. */
     jwtLogout: () => Promise<void>
   }
   interface FastifyContextConfig {

@@ -100,7 +100,7 @@ async function jwtApp (t: Test, errorHandler?: (err: JwtRefusalError, request: u
   app.route({ method: ['GET', 'POST'], url: '/api/me', preHandler: app.jwtRequired, handler: async () => ({ ok: true }) })
   app.get('/api/fresh', { preHandler: app.freshJwtRequired }, async () => ({ ok: true }))
   await app.ready()
-  await app.jwtRevocationStore.revoke('revoked', now() + 900)
+  await app.revokeToken(claims({ jti: 'revoked' }) as unknown as api.JwtClaims)
   return app
 }
 

@@ -1,7 +1,8 @@
 import { createHash, createHmac } from 'node:crypto'
+import { setImmediate as tick } from 'node:timers/promises'
 import Fastify, { type FastifyInstance, type FastifyServerOptions, type LightMyRequestResponse } from 'fastify'
 import type { Test } from 'tap'
-import fastifyLogin, { type FastifyLoginOptions, type JwtClaims } from '../lib/index.js'
+import fastifyLogin, { type FastifyLoginOptions, type JwtClaims, type LoginStore, type MaybePromise, type StoreSetOptions, type StoreValue } from '../lib/index.js'
 
 /** A user of the test apps. */
 export interface TestUser {
@@ -344,4 +345,30 @@ export function heldPoint (): HeldPoint {
   const wait = new Promise<void>((resolve) => { release = resolve })
   const arrived = new Promise<void>((resolve) => { reached = resolve })
   return { reached, wait, arrived, release }
+}
+
+/** Every operation of `inner`, answered with a promise a tick later: an async store as Redis would be. */
+export function asyncStore (inner: LoginStore): LoginStore {
+  const later = async <T>(fn: () => MaybePromise<T>): Promise<T> => { await tick(); return await fn() }
+  return {
+    get: (key) => later(() => inner.get(key)),
+    set: (key, value, options) => later(() => inner.set(key, value, options)),
+    delete: (key) => later(() => inner.delete(key)),
+    compareAndSet: (key: string, expected: StoreValue | null, next: any, options?: StoreSetOptions) =>
+      later(() => inner.compareAndSet(key, expected, next, options as StoreSetOptions)),
+    increment: (key, options) => later(() => inner.increment(key, options)),
+    keysOfUser: (userId) => later(() => inner.keysOfUser(userId)),
+    deleteUser: (userId) => later(() => inner.deleteUser(userId)),
+    close: () => later(() => inner.close?.())
+  }
+}
+
+/** Polls `check` (no fixed sleeps) until it is true or `ms` pass; answers whether it became true. */
+export async function eventually (ms: number, check: () => Promise<boolean>): Promise<boolean> {
+  const deadline = Date.now() + ms
+  while (Date.now() < deadline) {
+    if (await check()) return true
+    await new Promise((resolve) => setImmediate(resolve))
+  }
+  return await check()
 }

@@ -196,7 +196,7 @@ t.test('refresh through the refresh cookie', async (t) => {
     }), 'FST_LOGIN_JWT_CSRF')
   })
 
-  t.test('with it, a new access cookie is set', async (t) => {
+  t.test('with it, new access and refresh cookies are set', async (t) => {
     const refreshed = await app.inject({
       method: 'POST',
       url: '/auth/refresh',
@@ -208,7 +208,11 @@ t.test('refresh through the refresh cookie', async (t) => {
     t.equal(payloadOf(access).type, 'access')
     t.equal(payloadOf(access).fresh, false, 'a refreshed token is not fresh')
     t.equal(setCookie(refreshed, '__Host-access_token_cookie')?.httpOnly, true)
-    t.notOk(setCookie(refreshed, '__Host-refresh_token_cookie'), 'the refresh cookie is left alone')
+    const nextRefresh = cookieValue(refreshed, '__Host-refresh_token_cookie')
+    t.not(nextRefresh, jar.cookies.get('__Host-refresh_token_cookie'), 'the refresh cookie holds the successor')
+    t.equal(setCookie(refreshed, '__Host-refresh_token_cookie')?.httpOnly, true)
+    t.equal(cookieValue(refreshed, '__Host-csrf_refresh_token'), cookieValue(res, '__Host-csrf_refresh_token'),
+      'the refresh CSRF value stays, so the page keeps sending the header it has')
     const newCsrf = cookieValue(refreshed, '__Host-csrf_access_token')
     t.equal(newCsrf, payloadOf(access).csrf, 'the access CSRF cookie matches the new token')
 

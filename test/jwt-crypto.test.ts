@@ -1,7 +1,7 @@
 import { createHmac, generateKeyPairSync, randomBytes, sign as cryptoSign, type KeyObject } from 'node:crypto'
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
 import t, { type Test } from 'tap'
-import type { JwtOptions } from '../lib/index.js'
+import { MemoryStore, type FastifyLoginOptions, type JwtOptions } from '../lib/index.js'
 import {
   assertRefused as assertRefusedWith, assertUser, authenticate, b64, bearer, buildApp, callMe, decodeJwt, fakeClock, getTokens, hmacToken, type TestUser
 } from './helpers.js'
@@ -15,12 +15,15 @@ import {
 
 const SECRET = 'jwt-crypto-test-secret-0123456789abcdef'
 const OTHER_SECRET = 'jwt-crypto-other-secret-0123456789abcdef'
-/** An app with the JWT part (options `jwt` over a secret and `authenticate`) and GET /api/me behind jwtRequired. */
-async function jwtApp (t: Test, jwt: Partial<JwtOptions> = {}): Promise<FastifyInstance> {
+/**
+ * An app with the JWT part (options `jwt` over a secret and `authenticate`) and GET /api/me behind jwtRequired;
+ * `core` adds plugin options (two apps standing for one deployment share a `store`, where token families live).
+ */
+async function jwtApp (t: Test, jwt: Partial<JwtOptions> = {}, core: Partial<FastifyLoginOptions> = {}): Promise<FastifyInstance> {
   const base: JwtOptions = jwt.keys !== undefined || jwt.privateKey !== undefined || jwt.publicKey !== undefined
     ? { authenticate }
     : { secret: SECRET, authenticate }
-  const { app } = await buildApp({ jwt: { ...base, ...jwt } }, (app) => {
+  const { app } = await buildApp({ ...core, jwt: { ...base, ...jwt } }, (app) => {
     app.get('/api/me', { preHandler: app.jwtRequired }, async (request) => ({
       name: (request.currentUser as TestUser).name,
       claims: request.jwtClaims
@@ -132,8 +135,11 @@ t.test('asymmetric algorithms: /auth then a guarded route', async (t) => {
 t.test('key rotation by kid', async (t) => {
   const s1 = 'rotation-secret-one-0123456789abcdefgh'
   const s2 = 'rotation-secret-two-0123456789abcdefgh'
-  const appA = await jwtApp(t, { keys: [{ kid: 'k1', secret: s1 }] })
-  const appB = await jwtApp(t, { keys: [{ kid: 'k2', secret: s2 }, { kid: 'k1', secret: s1 }] })
+  // The old and the new deployment share their store, as they would share Redis.
+  const store = new MemoryStore()
+  t.teardown(() => store.close())
+  const appA = await jwtApp(t, { keys: [{ kid: 'k1', secret: s1 }] }, { store })
+  const appB = await jwtApp(t, { keys: [{ kid: 'k2', secret: s2 }, { kid: 'k1', secret: s1 }] }, { store })
   const { access_token: fromA } = await getTokens(appA)
   t.equal(decodeJwt(fromA).header.kid, 'k1', 'app A writes its kid')
 
@@ -182,13 +188,15 @@ t.test('key rotation by kid', async (t) => {
 
 t.test('a verify-only key (public key without private key) in the second slot', async (t) => {
   const pair = rsaPair()
-  const issuer = await jwtApp(t, { keys: [{ kid: 'rsa-old', algorithm: 'RS256', privateKey: pair.privateKey, publicKey: pair.publicKey }] })
+  const store = new MemoryStore()
+  t.teardown(() => store.close())
+  const issuer = await jwtApp(t, { keys: [{ kid: 'rsa-old', algorithm: 'RS256', privateKey: pair.privateKey, publicKey: pair.publicKey }] }, { store })
   const verifier = await jwtApp(t, {
     keys: [
       { kid: 'hs-new', secret: SECRET },
       { kid: 'rsa-old', algorithm: 'RS256', publicKey: pair.publicKey }
     ]
-  })
+  }, { store })
   const { access_token: old } = await getTokens(issuer)
   t.equal(decodeJwt(old).header.kid, 'rsa-old')
   assertUser(t, await callMe(verifier, old))

@@ -81,7 +81,7 @@ t.test('POST /auth with valid credentials answers the OAuth token response, not 
   t.equal(api.json().name, 'alice')
 })
 
-t.test('the access token carries sub, iat, nbf, exp, jti, type access and fresh true', async (t) => {
+t.test('the access token carries sub, iat, nbf, exp, jti, type access, fresh true and its family', async (t) => {
   const { app } = await jwtApp()
   t.teardown(() => app.close())
 
@@ -92,7 +92,9 @@ t.test('the access token carries sub, iat, nbf, exp, jti, type access and fresh 
   t.equal(header.alg, 'HS256')
 
   const claims = payloadOf(body.access_token)
-  t.same(Object.keys(claims).sort(), ['exp', 'fresh', 'iat', 'jti', 'nbf', 'sub', 'type'])
+  t.same(Object.keys(claims).sort(), ['exp', 'fam', 'fresh', 'iat', 'jti', 'nbf', 'sub', 'type'])
+  t.match(claims.fam, /^[A-Za-z0-9_-]{24}$/, 'fam: the family id')
+  t.equal(payloadOf(body.refresh_token).fam, claims.fam, 'the refresh token is of the same family')
   t.equal(claims.sub, '1')
   t.equal(claims.type, 'access')
   t.equal(claims.fresh, true)
@@ -118,6 +120,7 @@ t.test('the refresh token has type refresh, is not fresh and lasts 30 days', asy
 
   const second = (await postAuth(app, ALICE)).json()
   t.not(payloadOf(second.access_token).jti, access.jti, 'a new login gives new token ids')
+  t.not(payloadOf(second.access_token).fam, access.fam, 'and starts a new family')
 })
 
 t.test('a non-ASCII user id round-trips through the token', async (t) => {
@@ -345,9 +348,10 @@ t.test('authResponse reshapes the body and still gets no-store', async (t) => {
 
   const refreshed = await app.inject({ method: 'POST', url: '/auth/refresh', headers: { authorization: `Bearer ${body.refresh as string}` } })
   t.equal(refreshed.statusCode, 200)
-  t.same(Object.keys(refreshed.json()).sort(), ['path', 'token', 'user'], 'the refresh endpoint is reshaped too (no new refresh token)')
+  t.same(Object.keys(refreshed.json()).sort(), ['path', 'refresh', 'token', 'user'], 'the refresh endpoint is reshaped too')
   t.equal(refreshed.json().path, '/auth/refresh')
   t.equal(payloadOf(refreshed.json().token).type, 'access')
+  t.equal(payloadOf(refreshed.json().refresh).type, 'refresh', 'its new refresh token reaches authResponse')
 })
 
 t.test("accessTokenExpires '5m' gives expires_in 300", async (t) => {

@@ -59,7 +59,10 @@ test('bad jwt options stop registration with a message naming the option', async
     ['empty issuer', { secret: SECRET, authenticate, issuer: '' }, /jwt\.issuer/],
     ['cache of -1', { secret: SECRET, authenticate, cache: -1 }, /jwt\.cache/],
     ['unknown message code', { secret: SECRET, authenticate, messages: { NOPE: 'x' } as never }, /jwt\.messages\.NOPE/],
-    ['revocation store without methods', { secret: SECRET, authenticate, revocationStore: {} as never }, /revocationStore\.revoke must be a function/],
+    ['the removed revocationStore option', { secret: SECRET, authenticate, revocationStore: {} } as never, /revocationStore is gone: .*`store`/],
+    ['revokePath not a path', { secret: SECRET, authenticate, revokePath: 'revoke' }, /jwt\.revokePath/],
+    ['refreshReuseGrace negative', { secret: SECRET, authenticate, refreshReuseGrace: -1 }, /jwt\.refreshReuseGrace/],
+    ['refreshReuseGrace of an unknown unit', { secret: SECRET, authenticate, refreshReuseGrace: '30y' }, /jwt\.refreshReuseGrace/],
     ['empty realm', { secret: SECRET, authenticate, realm: '' }, /jwt\.realm/],
     ['no user loader for tokens', { secret: SECRET, authenticate }, /loadUserFromClaims is required/, { loadUser: undefined, loadUserFromRequest: () => null }]
   ]

@@ -1,14 +1,15 @@
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
 import t, { type Test } from 'tap'
-import { MemoryRevocationStore, type JwtClaims, type JwtOptions, type RevocationStore } from '../lib/index.js'
+import { MemoryStore, type FastifyLoginOptions, type JwtClaims, type JwtOptions, type LoginStore } from '../lib/index.js'
 import {
-  assertRefused, assertUser, authenticate, bearer, buildApp, callMe, directory, fakeClock, getTokens, payloadOf, rejectsOption, type TestUser
+  assertRefused, assertUser, authenticate, bearer, buildApp, callMe, directory, fakeClock, getTokens, payloadOf, type TestUser
 } from './helpers.js'
 
 /*
  * Token revocation: the logout endpoint, the isRevoked option,
- * fastify.revokeToken(), logout everywhere (revokeAllTokens), custom
- * revocation stores and the in-memory store's clean-up.
+ * fastify.revokeToken(), logout everywhere (revokeAllTokens), revocations
+ * kept in the plugin's store (shared between apps, cleaned up by expiry,
+ * a failing store refusing with 503).
  */
 
 const SECRET = 'jwt-revocation-test-secret-0123456789abc'
@@ -18,8 +19,8 @@ const SECRET = 'jwt-revocation-test-secret-0123456789abc'
  *  - POST /api/revoke-me   jwtRequired; fastify.revokeToken(request.jwtClaims); 204
  *  - POST /api/signout     jwtRequired; reply.jwtLogout(); 204
  */
-async function jwtApp (t: Test, jwt: Partial<JwtOptions> = {}): Promise<FastifyInstance> {
-  const { app } = await buildApp({ jwt: { secret: SECRET, authenticate, ...jwt } }, (app) => {
+async function jwtApp (t: Test, jwt: Partial<JwtOptions> = {}, core: Partial<FastifyLoginOptions> = {}): Promise<FastifyInstance> {
+  const { app } = await buildApp({ ...core, jwt: { secret: SECRET, authenticate, ...jwt } }, (app) => {
     app.get('/api/me', { preHandler: app.jwtRequired }, async (request) => ({
       name: (request.currentUser as TestUser).name,
       jti: request.jwtClaims?.jti
@@ -68,12 +69,12 @@ t.test('POST /auth/logout', async (t) => {
     assertRefused(t, await logout(app, tokens.access_token), 'FST_LOGIN_JWT_REVOKED')
   })
 
-  t.test('without a body only the access token is revoked', async (t) => {
+  t.test("without a body the access token's family ends all the same: its refresh token is refused", async (t) => {
     const app = await jwtApp(t)
     const tokens = await getTokens(app)
     t.equal((await logout(app, tokens.access_token)).statusCode, 204)
     assertRefused(t, await callMe(app, tokens.access_token), 'FST_LOGIN_JWT_REVOKED')
-    assertRefreshed(t, await refresh(app, tokens.refresh_token))
+    assertRefused(t, await refresh(app, tokens.refresh_token), 'FST_LOGIN_JWT_REVOKED')
   })
 
   t.test('other tokens of the same user stay valid', async (t) => {
@@ -93,8 +94,8 @@ t.test('POST /auth/logout', async (t) => {
     assertRefused(t, await callMe(app, alice.access_token), 'FST_LOGIN_JWT_REVOKED')
     assertRefreshed(t, await refresh(app, bob.refresh_token))
     assertUser(t, await callMe(app, bob.access_token), 'bob')
-    // alice's own refresh token was not in the body: still valid
-    assertRefreshed(t, await refresh(app, alice.refresh_token))
+    // alice's own refresh token was not in the body, but its family ended with her access token
+    assertRefused(t, await refresh(app, alice.refresh_token), 'FST_LOGIN_JWT_REVOKED')
   })
 
   t.test('needs an access token', async (t) => {
@@ -164,10 +165,21 @@ t.test('fastify.revokeToken() from a custom route', async (t) => {
   assertUser(t, await callMe(app, other.access_token))
   assertRefreshed(t, await refresh(app, tokens.refresh_token))
 
-  t.test('revoking a refresh token by its claims', async (t) => {
-    await app.revokeToken(payloadOf(tokens.refresh_token))
-    assertRefused(t, await refresh(app, tokens.refresh_token), 'FST_LOGIN_JWT_REVOKED')
+  t.test('revoking a refresh token by its claims ends its family', async (t) => {
+    const more = await getTokens(app)
+    await app.revokeToken(payloadOf(more.refresh_token))
+    assertRefused(t, await refresh(app, more.refresh_token), 'FST_LOGIN_JWT_REVOKED')
+    assertRefused(t, await callMe(app, more.access_token), 'FST_LOGIN_JWT_REVOKED', "the family's access token too")
     assertRefreshed(t, await refresh(app, other.refresh_token))
+  })
+
+  t.test('a token of no family (createAccessToken) is revoked by its id', async (t) => {
+    const alice = directory.get('1') as TestUser
+    const token = await app.createAccessToken(alice)
+    const untouched = await app.createAccessToken(alice)
+    await app.revokeToken(payloadOf(token))
+    assertRefused(t, await callMe(app, token), 'FST_LOGIN_JWT_REVOKED')
+    assertUser(t, await callMe(app, untouched))
   })
 })
 
@@ -201,123 +213,89 @@ t.test('logout everywhere: fastify.revokeAllTokens(userId)', async (t) => {
   clock.restore()
 })
 
-t.test('a custom revocationStore is consulted', async (t) => {
-  const revoked = new Map<string, number>()
-  const cutoffs = new Map<string, number>()
-  const calls = { revoke: [] as Array<[string, number]>, isRevoked: [] as string[], setUserCutoff: [] as Array<[string, number]>, getUserCutoff: [] as string[] }
-  const store: RevocationStore = {
-    async revoke (jti, expiresAt) {
-      calls.revoke.push([jti, expiresAt])
-      revoked.set(jti, expiresAt)
-    },
-    async isRevoked (jti) {
-      calls.isRevoked.push(jti)
-      return revoked.has(jti)
-    },
-    async setUserCutoff (userId, cutoff) {
-      calls.setUserCutoff.push([userId, cutoff])
-      cutoffs.set(userId, cutoff)
-    },
-    async getUserCutoff (userId) {
-      calls.getUserCutoff.push(userId)
-      return cutoffs.get(userId)
+t.test("revocations live in the plugin's store: two apps on one store honour each other's", async (t) => {
+  const store = new MemoryStore()
+  t.teardown(() => store.close())
+  const a = await jwtApp(t, {}, { store })
+  const b = await jwtApp(t, {}, { store })
+  const tokens = await getTokens(a)
+  assertUser(t, await callMe(b, tokens.access_token), 'alice')
+  t.equal((await logout(b, tokens.access_token)).statusCode, 204, 'logged out on B')
+  assertRefused(t, await callMe(a, tokens.access_token), 'FST_LOGIN_JWT_REVOKED', 'refused on A')
+  assertRefused(t, await refresh(a, tokens.refresh_token), 'FST_LOGIN_JWT_REVOKED', 'its family ended for A too')
+
+  const bob = await getTokens(a, 'bob')
+  await b.revokeAllTokens('2')
+  assertRefused(t, await callMe(a, bob.access_token), 'FST_LOGIN_JWT_REVOKED', "B's logout everywhere holds on A")
+})
+
+t.test('revokeAllTokens() refuses a user id that is not a non-empty string', async (t) => {
+  const app = await jwtApp(t)
+  await t.rejects(app.revokeAllTokens(''), TypeError)
+  await t.rejects(app.revokeAllTokens(1 as unknown as string), TypeError)
+})
+
+/** A MemoryStore whose every operation throws once `down` is set. */
+function failingStore (): { store: LoginStore, down: (value: boolean) => void } {
+  const inner = new MemoryStore()
+  let failing = false
+  const store = new Proxy(inner, {
+    get (target, name, receiver) {
+      const value = Reflect.get(target, name, receiver)
+      if (typeof value !== 'function') return value
+      return (...args: unknown[]) => {
+        if (failing && name !== 'close') throw new Error('store down')
+        return value.apply(target, args)
+      }
     }
-  }
-  const app = await jwtApp(t, { revocationStore: store })
-  t.equal(app.jwtRevocationStore, store, 'fastify.jwtRevocationStore is the given store')
+  })
+  return { store, down: (value) => { failing = value } }
+}
 
+t.test('a store that fails gives 503 with Retry-After, never a login', async (t) => {
+  const { store, down } = failingStore()
+  const app = await jwtApp(t, {}, { store })
   const tokens = await getTokens(app)
-  const access = payloadOf(tokens.access_token)
-  const refreshClaims = payloadOf(tokens.refresh_token)
-  assertUser(t, await callMe(app, tokens.access_token))
-  t.same(calls.isRevoked, [access.jti], 'isRevoked asked once for the token')
-  t.same(calls.getUserCutoff, ['1'], 'getUserCutoff asked once for its user')
-
-  t.equal((await logout(app, tokens.access_token, tokens.refresh_token)).statusCode, 204)
-  t.same(calls.revoke, [[access.jti, access.exp], [refreshClaims.jti, refreshClaims.exp]], 'both tokens revoked until their expiry')
-  assertRefused(t, await callMe(app, tokens.access_token), 'FST_LOGIN_JWT_REVOKED')
-
-  // A store that says "revoked" is obeyed even for a token this app never saw revoked.
-  const bob = await getTokens(app, 'bob')
-  revoked.set(payloadOf(bob.access_token).jti, 0)
-  assertRefused(t, await callMe(app, bob.access_token), 'FST_LOGIN_JWT_REVOKED')
-
-  const before = Math.floor(Date.now() / 1000)
-  await app.revokeAllTokens('2')
-  t.equal(calls.setUserCutoff.length, 1)
-  t.equal(calls.setUserCutoff[0]?.[0], '2')
-  t.ok((calls.setUserCutoff[0]?.[1] ?? 0) >= before, 'the cut-off is now, in seconds')
-  t.ok((calls.setUserCutoff[0]?.[1] ?? Infinity) <= Math.floor(Date.now() / 1000))
-  assertRefused(t, await refresh(app, bob.refresh_token), 'FST_LOGIN_JWT_REVOKED')
+  down(true)
+  for (const res of [await callMe(app, tokens.access_token), await refresh(app, tokens.refresh_token), await logout(app, tokens.access_token)]) {
+    t.equal(res.statusCode, 503)
+    t.equal(res.headers['retry-after'], '1')
+    t.equal(res.json().code, 'FST_LOGIN_STORE_UNAVAILABLE')
+    t.notMatch(res.body, /alice/)
+  }
+  const login = await app.inject({ method: 'POST', url: '/auth', payload: { username: 'alice', password: 'correct horse' } })
+  t.equal(login.statusCode, 503, 'no login while the store is down')
+  t.notMatch(login.body, /access_token/)
+  down(false)
+  assertUser(t, await callMe(app, tokens.access_token), 'alice')
 })
 
-t.test('a store that throws gives an error, never a login', async (t) => {
-  const failing: RevocationStore = {
-    revoke () { throw new Error('store down') },
-    isRevoked () { throw new Error('store down') },
-    setUserCutoff () { throw new Error('store down') },
-    getUserCutoff () { throw new Error('store down') }
-  }
-  const app = await jwtApp(t, { revocationStore: failing })
-  const tokens = await getTokens(app)
-  const res = await callMe(app, tokens.access_token)
-  t.not(res.statusCode, 200, 'the request is not let through')
-  t.notMatch(res.body, /alice/)
-})
-
-t.test('MemoryRevocationStore clean-up', async (t) => {
-  t.test('revoked tokens are dropped once they have expired', async (t) => {
+t.test('store entries of revoked tokens expire with the tokens', async (t) => {
+  t.test('a revoked token id is kept until the token expires, then goes', async (t) => {
     const clock = fakeClock(t)
-    const store = new MemoryRevocationStore()
-    const now = Math.floor(Date.now() / 1000)
-    await store.revoke('short', now + 10)
-    await store.revoke('long', now + 3600)
-    t.equal(store.size, 2)
-    t.equal(await store.isRevoked('short'), true)
-    t.equal(await store.isRevoked('unknown'), false)
-
-    // The store sweeps at most once a minute, when something is revoked.
-    clock.set(120_000)
-    t.equal(await store.isRevoked('short'), false, 'an expired entry no longer counts')
-    t.equal(await store.isRevoked('long'), true)
-    await store.revoke('third', now + 3600)
-    t.equal(store.size, 2, 'the expired entry is gone after the sweep')
-    t.equal(await store.isRevoked('long'), true)
-    t.equal(await store.isRevoked('third'), true)
-
-    clock.set(4000_000)
-    await store.revoke('fourth', now + 8000)
-    t.equal(store.size, 1, 'only the unexpired entry remains')
+    // Date.now read at each call: the fake clock moves the store too.
+    const store = new MemoryStore({ clock: () => Date.now() })
+    t.teardown(() => store.close())
+    const app = await jwtApp(t, { accessTokenExpires: '1m', authPath: false, refreshPath: false }, { store })
+    const alice = directory.get('1') as TestUser
+    const token = await app.createAccessToken(alice)
+    const key = `jwtrev:${payloadOf(token).jti}`
+    await app.revokeToken(payloadOf(token))
+    t.ok(await store.get(key), 'an entry for the revoked token, under jwtrev:<jti>')
+    assertRefused(t, await callMe(app, token), 'FST_LOGIN_JWT_REVOKED')
+    clock.set(61_000)
+    t.equal(await store.get(key), null, 'gone once the token has expired')
+    assertRefused(t, await callMe(app, token), 'FST_LOGIN_JWT_EXPIRED')
   })
 
-  t.test('user cut-offs are dropped after the longest token lifetime', async (t) => {
-    const clock = fakeClock(t)
-    const store = new MemoryRevocationStore(100)
+  t.test('revoking a token already past its expiry and leeway writes nothing', async (t) => {
+    const store = new MemoryStore()
+    t.teardown(() => store.close())
+    const app = await jwtApp(t, {}, { store })
+    const before = store.size
     const now = Math.floor(Date.now() / 1000)
-    await store.setUserCutoff('1', now)
-    t.equal(await store.getUserCutoff('1'), now)
-    clock.set(90_000)
-    await store.setUserCutoff('2', now + 90)
-    t.equal(await store.getUserCutoff('1'), now, 'kept while tokens from before it may still be valid')
-    clock.set(200_000)
-    await store.setUserCutoff('2', now + 200)
-    t.equal(await store.getUserCutoff('1'), undefined, 'dropped once every earlier token has expired')
-    t.equal(await store.getUserCutoff('2'), now + 200)
-  })
-
-  t.test('through the app: entries of logged-out tokens go after their expiry', async (t) => {
-    const store = new MemoryRevocationStore()
-    const app = await jwtApp(t, { revocationStore: store, accessTokenExpires: '1m' })
-    const clock = fakeClock(t)
-    const alice = await getTokens(app)
-    t.equal((await logout(app, alice.access_token)).statusCode, 204)
-    t.equal(store.size, 1)
-    clock.set(120_000)
-    assertRefused(t, await callMe(app, alice.access_token), 'FST_LOGIN_JWT_EXPIRED')
-    const bob = await getTokens(app, 'bob')
-    t.equal((await logout(app, bob.access_token)).statusCode, 204)
-    t.equal(store.size, 1, "only bob's token is held")
-    assertRefused(t, await callMe(app, bob.access_token), 'FST_LOGIN_JWT_REVOKED')
+    await app.revokeToken({ sub: '1', jti: 'old', type: 'access', iat: now - 120, nbf: now - 120, exp: now - 60, fresh: false })
+    t.equal(store.size, before)
   })
 
   // A token accepted thanks to the leeway must not come back to life because
@@ -325,55 +303,36 @@ t.test('MemoryRevocationStore clean-up', async (t) => {
   t.test('a revoked token stays revoked within the leeway after its expiry', async (t) => {
     const app = await jwtApp(t, { leeway: 30, accessTokenExpires: '1m' })
     const clock = fakeClock(t)
-    const tokens = await getTokens(app)
+    const alice = directory.get('1') as TestUser
+    const token = await app.createAccessToken(alice)
     clock.set(70_000)
-    assertUser(t, await callMe(app, tokens.access_token), 'alice')
+    assertUser(t, await callMe(app, token), 'alice')
     clock.restore()
-    t.equal((await logout(app, tokens.access_token)).statusCode, 204)
+    await app.revokeToken(payloadOf(token))
     clock.set(70_000)
-    assertRefused(t, await callMe(app, tokens.access_token), 'FST_LOGIN_JWT_REVOKED')
+    assertRefused(t, await callMe(app, token), 'FST_LOGIN_JWT_REVOKED')
   })
 
-  // The default store must keep a user's cut-off as long as that user's
-  // tokens can live, whatever refreshTokenExpires is.
-  t.test('logout everywhere holds for refresh tokens longer than 30 days', async (t) => {
-    const app = await jwtApp(t, { refreshTokenExpires: '90d' })
+  // The cut-off must be kept as long as any token it covers can live, whichever lifetime is the longest.
+  t.test('logout everywhere holds for tokens longer than 30 days', async (t) => {
+    const app = await jwtApp(t, { accessTokenExpires: '90d' })
     const clock = fakeClock(t)
-    const tokens = await getTokens(app)
+    const token = await app.createAccessToken(directory.get('1') as TestUser)
     await app.revokeAllTokens('1')
-    assertRefused(t, await refresh(app, tokens.refresh_token), 'FST_LOGIN_JWT_REVOKED')
+    assertRefused(t, await callMe(app, token), 'FST_LOGIN_JWT_REVOKED')
     clock.set(31 * 86400_000)
-    // anything that makes the store sweep
-    await app.revokeAllTokens('2')
-    assertRefused(t, await refresh(app, tokens.refresh_token), 'FST_LOGIN_JWT_REVOKED')
+    assertRefused(t, await callMe(app, token), 'FST_LOGIN_JWT_REVOKED')
+    clock.set(89 * 86400_000)
+    assertRefused(t, await callMe(app, token), 'FST_LOGIN_JWT_REVOKED')
   })
-})
 
-t.test('a revocationStore with missing methods is a registration error', async (t) => {
-  const complete: Record<string, () => unknown> = {
-    revoke: () => undefined,
-    isRevoked: () => false,
-    setUserCutoff: () => undefined,
-    getUserCutoff: () => undefined
-  }
-  const cases: Array<[string, unknown]> = [
-    ...Object.keys(complete).map((missing): [string, unknown] => {
-      const store = { ...complete }
-      delete store[missing]
-      return [`without ${missing}`, store]
-    }),
-    ['with isRevoked not a function', { ...complete, isRevoked: true }],
-    ['an empty object', {}],
-    ['a string', 'redis://localhost'],
-    ['a Map', new Map()]
-  ]
-  for (const [name, revocationStore] of cases) {
-    t.test(name, async (t) => {
-      await rejectsOption(t, {
-        session: false,
-        loadUser: (id: string) => directory.get(id) ?? null,
-        jwt: { secret: SECRET, authenticate, revocationStore: revocationStore as RevocationStore }
-      }, /revocationStore/)
-    })
-  }
+  t.test('the cut-off outlives a deleteUser of the store', async (t) => {
+    const store = new MemoryStore()
+    t.teardown(() => store.close())
+    const app = await jwtApp(t, {}, { store })
+    const token = await app.createAccessToken(directory.get('1') as TestUser)
+    await app.revokeAllTokens('1')
+    await store.deleteUser('1')
+    assertRefused(t, await callMe(app, token), 'FST_LOGIN_JWT_REVOKED')
+  })
 })

@@ -24,15 +24,22 @@ const NOT_YET_VALID = 'FST_LOGIN_JWT_NOT_YET_VALID'
 async function jwtApp (t: Test, jwt: Partial<JwtOptions> = {}, setup?: (app: FastifyInstance) => Promise<void>): Promise<FastifyInstance> {
   const { app } = await buildApp({ jwt: { secret: SECRET, authenticate, ...jwt } }, async (app) => {
     app.get('/api/me', { preHandler: app.jwtRequired }, async (request) => ({ name: (request.currentUser as TestUser).name }))
+    // refreshJwtRequired alone: the refresh endpoint also needs the token's family, which hand-made tokens have not.
+    app.post('/api/refresh-guard', { preHandler: app.refreshJwtRequired }, async (request) => ({ name: (request.currentUser as TestUser).name }))
     await setup?.(app)
   })
   t.teardown(() => app.close())
   return app
 }
 
-/** POST /auth/refresh (refreshJwtRequired) with `token` as the Bearer token. */
-function refresh (app: FastifyInstance, token: string): Promise<LightMyRequestResponse> {
+/** POST /auth/refresh with `token` as the Bearer token. */
+function refreshEndpoint (app: FastifyInstance, token: string): Promise<LightMyRequestResponse> {
   return app.inject({ method: 'POST', url: '/auth/refresh', headers: bearer(token) })
+}
+
+/** POST /api/refresh-guard (refreshJwtRequired) with `token` as the Bearer token. */
+function refresh (app: FastifyInstance, token: string): Promise<LightMyRequestResponse> {
+  return app.inject({ method: 'POST', url: '/api/refresh-guard', headers: bearer(token) })
 }
 
 function assertRefreshed (t: Test, res: LightMyRequestResponse): void {
@@ -57,9 +64,10 @@ t.test('the plugin types its tokens', async (t) => {
   const tokens = await getTokens(app)
   t.same(decodeJwt(tokens.access_token).header, { alg: 'HS256', typ: 'at+jwt' }, '/auth access token')
   t.same(decodeJwt(tokens.refresh_token).header, { alg: 'HS256', typ: 'refresh+jwt' }, '/auth refresh token')
-  const refreshed = await refresh(app, tokens.refresh_token)
+  const refreshed = await refreshEndpoint(app, tokens.refresh_token)
   assertRefreshed(t, refreshed)
   t.same(decodeJwt(refreshed.json<{ access_token: string }>().access_token).header, { alg: 'HS256', typ: 'at+jwt' }, '/auth/refresh access token')
+  t.same(decodeJwt(refreshed.json<{ refresh_token: string }>().refresh_token).header, { alg: 'HS256', typ: 'refresh+jwt' }, '/auth/refresh refresh token')
 
   const alice = directory.get('1') as TestUser
   const access = await app.createAccessToken(alice)
@@ -67,7 +75,7 @@ t.test('the plugin types its tokens', async (t) => {
   t.same(decodeJwt(access).header, { alg: 'HS256', typ: 'at+jwt' }, 'createAccessToken')
   t.same(decodeJwt(refreshToken).header, { alg: 'HS256', typ: 'refresh+jwt' }, 'createRefreshToken')
   assertUser(t, await callMe(app, access))
-  assertRefreshed(t, await refresh(app, refreshToken))
+  assertRefreshed(t, await refreshEndpoint(app, refreshToken))
 })
 
 t.test('a token typed otherwise is refused although its signature verifies', async (t) => {
@@ -109,7 +117,7 @@ async function assertOwnJwtRefused (t: Test, app: FastifyInstance): Promise<void
   t.ok(app.jwt.verify(access), 'the signature verifies with the shared secret')
   t.ok(app.jwt.verify(refreshToken))
   assertRefused(t, await callMe(app, access), WRONG_TYPE, 'app token on jwtRequired')
-  assertRefused(t, await refresh(app, refreshToken), WRONG_TYPE, 'app token on refreshJwtRequired')
+  assertRefused(t, await refreshEndpoint(app, refreshToken), WRONG_TYPE, 'app token on refreshJwtRequired')
 }
 
 t.test("tokens of the app's own @fastify/jwt with the same secret are refused (RFC 8725 §3.12)", async (t) => {
@@ -128,7 +136,7 @@ t.test("tokens of the app's own @fastify/jwt with the same secret are refused (R
     // Control: our guards still take our own tokens in that app.
     const tokens = await getTokens(app)
     assertUser(t, await callMe(app, tokens.access_token))
-    assertRefreshed(t, await refresh(app, tokens.refresh_token))
+    assertRefreshed(t, await refreshEndpoint(app, tokens.refresh_token))
   })
 })
 
@@ -170,8 +178,6 @@ t.test('a future iat would otherwise slip past revokeAllTokens', async (t) => {
   await app.revokeAllTokens('1')
 
   assertRefused(t, await callMe(app, before.access_token), 'FST_LOGIN_JWT_REVOKED', 'a token issued before the cut-off')
-  const cutoff = await app.jwtRevocationStore.getUserCutoff('1')
-  t.ok(cutoff !== undefined && cutoff < now + 3600, 'the cut-off alone (iat <= cut-off) does not catch it')
   assertRefused(t, await callMe(app, future), NOT_YET_VALID, 'the future token is refused all the same')
   // Once its iat has passed, the cut-off indeed lets it through: only the iat check stood in its way.
   clock.set(3601_000)

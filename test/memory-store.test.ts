@@ -1,9 +1,10 @@
 import { setImmediate as tick, setTimeout as sleep } from 'node:timers/promises'
 import { isDeepStrictEqual } from 'node:util'
 import t from 'tap'
-import { MemoryStore, type LoginStore, type MaybePromise, type StoreSetOptions, type StoreValue } from '../lib/index.js'
+import { MemoryStore, type LoginStore, type StoreSetOptions, type StoreValue } from '../lib/index.js'
 import { runStoreContract, type ContractTest } from '../lib/testing/index.js'
 import { jsonEqual } from '../lib/store/json-equal.js'
+import { asyncStore } from './helpers.js'
 
 /*
  * MemoryStore: the store contract (directly, behind promises, and the
@@ -12,22 +13,6 @@ import { jsonEqual } from '../lib/store/json-equal.js'
  */
 
 const MINUTE = { ttlMs: 60_000 }
-
-/** Every operation of `inner`, answered with a promise a tick later: an async store as Redis would be. */
-function asyncStore (inner: LoginStore): LoginStore {
-  const later = async <T>(fn: () => MaybePromise<T>): Promise<T> => { await tick(); return await fn() }
-  return {
-    get: (key) => later(() => inner.get(key)),
-    set: (key, value, options) => later(() => inner.set(key, value, options)),
-    delete: (key) => later(() => inner.delete(key)),
-    compareAndSet: (key: string, expected: StoreValue | null, next: any, options?: StoreSetOptions) =>
-      later(() => inner.compareAndSet(key, expected, next, options as StoreSetOptions)),
-    increment: (key, options) => later(() => inner.increment(key, options)),
-    keysOfUser: (userId) => later(() => inner.keysOfUser(userId)),
-    deleteUser: (userId) => later(() => inner.deleteUser(userId)),
-    close: () => later(() => inner.close?.())
-  }
-}
 
 t.test('MemoryStore passes the store contract', async (t) => {
   await runStoreContract((name, fn) => t.test(name, fn), ({ clock }) => new MemoryStore({ clock, sweepInterval: false }))

@@ -4,7 +4,7 @@ import Fastify from 'fastify'
 import Redis from 'ioredis'
 import fastifyLogin from '../lib/index.js'
 import { RedisStore } from '../lib/redis/index.js'
-import { buildApp, CookieJar, loggedIn, me, send, TEST_KEY } from './helpers.js'
+import { buildApp, CookieJar, eventually, loggedIn, me, send, TEST_KEY } from './helpers.js'
 import { connected, startRedis } from './redis-server.js'
 
 /*
@@ -23,16 +23,6 @@ async function instance (t: Test, url: string, prefix: string) {
   const { app } = await buildApp({ store })
   t.teardown(() => app.close())
   return app
-}
-
-/** Polls `check` (no fixed sleeps) until it is true or `ms` pass; answers whether it became true. */
-async function eventually (ms: number, check: () => Promise<boolean>): Promise<boolean> {
-  const deadline = Date.now() + ms
-  while (Date.now() < deadline) {
-    if (await check()) return true
-    await new Promise((resolve) => setImmediate(resolve))
-  }
-  return await check()
 }
 
 t.test('two instances on one Redis share sessions; a logout on one is refused by the other', async (t) => {

@@ -19,10 +19,10 @@ import fastifyLogin, {
   verifyLogin,
   type Guard,
   type JwtGuard,
-  MemoryRevocationStore,
   type JwtClaims,
   type JwtErrorCode,
-  type RevocationStore,
+  type JwtOptions,
+  type JwtTokenResponse,
   loginUrlWithNext,
   parseDuration,
   safeNextUrl,
@@ -215,9 +215,13 @@ describe('JWT', () => {
     expect(app.revokeAllTokens('1')).type.toBe<Promise<void>>()
   })
 
-  test('revocation stores and error codes', () => {
-    expect(new MemoryRevocationStore()).type.toBeAssignableTo<RevocationStore>()
-    expect(app.jwtRevocationStore).type.toBe<RevocationStore>()
+  test('families, the revoke endpoint options and error codes', () => {
+    expect<JwtClaims['fam']>().type.toBe<string | undefined>()
+    expect<JwtTokenResponse['refresh_token']>().type.toBe<string>()
+    expect<JwtOptions>().type.toBeAssignableFrom({ refreshReuseGrace: 0 as const, revokePath: false as const })
+    expect<JwtOptions>().type.toBeAssignableFrom({ refreshReuseGrace: '30s', revokePath: '/oauth/revoke' })
+    expect<JwtOptions>().type.not.toBeAssignableFrom({ revocationStore: {} })
+    expect(app).type.not.toHaveProperty('jwtRevocationStore')
     expect<'FST_LOGIN_JWT_EXPIRED'>().type.toBeAssignableTo<JwtErrorCode>()
     expect<'FST_LOGIN_JWT_NOPE'>().type.not.toBeAssignableTo<JwtErrorCode>()
   })

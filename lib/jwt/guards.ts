@@ -1,6 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { named } from '../guards/exports.js'
 import { setCurrentUser } from '../user/load.js'
+import { versionMatches } from '../session/auth-version.js'
 import type { Settings } from '../settings.js'
 import type { LoginUser } from '../types/index.js'
 import type { TokenEngine } from './engine.js'
@@ -9,6 +10,8 @@ import { csrfOk } from './csrf.js'
 import { tokenFinder, type FoundToken } from './extract.js'
 import { andThen, runHook, type HookDone, type MaybePromise } from '../internal/hook-adapter.js'
 import type { JwtSettings } from './options.js'
+import { endFamily, type FamilyRecord } from './families.js'
+import { storeVerdict } from './revocation.js'
 import type { JwtClaims, JwtErrorCode, JwtGuard } from '../types/index.js'
 
 interface GuardMode {
@@ -17,11 +20,17 @@ interface GuardMode {
   fresh: boolean
 }
 
+/** A token that passed every check, and its family (null for a token of none). */
+export interface CheckedToken {
+  claims: JwtClaims
+  family: FamilyRecord | null
+}
+
 /**
  * The JWT guards and the verification they share. Every step runs
- * synchronously while the revocation store, the `isRevoked` option and the
- * user loader answer with plain values (see maybe-async.ts); the steps and
- * their order are the same either way.
+ * synchronously while the store, the `isRevoked` option and the user loader
+ * answer with plain values (see hook-adapter.ts); the steps and their order
+ * are the same either way.
  */
 export function createJwtGuards (engine: TokenEngine, jwt: JwtSettings, core: Settings) {
   const fail = (code: JwtErrorCode): Error => jwtError(code, jwt.scheme, jwt.realm, jwt.messages)
@@ -29,18 +38,21 @@ export function createJwtGuards (engine: TokenEngine, jwt: JwtSettings, core: Se
   const loadUser = jwt.loadUserFromClaims ??
     ((claims: JwtClaims, request: FastifyRequest) => (core.loadUser as NonNullable<Settings['loadUser']>)(claims.sub, request))
 
-  /** Verified, not revoked claims of `token`, or the error code that refuses it. */
-  function checkToken (token: string, type: 'access' | 'refresh', request: FastifyRequest): MaybePromise<JwtClaims | JwtErrorCode> {
+  /**
+   * Verified, not revoked claims of `token` and its family, or the error
+   * code that refuses it. The verified-token cache (engine.verify) only
+   * spares the signature check: the store is asked on every call.
+   */
+  function checkToken (token: string, type: 'access' | 'refresh', request: FastifyRequest): MaybePromise<CheckedToken | JwtErrorCode> {
     const claims = engine.verify(token)
     if (typeof claims === 'string') return claims
     if (claims.type !== type) return 'FST_LOGIN_JWT_WRONG_TYPE'
-    return andThen(isRevoked(claims, request), (revoked) => revoked ? 'FST_LOGIN_JWT_REVOKED' : claims)
-  }
-
-  function isRevoked (claims: JwtClaims, request: FastifyRequest): MaybePromise<boolean> {
-    return andThen(jwt.store.isRevoked(claims.jti), (revoked) => revoked ||
-      andThen(jwt.store.getUserCutoff(claims.sub), (cutoff) => (cutoff !== undefined && claims.iat <= cutoff) ||
-        (jwt.isRevoked !== undefined && jwt.isRevoked(claims, request))))
+    return andThen(storeVerdict(claims, core), (verdict): MaybePromise<CheckedToken | JwtErrorCode> => {
+      if (verdict.revoked) return 'FST_LOGIN_JWT_REVOKED'
+      const checked = { claims, family: verdict.family }
+      if (jwt.isRevoked === undefined) return checked
+      return andThen(jwt.isRevoked(claims, request), (revoked) => revoked ? 'FST_LOGIN_JWT_REVOKED' : checked)
+    })
   }
 
   /** Throws (or rejects with) the refusal; sets the user and claims when the request passes. */
@@ -56,12 +68,17 @@ export function createJwtGuards (engine: TokenEngine, jwt: JwtSettings, core: Se
     return andThen(checkToken(found.token, mode.type, request), (claims) => accept(request, mode, found, claims))
   }
 
-  function accept (request: FastifyRequest, mode: GuardMode, found: FoundToken, claims: JwtClaims | JwtErrorCode): MaybePromise<void> {
-    if (typeof claims === 'string') throw fail(claims)
+  function accept (request: FastifyRequest, mode: GuardMode, found: FoundToken, checked: CheckedToken | JwtErrorCode): MaybePromise<void> {
+    if (typeof checked === 'string') throw fail(checked)
+    const { claims, family } = checked
     if (found.location === 'cookies' && !csrfOk(request, jwt, claims)) throw fail('FST_LOGIN_JWT_CSRF')
     if (mode.fresh && claims.fresh !== true) throw fail('FST_LOGIN_JWT_FRESH_REQUIRED')
     return andThen(loadUser(claims, request), (user) => {
       if (user === null || user === undefined || !core.isUserActive(user as LoginUser)) throw fail('FST_LOGIN_JWT_USER_NOT_FOUND')
+      // The family was started with credentials that no longer hold (a new password): it ends, every token of it.
+      if (family !== null && !versionMatches(core.lifetime, family.v, user as LoginUser)) {
+        return endFamily(family.u, claims.fam as string, core).then(() => { throw fail('FST_LOGIN_JWT_REVOKED') })
+      }
       request.jwtClaims = claims
       setCurrentUser(request, user as LoginUser, true)
     })

@@ -20,14 +20,17 @@ function randomId (): string {
 
 /**
  * Makes access and refresh tokens. App claims go in first so that the
- * plugin's own claims (sub, type, fresh, exp, ...) always win over them.
+ * plugin's own claims (sub, type, fresh, exp, ...) always win over them;
+ * `fam` is the plugin's too: only the family the token is issued for (the
+ * `family` argument) may appear there.
  */
 export function createTokenIssuer (engine: TokenEngine, jwt: JwtSettings, core: Settings) {
   return async function issue (
     user: LoginUser,
     type: 'access' | 'refresh',
     options: AccessTokenOptions,
-    request: FastifyRequest | undefined
+    request: FastifyRequest | undefined,
+    family?: string
   ): Promise<IssuedToken> {
     const sub = userIdOf(user, core)
     const extra = jwt.additionalClaims === undefined ? {} : await jwt.additionalClaims(user, request)
@@ -46,6 +49,8 @@ export function createTokenIssuer (engine: TokenEngine, jwt: JwtSettings, core: 
       type,
       fresh: type === 'access' && options.fresh === true
     }
+    if (family === undefined) delete claims.fam
+    else claims.fam = family
     if (jwt.cookies !== null) claims.csrf = options.csrf ?? randomId()
     if (jwt.issuer !== undefined) claims.iss = jwt.issuer
     if (jwt.audience !== undefined) claims.aud = jwt.audience

@@ -2,9 +2,8 @@ import { defaultJwtMessages, InvalidOptionError } from '../errors.js'
 import { cookieAttributes, cookieName, type CookieAttributes } from '../internal/cookie-options.js'
 import { objectOption, onlyKnownKeys, optionalFunction } from '../internal/option-checks.js'
 import { keysOf, type JwtKey } from './keys.js'
-import { durationOption } from '../internal/duration.js'
-import { MemoryRevocationStore } from './revocation.js'
-import type { JwtCookieOptions, JwtErrorCode, JwtLocation, JwtOptions, RevocationStore } from '../types/index.js'
+import { durationOption, graceOption } from '../internal/duration.js'
+import type { JwtCookieOptions, JwtErrorCode, JwtLocation, JwtOptions } from '../types/index.js'
 
 export type { JwtKey }
 
@@ -35,6 +34,7 @@ export interface JwtSettings {
   authPath: string | false
   refreshPath: string | false
   logoutPath: string | false
+  revokePath: string | false
   usernameField: string
   passwordField: string
   authenticate: JwtOptions['authenticate']
@@ -42,7 +42,8 @@ export interface JwtSettings {
   additionalClaims: JwtOptions['additionalClaims']
   authResponse: JwtOptions['authResponse']
   isRevoked: JwtOptions['isRevoked']
-  store: RevocationStore
+  /** `refreshReuseGrace`, in ms. */
+  reuseGraceMs: number
   cache: boolean | number
   messages: Record<JwtErrorCode, string>
 }
@@ -87,8 +88,8 @@ function fnOption<T> (value: T | undefined, name: string): T | undefined {
 const JWT_KEYS = [
   'secret', 'privateKey', 'publicKey', 'algorithm', 'kid', 'keys', 'accessTokenExpires', 'refreshTokenExpires',
   'notBefore', 'leeway', 'issuer', 'audience', 'headerScheme', 'locations', 'queryParam', 'cookies', 'realm',
-  'authPath', 'refreshPath', 'logoutPath', 'usernameField', 'passwordField', 'authenticate', 'loadUserFromClaims',
-  'additionalClaims', 'authResponse', 'isRevoked', 'revocationStore', 'cache', 'messages'
+  'authPath', 'refreshPath', 'logoutPath', 'revokePath', 'refreshReuseGrace', 'usernameField', 'passwordField', 'authenticate', 'loadUserFromClaims',
+  'additionalClaims', 'authResponse', 'isRevoked', 'cache', 'messages'
 ] as const
 const COOKIE_KEYS = [
   'accessCookieName', 'refreshCookieName', 'accessCsrfCookieName', 'refreshCsrfCookieName', 'csrf', 'csrfHeader',
@@ -120,6 +121,8 @@ function cookieSettings (options: JwtOptions, locations: JwtLocation[]): JwtCook
 /** Validates the `jwt` options; throws FST_LOGIN_INVALID_OPTION naming the bad one. */
 export function buildJwtSettings (options: JwtOptions, hasUserLoader: boolean): JwtSettings {
   if (options === null || typeof options !== 'object' || Array.isArray(options)) fail('options must be an object')
+  // The option is gone (revocations live in the plugin's store): say so rather than "unknown option".
+  if ('revocationStore' in options) fail('revocationStore is gone: revoked tokens and refresh-token families live in the plugin\'s `store` (memory or Redis)')
   onlyKnownKeys(options, JWT_KEYS, 'jwt')
   const locations = options.locations ?? ['headers']
   if (!Array.isArray(locations) || locations.length === 0 || !locations.every((l) => LOCATIONS.has(l))) {
@@ -147,11 +150,6 @@ export function buildJwtSettings (options: JwtOptions, hasUserLoader: boolean): 
   const accessSeconds = durationOption(options.accessTokenExpires, 'jwt.accessTokenExpires', 15 * 60)
   const refreshSeconds = durationOption(options.refreshTokenExpires, 'jwt.refreshTokenExpires', 30 * 86400)
   const leeway = secondsOption(options.leeway, 'leeway')
-  // User cut-offs must outlive every token they cover.
-  const store = options.revocationStore ?? new MemoryRevocationStore(Math.max(accessSeconds, refreshSeconds) + leeway)
-  for (const method of ['revoke', 'isRevoked', 'setUserCutoff', 'getUserCutoff'] as const) {
-    if (typeof store[method] !== 'function') fail(`revocationStore.${method} must be a function`)
-  }
   const realm = options.realm ?? 'api'
   if (typeof realm !== 'string' || realm === '') fail('realm must be a non-empty string')
 
@@ -171,6 +169,8 @@ export function buildJwtSettings (options: JwtOptions, hasUserLoader: boolean): 
     authPath,
     refreshPath: pathOption(options.refreshPath, 'refreshPath', '/auth/refresh'),
     logoutPath: pathOption(options.logoutPath, 'logoutPath', '/auth/logout'),
+    revokePath: pathOption(options.revokePath, 'revokePath', '/auth/revoke'),
+    reuseGraceMs: graceOption(options.refreshReuseGrace, 'jwt.refreshReuseGrace', 30) * 1000,
     usernameField: fieldOption(options.usernameField, 'usernameField', 'username'),
     passwordField: fieldOption(options.passwordField, 'passwordField', 'password'),
     authenticate,
@@ -178,7 +178,6 @@ export function buildJwtSettings (options: JwtOptions, hasUserLoader: boolean): 
     additionalClaims: fnOption(options.additionalClaims, 'additionalClaims'),
     authResponse: fnOption(options.authResponse, 'authResponse'),
     isRevoked: fnOption(options.isRevoked, 'isRevoked'),
-    store,
     cache,
     messages
   }

@@ -1,57 +1,66 @@
-import type { RevocationStore } from '../types/index.js'
+import { isThenable, type MaybePromise } from '../internal/hook-adapter.js'
+import type { Settings } from '../settings.js'
+import { storeCall } from '../store/guarded.js'
+import { familyKey, revokedTokenKey, tokenCutoffKey } from '../store/keys.js'
+import type { JwtClaims, StoreValue } from '../types/index.js'
+import { FAMILY_ID_PATTERN, isFamilyOf, type FamilyRecord } from './families.js'
 
-const SWEEP_EVERY_MS = 60_000
+/*
+ * Token revocation in the plugin's store (memory or Redis, shared by every
+ * process on it): a revoked token id (`jwtrev:<jti>`, kept until the token
+ * would be refused anyway), a user's cut-off (`jwtcut:<user tag>`: every
+ * token issued up to then is refused), and the token's family, which must
+ * still exist. Token times (`iat`, `exp`) are seconds of Date.now, as the
+ * verifier counts them; the store's expiries are durations from now.
+ */
+
+/** What the store says of a verified token: refused, or accepted with its family (null: a token of no family). */
+export type StoreVerdict = { revoked: true } | { revoked: false, family: FamilyRecord | null }
+
+const REVOKED: StoreVerdict = { revoked: true }
+const NO_FAMILY: StoreVerdict = { revoked: false, family: null }
 
 /**
- * The default revocation store: revoked token ids and per-user cut-offs in
- * this process's memory. Entries go away when the token they cover would
- * have expired anyway, so the map holds at most the tokens revoked within one
- * refresh-token lifetime. Several processes need a shared store (Redis, SQL).
- *
- * @example
- * const store = new MemoryRevocationStore()
- * await app.register(fastifyLogin, { ..., jwt: { secret, revocationStore: store } })
+ * Reads, at once, what can refuse `claims`: its id's revocation, its user's
+ * cut-off and its family. Plain values stay plain (MemoryStore); with an
+ * asynchronous store the three reads run in parallel, one round trip.
  */
-export class MemoryRevocationStore implements RevocationStore {
-  readonly #revoked = new Map<string, number>()
-  readonly #cutoffs = new Map<string, number>()
-  readonly #cutoffLifetime: number
-  #lastSweep = Date.now()
-
-  /** @param cutoffLifetime seconds a user cut-off is kept: the longest token lifetime. */
-  constructor (cutoffLifetime = 30 * 86400) {
-    this.#cutoffLifetime = cutoffLifetime
+export function storeVerdict (claims: JwtClaims, settings: Settings): MaybePromise<StoreVerdict> {
+  const store = settings.lifetime.stateStore
+  const fam = claims.fam
+  // A `fam` claim that is no family id cannot name a live family: the token is refused, not treated as family-less.
+  if (fam !== undefined && (typeof fam !== 'string' || !FAMILY_ID_PATTERN.test(fam))) return REVOKED
+  const reads: Array<MaybePromise<StoreValue | null>> = [
+    storeCall(() => store.get(revokedTokenKey(claims.jti))),
+    storeCall(() => store.get(tokenCutoffKey(claims.sub)))
+  ]
+  if (fam !== undefined) reads.push(storeCall(() => store.get(familyKey(claims.sub, fam))))
+  const judge = ([revoked, cutoff, family]: Array<StoreValue | null | undefined>): StoreVerdict => {
+    if (revoked !== null) return REVOKED
+    // Number(): an entry of another shape compares as NaN and refuses nothing.
+    if (cutoff != null && claims.iat <= Number(cutoff.at)) return REVOKED
+    if (fam === undefined) return NO_FAMILY
+    return isFamilyOf(family, claims.sub) ? { revoked: false, family } : REVOKED
   }
+  return reads.some(isThenable) ? Promise.all(reads).then(judge) : judge(reads as Array<StoreValue | null>)
+}
 
-  revoke (jti: string, expiresAt: number): void {
-    this.#revoked.set(jti, expiresAt)
-    this.#sweep()
-  }
+/** Revokes token `claims.jti` until the verifier would refuse it anyway: `exp` plus the leeway. */
+export function revokeTokenId (claims: JwtClaims, leeway: number, settings: Settings): MaybePromise<void> {
+  const ttlMs = (claims.exp + leeway) * 1000 - Date.now()
+  // Already past its expiry and the leeway: refused as expired, nothing to keep.
+  if (ttlMs <= 0) return
+  const store = settings.lifetime.stateStore
+  return storeCall(() => store.set(revokedTokenKey(claims.jti), { at: Math.floor(Date.now() / 1000) }, { ttlMs: Math.ceil(ttlMs) }))
+}
 
-  isRevoked (jti: string): boolean {
-    const until = this.#revoked.get(jti)
-    return until !== undefined && until * 1000 > Date.now()
-  }
-
-  setUserCutoff (userId: string, cutoff: number): void {
-    this.#cutoffs.set(userId, cutoff)
-    this.#sweep()
-  }
-
-  getUserCutoff (userId: string): number | undefined {
-    return this.#cutoffs.get(userId)
-  }
-
-  /** How many revoked tokens are held (for tests and metrics). */
-  get size (): number {
-    return this.#revoked.size
-  }
-
-  #sweep (): void {
-    const now = Date.now()
-    if (now - this.#lastSweep < SWEEP_EVERY_MS) return
-    this.#lastSweep = now
-    for (const [jti, until] of this.#revoked) if (until * 1000 <= now) this.#revoked.delete(jti)
-    for (const [userId, cutoff] of this.#cutoffs) if ((cutoff + this.#cutoffLifetime) * 1000 <= now) this.#cutoffs.delete(userId)
-  }
+/**
+ * Refuses every token of `userId` issued up to this second. Written with no
+ * `userId`, so that no deleteUser (logout everywhere) takes it away, and
+ * kept `keepSeconds` (the longest token lifetime and the leeway): by then
+ * every token it covers has expired.
+ */
+export function setTokenCutoff (userId: string, keepSeconds: number, settings: Settings): MaybePromise<void> {
+  const store = settings.lifetime.stateStore
+  return storeCall(() => store.set(tokenCutoffKey(userId), { at: Math.floor(Date.now() / 1000) }, { ttlMs: keepSeconds * 1000 }))
 }

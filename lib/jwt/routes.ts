@@ -5,17 +5,19 @@ import { emitLoginEvent } from '../internal/events.js'
 import { checkThrottle, clearCheckedAccount, recordFailure } from '../throttle/counter.js'
 import type { LoginUser } from '../types/index.js'
 import { setJwtCookies } from './cookies.js'
+import { endFamily } from './families.js'
+import { tokenBody, type FamilyTokens, type StartedFamily, type TokenAnswer } from './family-tokens.js'
 import type { JwtSettings } from './options.js'
-import type { IssuedToken, TokenIssuer } from './issue.js'
-import type { JwtGuard, JwtTokenResponse } from '../types/index.js'
+import type { IssuedToken } from './issue.js'
+import type { JwtClaims, JwtErrorCode, JwtGuard } from '../types/index.js'
 
 const MAX_FIELD_LENGTH = 1024
 
 interface RouteDeps {
   jwt: JwtSettings
   core: Settings
-  issue: TokenIssuer
-  fail: (code: 'FST_LOGIN_JWT_BAD_CREDENTIALS') => Error
+  families: FamilyTokens
+  fail: (code: JwtErrorCode) => Error
   refreshJwtRequired: JwtGuard
   jwtRequired: JwtGuard
   logout: (reply: FastifyReply) => Promise<void>
@@ -26,16 +28,19 @@ function noStore (reply: FastifyReply): void {
   reply.header('cache-control', 'no-store').header('pragma', 'no-cache')
 }
 
-async function respond (request: FastifyRequest, reply: FastifyReply, deps: RouteDeps, user: LoginUser, body: JwtTokenResponse): Promise<unknown> {
+async function respond (request: FastifyRequest, reply: FastifyReply, deps: RouteDeps, user: LoginUser, body: TokenAnswer): Promise<unknown> {
   noStore(reply)
   return deps.jwt.authResponse === undefined ? body : await deps.jwt.authResponse(body, user, request)
 }
 
-/** The OAuth 2.0 token response (RFC 6749 §5.1); a refresh answers no new refresh token. */
-function tokenBody (jwt: JwtSettings, access: IssuedToken, refresh?: IssuedToken): JwtTokenResponse {
-  const body: JwtTokenResponse = { access_token: access.token, token_type: jwt.scheme, expires_in: access.claims.exp - access.claims.iat }
-  if (refresh !== undefined) body.refresh_token = refresh.token
-  return body
+/** The login's answer; when authResponse throws, the family it started ends: nobody holds its tokens. */
+async function respondToLogin (request: FastifyRequest, reply: FastifyReply, deps: RouteDeps, user: LoginUser, family: StartedFamily): Promise<unknown> {
+  try {
+    return await respond(request, reply, deps, user, tokenBody(deps.jwt, family.access as IssuedToken, family.refresh))
+  } catch (err) {
+    await endFamily(family.refresh.claims.sub, family.id, deps.core)
+    throw err
+  }
 }
 
 const JSON_TYPE = /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i
@@ -57,7 +62,7 @@ function credentialsError (request: FastifyRequest, jwt: JwtSettings): Error | u
 
 /** The token, refresh and logout endpoints, as configured. */
 export function registerJwtRoutes (fastify: FastifyInstance, deps: RouteDeps): void {
-  const { jwt, core, issue } = deps
+  const { jwt, core, families } = deps
   const useCookies = jwt.cookies !== null
 
   if (jwt.authPath !== false) {
@@ -89,10 +94,9 @@ export function registerJwtRoutes (fastify: FastifyInstance, deps: RouteDeps): v
         throw deps.fail('FST_LOGIN_JWT_BAD_CREDENTIALS')
       }
       await clearCheckedAccount(request, core)
-      const access = await issue(user, 'access', { fresh: true }, request)
-      const refresh = await issue(user, 'refresh', {}, request)
-      if (useCookies) setJwtCookies(reply, jwt, { accessToken: access.token, refreshToken: refresh.token })
-      const answer = await respond(request, reply, deps, user, tokenBody(jwt, access, refresh))
+      const family = await families.start(user, request, {}, true)
+      if (useCookies) setJwtCookies(reply, jwt, { accessToken: family.access?.token, refreshToken: family.refresh.token })
+      const answer = await respondToLogin(request, reply, deps, user, family)
       // After authResponse: when it throws, the client got no tokens and nobody logged in.
       emitLoginEvent(core.events, 'userLoggedIn', request, user, 'jwt')
       return answer
@@ -105,13 +109,15 @@ export function registerJwtRoutes (fastify: FastifyInstance, deps: RouteDeps): v
       config: { autoLoadUser: false }
     }, async function refreshEndpoint (request, reply) {
       const user = request.currentUser as LoginUser
-      // A refreshed access token is never fresh: no password was given for it.
-      const access = await issue(user, 'access', { fresh: false, csrf: request.jwtClaims?.csrf }, request)
-      if (useCookies) setJwtCookies(reply, jwt, { accessToken: access.token })
-      const answer = await respond(request, reply, deps, user, tokenBody(jwt, access))
+      const outcome = await families.refresh(request, request.jwtClaims as JwtClaims, user)
+      if (outcome.kind === 'refused') throw deps.fail(outcome.code)
+      const { answer } = outcome
+      if (useCookies) setJwtCookies(reply, jwt, { accessToken: answer.access_token, refreshToken: answer.refresh_token })
+      const body = await respond(request, reply, deps, user, answer)
       // Its own event: a refresh is no login (no password), and userLoggedIn listeners would count it as one.
-      emitLoginEvent(core.events, 'tokenRefreshed', request, user, 'jwt')
-      return answer
+      // A graced retry gave out nothing new: no second event.
+      if (outcome.kind === 'rotated') emitLoginEvent(core.events, 'tokenRefreshed', request, user, 'jwt')
+      return body
     })
   }
 

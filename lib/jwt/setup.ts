@@ -9,6 +9,10 @@ import { createJwtGuards } from './guards.js'
 import { registerJwtRoutes } from './routes.js'
 import { buildJwtSettings } from './options.js'
 import { createTokenIssuer } from './issue.js'
+import { endFamilies, endFamily } from './families.js'
+import { createFamilyTokens } from './family-tokens.js'
+import { revokeTokenId, setTokenCutoff } from './revocation.js'
+import { registerRevokeRoute } from './revoke-route.js'
 import type { JwtGuardName } from '../guards/exports.js'
 import type { AccessTokenOptions, JwtClaims, JwtGuard, JwtOptions, JwtTokens } from '../types/index.js'
 
@@ -20,28 +24,44 @@ export async function setupJwt (fastify: FastifyInstance, core: Settings, option
   const engine = await createTokenEngine(fastify, jwt)
   const issue = createTokenIssuer(engine, jwt, core)
   const { guards, checkToken, fail } = createJwtGuards(engine, jwt, core)
+  const families = createFamilyTokens(issue, jwt, core)
 
-  // Kept revoked until the verifier would refuse the token anyway: exp plus the leeway.
+  /**
+   * Revokes one token: a refresh token ends its family (a refresh token
+   * alone would leave the family's access tokens alive), an access token
+   * only itself (it is kept revoked until `exp` plus the leeway).
+   */
   async function revokeToken (claims: JwtClaims): Promise<void> {
-    await jwt.store.revoke(claims.jti, claims.exp + jwt.leeway)
+    if (claims.type === 'refresh' && typeof claims.fam === 'string') await endFamily(claims.sub, claims.fam, core)
+    else await revokeTokenId(claims, jwt.leeway, core)
   }
 
-  /** Revokes the request's access token, and its refresh token when the client sent it. */
+  /** Ends the request's API session: its access token, its family, and the refresh token sent in the body or cookie. */
   async function logout (reply: FastifyReply): Promise<void> {
     const request = reply.request
-    if (request.jwtClaims !== null) await revokeToken(request.jwtClaims)
+    const claims = request.jwtClaims
     const body = request.body as Record<string, unknown> | null | undefined
     const fromBody = body !== null && typeof body === 'object' ? body.refresh_token : undefined
     const fromCookie = jwt.cookies === null ? undefined : request.cookies?.[jwt.cookies.refresh]
     const refreshToken = typeof fromBody === 'string' ? fromBody : fromCookie
     if (refreshToken !== undefined && refreshToken !== '') {
-      const claims = await checkToken(refreshToken, 'refresh', request)
+      const checked = await checkToken(refreshToken, 'refresh', request)
       // Only the caller's own refresh token can be revoked this way.
-      if (typeof claims !== 'string' && claims.sub === request.jwtClaims?.sub) await revokeToken(claims)
+      if (typeof checked !== 'string' && checked.claims.sub === claims?.sub) await revokeToken(checked.claims)
+    }
+    if (claims !== null) {
+      await revokeTokenId(claims, jwt.leeway, core)
+      if (typeof claims.fam === 'string') await endFamily(claims.sub, claims.fam, core)
     }
     clearJwtCookies(reply, jwt)
     // The token's user; without a verified access token no login ended, whoever `currentUser` is.
-    emitLoginEvent(core.events, 'userLoggedOut', request, request.jwtClaims === null ? core.anonymousUser(request) : request.currentUser, 'jwt')
+    emitLoginEvent(core.events, 'userLoggedOut', request, claims === null ? core.anonymousUser(request) : request.currentUser, 'jwt')
+  }
+
+  /** RFC 7009: revokes `token` if it is one of ours; anything else is ignored (the endpoint answers 200 regardless). */
+  async function revokePresented (token: string): Promise<void> {
+    const claims = engine.verify(token)
+    if (typeof claims !== 'string') await revokeToken(claims)
   }
 
   fastify.decorateRequest('jwtClaims', null)
@@ -49,14 +69,17 @@ export async function setupJwt (fastify: FastifyInstance, core: Settings, option
   fastify.decorate('jwtOptional', guards.jwtOptional)
   fastify.decorate('freshJwtRequired', guards.freshJwtRequired)
   fastify.decorate('refreshJwtRequired', guards.refreshJwtRequired)
-  fastify.decorate('jwtRevocationStore', jwt.store)
   // No events for tokens the app mints itself: it may not be a login at all
   // (a test, a service account), and when it is, the app's route says so.
   fastify.decorate('createAccessToken', async (user: LoginUser, opts: AccessTokenOptions = {}) => (await issue(user, 'access', opts, undefined)).token)
-  fastify.decorate('createRefreshToken', async (user: LoginUser, opts: Omit<AccessTokenOptions, 'fresh'> = {}) => (await issue(user, 'refresh', opts, undefined)).token)
+  // A refresh token the app mints starts a family of its own, like a login at the token endpoint.
+  fastify.decorate('createRefreshToken', async (user: LoginUser, opts: Omit<AccessTokenOptions, 'fresh'> = {}) => (await families.start(user, undefined, opts, false)).refresh.token)
   fastify.decorate('revokeToken', revokeToken)
   fastify.decorate('revokeAllTokens', async (userId: string) => {
-    await jwt.store.setUserCutoff(userId, Math.floor(Date.now() / 1000))
+    if (typeof userId !== 'string' || userId === '') throw new TypeError('revokeAllTokens: userId must be a non-empty string')
+    // The cut-off outlives every token it covers: the longest lifetime and the leeway.
+    await setTokenCutoff(userId, Math.max(jwt.accessSeconds, jwt.refreshSeconds) + jwt.leeway, core)
+    await endFamilies(userId, core)
   })
   fastify.decorateReply('setJwtCookies', function (this: FastifyReply, tokens: JwtTokens) {
     setJwtCookies(this, jwt, tokens)
@@ -71,12 +94,13 @@ export async function setupJwt (fastify: FastifyInstance, core: Settings, option
   registerJwtRoutes(fastify, {
     jwt,
     core,
-    issue,
+    families,
     fail,
     refreshJwtRequired: guards.refreshJwtRequired,
     jwtRequired: guards.jwtRequired,
     logout
   })
+  if (jwt.revokePath !== false) await registerRevokeRoute(fastify, jwt.revokePath, revokePresented)
   const c = jwt.cookies
   return { guards, cookieNames: c === null ? [] : [c.access, c.refresh, c.accessCsrf, c.refreshCsrf] }
 }

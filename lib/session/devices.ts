@@ -6,6 +6,7 @@ import { sessionKey, sessionKeyPrefix } from '../store/keys.js'
 import type { LoginSessionInfo, LoginSessions, LoginStore, RevokeAllOptions } from '../types/index.js'
 import type { SessionSlot } from '../types/internal.js'
 import { endAllSeries, endSeries, listSeries, type SeriesRecord } from '../remember/series.js'
+import { endFamilies, endFamily, FAMILY_ID_PATTERN, listFamilies } from '../jwt/families.js'
 import { PUBLIC_ID_PATTERN } from './carrier.js'
 import { reportEnded } from './lifecycle.js'
 import { endReason, isRecordOf, sessionInfo } from './record.js'
@@ -89,6 +90,8 @@ export async function endAll (userId: string, except: string | undefined, settin
   const kept = except === undefined || !PUBLIC_ID_PATTERN.test(except) ? null : await storeCall(() => store.get(sessionKey(userId, except)))
   // Remembered devices whose session already timed out are not listed: they end too.
   await endAllSeries(userId, isRecordOf(kept, userId) ? kept.m : null, settings)
+  // API sessions (refresh-token families) too: logging out everywhere reaches API clients.
+  await endFamilies(userId, settings)
   return await revokeSessions(userId, (slot) => slot.id === except, settings, request, log)
 }
 
@@ -135,14 +138,15 @@ export function loginSessions (settings: Settings, log: FastifyBaseLogger): Logi
     async list (userId: string): Promise<LoginSessionInfo[]> {
       const store = storeOf(settings)
       userIdArgument(userId)
-      const [slots, series] = await Promise.all([liveSlots(store, userId, settings), listSeries(store, userId, settings)])
-      return devicesOf(slots, series, settings).sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime())
+      const [slots, series, families] = await Promise.all([liveSlots(store, userId, settings), listSeries(store, userId, settings), listFamilies(userId, settings)])
+      return [...devicesOf(slots, series, settings), ...families].sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime())
     },
     async revoke (userId: string, id: string): Promise<boolean> {
       const store = storeOf(settings)
       userIdArgument(userId)
       // A remembered device whose session is gone: its series, and any session it made meanwhile.
       if (typeof id === 'string' && SERIES_ID_PATTERN.test(id)) return await endDevice(userId, id, null, settings, null, log)
+      if (typeof id === 'string' && FAMILY_ID_PATTERN.test(id)) return await endFamily(userId, id, settings)
       // An id of any other shape names no session (and never reaches a key).
       if (typeof id !== 'string' || !PUBLIC_ID_PATTERN.test(id)) return false
       const key = sessionKey(userId, id)

@@ -17,7 +17,7 @@ import { identifierOf } from './identifier.js'
 // instead of seeing it vanish. Past its timeout a record is never accepted.
 const LINGER_MS = 5 * 60_000
 // Client-sent text kept in a record (and shown on a devices page) is cut here.
-const MAX_USER_AGENT = 512
+export const MAX_USER_AGENT = 512
 
 export interface NewRecord {
   userId: string

@@ -98,3 +98,26 @@ export function throttleKeys (kind: 'a' | 'ip', subject: string): { count: strin
   const base = `thr:${kind}:${hash('sha256', subject, 'base64url')}`
   return { count: base, lock: `${base}:lock` }
 }
+
+/** The prefix of every refresh-token family key of `userId`. */
+export function familyPrefix (userId: string): string {
+  return `jwtfam:${userTag(userId)}:`
+}
+
+/** The key of refresh-token family `id` of `userId`. */
+export function familyKey (userId: string, id: string): string {
+  return familyPrefix(userId) + id
+}
+
+/**
+ * The key of a revoked token id. Token ids are base64url (the plugin makes
+ * them), and any other one is hashed so that a key stays short and key-safe.
+ */
+export function revokedTokenKey (jti: string): string {
+  return /^[A-Za-z0-9_-]{1,64}$/.test(jti) ? `jwtrev:${jti}` : `jwtrev:.${hash('sha256', jti, 'base64url')}`
+}
+
+/** The key of `userId`'s token cut-off (`revokeAllTokens`): in no user index, so that it outlives a deleteUser. */
+export function tokenCutoffKey (userId: string): string {
+  return `jwtcut:${userTag(userId)}`
+}

@@ -55,19 +55,16 @@ export interface JwtClaims {
   fresh: boolean
   /** With cookie locations: the double-submit CSRF value. */
   csrf?: string
+  /**
+   * The refresh-token family (the API session) the token belongs to: tokens
+   * from the token and refresh endpoints and from `createRefreshToken()`.
+   * Such a token is refused once its family has ended (logout, reuse of a
+   * spent refresh token, `loginSessions.revoke()`, logout everywhere).
+   */
+  fam?: string
   iss?: string
   aud?: string | string[]
   [claim: string]: unknown
-}
-
-/** Revocation storage: the in-memory one is the default; use Redis or a database across processes. */
-export interface RevocationStore {
-  /** Remember that token `jti` is revoked until `expiresAt` (seconds since the epoch). */
-  revoke: (jti: string, expiresAt: number) => MaybePromise<void>
-  isRevoked: (jti: string) => MaybePromise<boolean>
-  /** Refuse every token of `userId` issued at or before `cutoff` (seconds since the epoch). */
-  setUserCutoff: (userId: string, cutoff: number) => MaybePromise<void>
-  getUserCutoff: (userId: string) => MaybePromise<number | undefined>
 }
 
 /** Cookie names and attributes for the `cookies` token location. */
@@ -99,7 +96,8 @@ export interface JwtTokenResponse {
   token_type: string
   /** Seconds until the access token expires. */
   expires_in: number
-  refresh_token?: string
+  /** The family's new refresh token: the refresh endpoint spends the one it was given and answers its successor. */
+  refresh_token: string
   [field: string]: unknown
 }
 
@@ -136,8 +134,22 @@ export interface JwtOptions {
   authPath?: string | false
   /** Refresh endpoint path. Default `'/auth/refresh'`; `false` disables it. */
   refreshPath?: string | false
-  /** Logout endpoint path (revokes the tokens). Default `'/auth/logout'`; `false` disables it. */
+  /** Logout endpoint path (ends the tokens' family). Default `'/auth/logout'`; `false` disables it. */
   logoutPath?: string | false
+  /**
+   * RFC 7009 token revocation endpoint: `POST` with `token` (and an optional
+   * `token_type_hint`), JSON or form encoded; always 200. Default
+   * `'/auth/revoke'`; `false` disables it.
+   */
+  revokePath?: string | false
+  /**
+   * How long a refresh token just spent still gets the answer its refresh
+   * gave (the same successor: a client retrying a refresh whose answer it
+   * lost). Presented later, it is taken for a stolen copy and its whole
+   * family is revoked (`refreshTokenReused`). Default `'30s'`; `0` turns
+   * the grace off.
+   */
+  refreshReuseGrace?: Duration | 0
   /** Body field names of the token endpoint. Defaults `'username'`, `'password'`. */
   usernameField?: string
   passwordField?: string
@@ -151,8 +163,6 @@ export interface JwtOptions {
   authResponse?: (body: JwtTokenResponse, user: LoginUser, request: FastifyRequest) => MaybePromise<unknown>
   /** Extra revocation check on every guarded request. */
   isRevoked?: (claims: JwtClaims, request: FastifyRequest) => MaybePromise<boolean>
-  /** Where revoked tokens and user cut-offs are kept. Default: in memory (one process). */
-  revocationStore?: RevocationStore
   /** Cache verified tokens: `true` (1000) or a size. Revocation is still checked. Default off. */
   cache?: boolean | number
   /** Replace error messages, by code (e.g. `{ FST_LOGIN_JWT_EXPIRED: 'Please sign in again' }`). */
