@@ -176,3 +176,12 @@ t.test('a failing store refuses with 503 and Retry-After: never a login, never a
     t.equal((await post(a, url, { username: 'bob', password: 'wrong' })).statusCode, 503, `${url}: a failure that cannot be counted is a 503, not a 401`)
   }
 })
+
+t.test('fail() without a check() on the same request still counts the account', async (t) => {
+  const { app: server } = await app(t)
+  for (let i = 0; i < 5; i++) {
+    t.same((await post(server, '/misuse', { method: 'fail', request: true, username: 'alice' })).json(), { ok: true }, `failure ${i + 1} reported alone`)
+  }
+  t.equal(await retryAfter(server), '1', 'the next attempt through the form waits a second')
+  t.equal(await retryAfter(server, 'bob'), 200, 'another account does not')
+})

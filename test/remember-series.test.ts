@@ -13,7 +13,7 @@ import { CookieJar, TEST_KEY } from './helpers.js'
 const REMEMBER = '__Host-remember_token'
 const MINUTE = 60_000
 
-async function setup (t: Test, options: { refreshEachRequest?: boolean, store?: LoginStore } = {}) {
+async function setup (t: Test, options: { refreshEachRequest?: boolean, store?: LoginStore | false, idleTimeout?: string, duration?: string } = {}) {
   let now = Date.parse('2026-12-02T08:00:00Z')
   const clock = (): number => now
   const alice = { id: '1', name: 'alice', password: 'v1' }
@@ -22,8 +22,9 @@ async function setup (t: Test, options: { refreshEachRequest?: boolean, store?: 
     session: { key: TEST_KEY },
     store: options.store ?? new MemoryStore({ clock }),
     clock,
+    ...(options.idleTimeout === undefined ? {} : { idleTimeout: options.idleTimeout, touchInterval: 1 }),
     authVersion: (user) => (user as typeof alice).password,
-    rememberMe: { refreshEachRequest: options.refreshEachRequest ?? false, duration: '7d' },
+    rememberMe: { refreshEachRequest: options.refreshEachRequest ?? false, duration: options.duration ?? '7d' },
     loadUser: (id) => id === '1' ? alice : null
   })
   app.post('/login', async (_request, reply) => ({ ok: await reply.login(alice, { remember: true }) }))
@@ -122,4 +123,40 @@ t.test('a store that fails during a restore gives a 503 with Retry-After and no 
   failing = false
   t.equal((await visit(rememberOf(jar))).json().auth, true, 'once the store is back, the same cookie restores')
   t.equal((await app.loginSessions.list('1')).filter((s) => s.remembered).length, 1, 'one restored session: the failed attempt left none')
+})
+
+t.test('with store: false the remember cookie is a stateless token: not rotated, not ended, re-sent only with refreshEachRequest', async (t) => {
+  const { login, rememberOf, visit } = await setup(t, { store: false })
+  const cookie = rememberOf(await login())
+  const first = await visit(cookie)
+  t.equal(first.json().auth, true, 'it restores')
+  t.equal(first.cookies.find((c) => c.name === REMEMBER), undefined, 'and is not replaced')
+  t.equal((await visit(cookie)).json().auth, true, 'the same cookie again: nothing can notice a copy without a store')
+
+  const fresh = await setup(t, { store: false, refreshEachRequest: true })
+  const res = await fresh.visit(fresh.rememberOf(await fresh.login()))
+  t.equal(res.cookies.find((c) => c.name === REMEMBER)?.maxAge, 7 * 86400, 'refreshEachRequest re-sends it for the full duration')
+})
+
+t.test('a tab within the grace whose winning session has already idled out is anonymous once, then restores without alarm', async (t) => {
+  const { app, login, rememberOf, visit, advance } = await setup(t, { idleTimeout: '10s' })
+  const reused: string[] = []
+  app.loginEvents.on('rememberTokenReused', ({ userId }) => reused.push(userId))
+  const cookie = rememberOf(await login())
+  t.equal((await visit(cookie)).json().auth, true, 'the winner restores')
+  advance(20_000)
+  const late = await visit(cookie)
+  t.equal(late.json().auth, false, '20 s later (within the grace) its session has idled out: this request is anonymous')
+  const next = late.cookies.find((c) => c.name === REMEMBER)
+  t.ok(next !== undefined && next.value !== '', 'but it got the current remember cookie')
+  t.equal((await visit(`${REMEMBER}=${encodeURIComponent(next?.value as string)}`)).json().auth, true, 'which restores on the next request')
+  t.same(reused, [], 'no alarm')
+})
+
+t.test('refreshEachRequest: a series that expired under a live session is not brought back by a touch', async (t) => {
+  const { login, rememberOf, visit, advance } = await setup(t, { refreshEachRequest: true, duration: '60s' })
+  const jar = await login()
+  advance(61_000)
+  t.equal((await visit(jar.header())).json().auth, true, 'the session still lives (its idle timeout is 30 minutes)')
+  t.equal((await visit(rememberOf(jar))).json().auth, false, 'its remember cookie, whose series expired, does not restore')
 })

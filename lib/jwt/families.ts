@@ -86,12 +86,6 @@ export function saveFamily (id: string, record: FamilyRecord, ttlMs: number, set
   return storeCall(() => store.set(familyKey(record.u, id), record, { ttlMs, userId: record.u }))
 }
 
-/** Family `id` of `userId`, or null when it has ended (or never was). */
-export function readFamily (userId: string, id: string, settings: Settings): MaybePromise<FamilyRecord | null> {
-  const store = settings.lifetime.stateStore
-  return andThen(storeCall(() => store.get(familyKey(userId, id))), (value) => isFamilyOf(value, userId) ? value : null)
-}
-
 /** Ends family `id` of `userId` (its every token is refused from now on); true when it was there. */
 export async function endFamily (userId: string, id: string, settings: Settings): Promise<boolean> {
   // An id of any other shape names no family (and never reaches a key).

@@ -7,7 +7,7 @@ import { versionMatches, versionOf } from '../session/auth-version.js'
 import { readSlot } from '../session/carrier.js'
 import { endAll } from '../session/devices.js'
 import { abandonSession, startSession } from '../session/lifecycle.js'
-import { clientOf, newRecord } from '../session/record.js'
+import { clientOf, endReason, newRecord } from '../session/record.js'
 import { clearLogin, rotateSession, SECRET_KEY, sessionOf, USER_ID_KEY, type SessionLike } from '../session/state.js'
 import type { RememberSettings, Settings } from '../settings.js'
 import { rememberSeriesKey } from '../store/keys.js'
@@ -99,22 +99,25 @@ async function restoreSeries (
     return null
   }
   const { record: series, answer } = outcome
-  if (outcome.kind === 'graced' && !(await joinSession(request, session, userId, answer.k, settings))) {
-    queueRememberClear(request, remember)
-    return null
-  }
+  // Either way the browser gets the series' current secret: a graced tab holds the same cookie as the winner.
   queueRememberSet(request, remember, { userId, duration: series.d, expiresAt: series.e, id: token.id, secret: answer.t })
+  if (outcome.kind === 'graced' && !(await joinSession(request, session, userId, answer.k, settings))) return null
   emitLoginEvent(settings.events, 'userLoadedFromCookie', request, user, 'remember')
   return user
 }
 
-/** A tab within the grace: its cookie now points at the session the winning restore made, if that still lives. */
+/**
+ * A tab within the grace: its cookie now points at the session the winning
+ * restore made, if that is still live. If it ended meanwhile (logged out,
+ * or past a short idle timeout) this request is anonymous, and its next one
+ * restores afresh with the current secret, unless the series went with it.
+ */
 async function joinSession (request: FastifyRequest, session: SessionLike, userId: string, secret: string, settings: Settings): Promise<boolean> {
   rotateSession(session, settings.keepSessionKeys)
   session.set(USER_ID_KEY, userId)
   session.set(SECRET_KEY, secret)
   const slot = await readSlot(session, userId, settings)
-  if (slot === null) {
+  if (slot === null || endReason(slot.record, settings, settings.lifetime.clock()) !== null) {
     clearLogin(session)
     return false
   }

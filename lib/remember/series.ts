@@ -112,10 +112,8 @@ export async function listSeries (store: LoginStore, userId: string, settings: S
   return out
 }
 
-/** Ends every series of `userId` but `except` (a series id), also those whose session had timed out. */
-export async function endAllSeries (userId: string, except: string | null, settings: Settings): Promise<void> {
-  const store = settings.lifetime.store
-  if (store === null) return
+/** Ends every series of `userId` in `store` but `except` (a series id), also those whose session had timed out. */
+export async function endAllSeries (store: LoginStore, userId: string, except: string | null): Promise<void> {
   const prefix = rememberSeriesPrefix(userId)
   const kept = except === null ? null : prefix + except
   const keys = (await storeCall(() => store.keysOfUser(userId))).filter((key) => key.startsWith(prefix) && key !== kept)

@@ -89,7 +89,7 @@ export async function endAll (userId: string, except: string | undefined, settin
   const store = storeOf(settings)
   const kept = except === undefined || !PUBLIC_ID_PATTERN.test(except) ? null : await storeCall(() => store.get(sessionKey(userId, except)))
   // Remembered devices whose session already timed out are not listed: they end too.
-  await endAllSeries(userId, isRecordOf(kept, userId) ? kept.m : null, settings)
+  await endAllSeries(store, userId, isRecordOf(kept, userId) ? kept.m : null)
   // API sessions (refresh-token families) too: logging out everywhere reaches API clients.
   await endFamilies(userId, settings)
   return await revokeSessions(userId, (slot) => slot.id === except, settings, request, log)
