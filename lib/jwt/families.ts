@@ -1,5 +1,5 @@
 import { randomToken } from '../internal/random.js'
-import { andThen, type MaybePromise } from '../internal/hook-adapter.js'
+import type { MaybePromise } from '../internal/hook-adapter.js'
 import { firstFields, type RotatingFields } from '../rotation/rotate.js'
 import { MAX_USER_AGENT, type SessionClient } from '../session/record.js'
 import type { Settings } from '../settings.js'
