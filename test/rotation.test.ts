@@ -67,7 +67,7 @@ t.test('a record that keeps changing under the rotation gives up with a 503 and 
     deleteUser: (userId) => inner.deleteUser(userId)
   }
   let discarded = 0
-  await t.rejects(rotate(rotation(store, 'first', { discard: async () => { discarded++ } })), { code: 'FST_LOGIN_STORE_UNAVAILABLE', statusCode: 503 })
+  await t.rejects(async () => await rotate(rotation(store, 'first', { discard: async () => { discarded++ } })), { code: 'FST_LOGIN_STORE_UNAVAILABLE', statusCode: 503 })
   t.equal(discarded, 5, 'every successor made was discarded')
 })
 

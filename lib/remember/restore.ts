@@ -2,7 +2,7 @@ import type { FastifyRequest } from 'fastify'
 import { emitEvent, emitLoginEvent } from '../internal/events.js'
 import { andThen, type MaybePromise } from '../internal/hook-adapter.js'
 import { requestState } from '../internal/request-state.js'
-import { rotate } from '../rotation/rotate.js'
+import { rotate, type Rotated } from '../rotation/rotate.js'
 import { versionMatches, versionOf } from '../session/auth-version.js'
 import { readSlot } from '../session/carrier.js'
 import { endAll } from '../session/devices.js'
@@ -50,7 +50,7 @@ export function restoreLogin (request: FastifyRequest, settings: Settings, remem
   })
 }
 
-async function restoreSeries (
+function restoreSeries (
   request: FastifyRequest,
   session: SessionLike,
   store: LoginStore,
@@ -58,10 +58,10 @@ async function restoreSeries (
   remember: RememberSettings,
   token: RememberToken,
   user: LoginUser
-): Promise<LoginUser | null> {
+): MaybePromise<LoginUser | null> {
   const { userId } = token
   const clock = settings.lifetime.clock
-  const outcome = await rotate<SeriesRecord, RestoreAnswer>({
+  const rotated = rotate<SeriesRecord, RestoreAnswer>({
     store,
     key: rememberSeriesKey(userId, token.id),
     secret: token.secret,
@@ -70,40 +70,57 @@ async function restoreSeries (
     isRecord: (value): value is SeriesRecord => isSeriesOf(value, userId, clock()),
     // A password changed since the login: the series ends with the sessions it made.
     accept: (series) => versionMatches(settings.lifetime, series.v, user),
-    successor: async (series) => {
+    successor: (series) => {
       // The session is made before the compare-and-set that spends the secret: a revoke that
       // deletes the series after it finds this session in the user's index and ends it too.
       const record = newRecord(clientOf(request), settings, {
         userId, fresh: false, forced: false, remembered: true, version: series.v, remember: { id: token.id, duration: series.d }
       })
-      await startSession(request, session, record, settings)
-      const secret = newRememberId()
-      const e = remember.refreshEachRequest ? clock() + series.d * 1000 : series.e
-      return { secret, answer: { t: secret, k: session.get(SECRET_KEY) as string }, record: { e, ip: record.ip, ua: record.ua, s: requestState(request).login?.id ?? null } }
+      return andThen(startSession(request, session, record, settings), () => {
+        const secret = newRememberId()
+        const e = remember.refreshEachRequest ? clock() + series.d * 1000 : series.e
+        return { secret, answer: { t: secret, k: session.get(SECRET_KEY) as string }, record: { e, ip: record.ip, ua: record.ua, s: requestState(request).login?.id ?? null } }
+      })
     },
-    discard: async () => { await abandonSession(request, session, settings) },
+    discard: () => abandonSession(request, session, settings),
     options: (next) => ({ ttlMs: Math.max(1, next.e - clock()), userId })
   })
+  return andThen(rotated, (outcome) => settleRestore(request, session, settings, remember, token, user, outcome))
+}
 
+/** What the rotation decided, carried out on this request. */
+function settleRestore (
+  request: FastifyRequest,
+  session: SessionLike,
+  settings: Settings,
+  remember: RememberSettings,
+  token: RememberToken,
+  user: LoginUser,
+  outcome: Rotated<SeriesRecord, RestoreAnswer>
+): MaybePromise<LoginUser | null> {
+  const { userId } = token
   if (outcome.kind === 'gone' || outcome.kind === 'refused') {
     // Logged out, revoked, expired, or made with a password that has changed since.
-    if (outcome.kind === 'refused') await endSeries(userId, token.id, settings)
     queueRememberClear(request, remember)
-    return null
+    return outcome.kind === 'refused' ? andThen(endSeries(userId, token.id, settings), () => null) : null
   }
   if (outcome.kind === 'reused') {
     queueRememberClear(request, remember)
     request.log.warn({ userId }, 'fastify-login: a replaced remember-me token came back; every login of the user is ended')
-    await endAll(userId, undefined, settings, request, request.log)
-    emitEvent(settings.events, 'rememberTokenReused', { request, userId, via: 'remember' })
-    return null
+    return endAll(userId, undefined, settings, request, request.log).then(() => {
+      emitEvent(settings.events, 'rememberTokenReused', { request, userId, via: 'remember' })
+      return null
+    })
   }
   const { record: series, answer } = outcome
   // Either way the browser gets the series' current secret: a graced tab holds the same cookie as the winner.
   queueRememberSet(request, remember, { userId, duration: series.d, expiresAt: series.e, id: token.id, secret: answer.t })
-  if (outcome.kind === 'graced' && !(await joinSession(request, session, userId, answer.k, settings))) return null
-  emitLoginEvent(settings.events, 'userLoadedFromCookie', request, user, 'remember')
-  return user
+  const joined = outcome.kind === 'graced' ? joinSession(request, session, userId, answer.k, settings) : true
+  return andThen(joined, (ok) => {
+    if (!ok) return null
+    emitLoginEvent(settings.events, 'userLoadedFromCookie', request, user, 'remember')
+    return user
+  })
 }
 
 /**
@@ -112,15 +129,16 @@ async function restoreSeries (
  * or past a short idle timeout) this request is anonymous, and its next one
  * restores afresh with the current secret, unless the series went with it.
  */
-async function joinSession (request: FastifyRequest, session: SessionLike, userId: string, secret: string, settings: Settings): Promise<boolean> {
+function joinSession (request: FastifyRequest, session: SessionLike, userId: string, secret: string, settings: Settings): MaybePromise<boolean> {
   rotateSession(session, settings.keepSessionKeys)
   session.set(USER_ID_KEY, userId)
   session.set(SECRET_KEY, secret)
-  const slot = await readSlot(session, userId, settings)
-  if (slot === null || endReason(slot.record, settings, settings.lifetime.clock()) !== null) {
-    clearLogin(session)
-    return false
-  }
-  requestState(request).login = slot
-  return true
+  return andThen(readSlot(session, userId, settings), (slot) => {
+    if (slot === null || endReason(slot.record, settings, settings.lifetime.clock()) !== null) {
+      clearLogin(session)
+      return false
+    }
+    requestState(request).login = slot
+    return true
+  })
 }

@@ -1,5 +1,6 @@
 import { hash, timingSafeEqual } from 'node:crypto'
 import sodium from 'sodium-native'
+import { andThen, isThenable, type MaybePromise } from '../internal/hook-adapter.js'
 import { fillRandom } from '../internal/random.js'
 import { storeCall, storeUnavailable } from '../store/guarded.js'
 import type { LoginStore, StoreSetOptions, StoreValue } from '../types/index.js'
@@ -136,8 +137,8 @@ export interface Rotation<R extends RotatingRecord, A extends StoreValue> {
    * rotation. May have side effects (a new session record); `discard` undoes
    * them when another request rotated first.
    */
-  successor: (record: R) => Promise<{ secret: string, answer: A, record: Omit<R, keyof RotatingFields> }>
-  discard: (answer: A) => Promise<void>
+  successor: (record: R) => MaybePromise<{ secret: string, answer: A, record: Omit<R, keyof RotatingFields> }>
+  discard: (answer: A) => MaybePromise<void>
   /** Store options of the rotated record. */
   options: (next: R) => StoreSetOptions
 }
@@ -153,12 +154,19 @@ export type Rotated<R, A> =
 /**
  * Spends `secret`: a compare-and-set from the record as read to its
  * successor. Losing the race re-reads the record, and then the secret is
- * usually `graced` (the winner's answer is handed out again).
+ * usually `graced` (the winner's answer is handed out again). Runs
+ * synchronously while the store and the caller's steps answer plainly (a
+ * MemoryStore restore makes no promise), with promises from the first one
+ * that does not.
  */
-export async function rotate<R extends RotatingRecord, A extends StoreValue> (rotation: Rotation<R, A>): Promise<Rotated<R, A>> {
+export function rotate<R extends RotatingRecord, A extends StoreValue> (rotation: Rotation<R, A>): MaybePromise<Rotated<R, A>> {
+  return attemptRotation(rotation, 0)
+}
+
+function attemptRotation<R extends RotatingRecord, A extends StoreValue> (rotation: Rotation<R, A>, attempt: number): MaybePromise<Rotated<R, A>> {
+  if (attempt >= ATTEMPTS) throw storeUnavailable(null, 'a credential kept changing while it was rotated')
   const { store, key, secret } = rotation
-  for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
-    const value = await storeCall(() => store.get(key))
+  return andThen(storeCall(() => store.get(key)), (value): MaybePromise<Rotated<R, A>> => {
     if (!rotation.isRecord(value)) return { kind: 'gone' }
     const record = value
     const now = rotation.clock()
@@ -171,26 +179,40 @@ export async function rotate<R extends RotatingRecord, A extends StoreValue> (ro
       if (answer === null) return { kind: 'reused', record }
       return { kind: 'graced', answer, record }
     }
-    const made = await rotation.successor(record)
-    const next = {
-      ...record,
-      ...made.record,
-      u: record.u,
-      h: secretHash(made.secret),
-      p: record.h,
-      r: now,
-      g: rotation.graceMs > 0 ? sealAnswer(made.answer, secret) : null
-    } as R
-    let swapped: boolean
+    return andThen(rotation.successor(record), (made) => {
+      const next = {
+        ...record,
+        ...made.record,
+        u: record.u,
+        h: secretHash(made.secret),
+        p: record.h,
+        r: now,
+        g: rotation.graceMs > 0 ? sealAnswer(made.answer, secret) : null
+      } as R
+      return andThen(swap(rotation, record, next, made.answer), (swapped) => swapped
+        ? { kind: 'rotated', answer: made.answer, record: next }
+        : andThen(rotation.discard(made.answer), () => attemptRotation(rotation, attempt + 1)))
+    })
+  })
+}
+
+/** The compare-and-set; when the store fails, what the successor made (a session) must not outlive the refusal. */
+function swap<R extends RotatingRecord, A extends StoreValue> (rotation: Rotation<R, A>, record: R, next: R, answer: A): MaybePromise<boolean> {
+  const undo = (err: unknown): MaybePromise<never> => {
+    const thrown = (): never => { throw err }
+    let discarding: MaybePromise<void>
     try {
-      swapped = await storeCall(() => store.compareAndSet(key, record, next, rotation.options(next)))
-    } catch (err) {
-      // The store failed: what the successor made (a session) must not outlive the refusal.
-      await rotation.discard(made.answer).catch(() => {})
-      throw err
+      discarding = rotation.discard(answer)
+    } catch {
+      return thrown()
     }
-    if (swapped) return { kind: 'rotated', answer: made.answer, record: next }
-    await rotation.discard(made.answer)
+    return isThenable(discarding) ? Promise.resolve(discarding).then(thrown, thrown) : thrown()
   }
-  throw storeUnavailable(null, 'a credential kept changing while it was rotated')
+  let swapped: MaybePromise<boolean>
+  try {
+    swapped = storeCall(() => rotation.store.compareAndSet(rotation.key, record, next, rotation.options(next)))
+  } catch (err) {
+    return undo(err)
+  }
+  return isThenable(swapped) ? Promise.resolve(swapped).then(undefined, undo) : swapped
 }
