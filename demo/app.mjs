@@ -264,6 +264,8 @@ function formatTime (date) {
   return `${date.toISOString().slice(0, 19).replace('T', ' ')} UTC`
 }
 
+const KIND_LABELS = { session: 'browser', remembered: 'browser (remembered)', api: 'API client' }
+
 /**
  * The "Your sessions" page: every live session of the user (newest first),
  * this one marked, the others each with a form that ends it.
@@ -274,6 +276,7 @@ function sessionsPage ({ sessions, currentId, error = null, messages = [] }) {
       ? '<strong>This device</strong>'
       : `<form method="post" action="/sessions/revoke"><input type="hidden" name="id" value="${escapeHtml(s.id)}"><button type="submit">Log out this device</button></form>`
     return `<tr>
+    <td>${KIND_LABELS[s.kind]}</td>
     <td>${escapeHtml(formatTime(s.createdAt))}</td>
     <td>${escapeHtml(formatTime(s.lastSeenAt))}</td>
     <td>${s.expiresAt === null ? 'no timeout' : escapeHtml(formatTime(s.expiresAt))}</td>
@@ -290,15 +293,16 @@ ${error === null ? '' : `<p class="error">${escapeHtml(error)}</p>`}
 without use or 12 hours after the login, or when you end it here.</p>
 <div class="wide">
 <table>
-  <tr><th>Logged in</th><th>Last seen</th><th>Expires</th><th>IP address</th><th>Browser (User-Agent)</th><th>Restored by remember-me</th><th></th></tr>
+  <tr><th>Kind</th><th>Logged in</th><th>Last seen</th><th>Expires</th><th>IP address</th><th>Browser (User-Agent)</th><th>Restored by remember-me</th><th></th></tr>
   ${rows.join('\n  ')}
 </table>
 </div>
 ${others === 0
     ? '<p>No other device is logged in.</p>'
     : '<form method="post" action="/sessions/revoke-others"><p><button type="submit">Log out all other devices</button></p></form>'}
-<p>Logging out a device also ends its “Remember me” cookie. A device whose session has already timed out is not
-listed, but its remember-me cookie could still log it in: “Log out everywhere” ends those too.</p>
+<p>Logging out a device also ends its “Remember me” cookie. A browser whose session has timed out but whose
+remember-me cookie would log it in again is listed as “remembered”; an API client (a login at <code>POST /auth</code>)
+as “API”. “Log out everywhere” ends them all.</p>
 <form method="post" action="/logout"><input type="hidden" name="everywhere" value="yes"><p><button type="submit">Log out everywhere, this device too</button></p></form>`
 }
 

@@ -384,6 +384,22 @@ t.test('Your sessions page', async (t) => {
     t.equal((await browser.get('/sessions')).statusCode, 200, 'fresh again: the page opens')
   })
 
+  t.test('an API client logged in at POST /auth is listed as such, and logging it out there ends its tokens', async (t) => {
+    const app = await demoApp(t)
+    const a = await device(t, app, DEVICE_A)
+    const auth = await app.inject({ method: 'POST', url: '/auth', payload: { username: 'alice', password: DEMO_PASSWORDS.alice }, headers: { 'user-agent': 'curl/8' } })
+    t.equal(auth.statusCode, 200, 'the API login')
+    const { refresh_token: refreshToken } = auth.json()
+    const page = await a.get('/sessions')
+    const api = rows(page).find((row) => row.includes('curl/8')) as string
+    t.match(api, '<td>API client</td>', 'the API session is labelled')
+    t.match(rows(page).find((row) => row.includes('Device A')), '<td>browser</td>')
+    const [id] = formIds(page)
+    t.equal((await a.post('/sessions/revoke', { id: id as string })).statusCode, 303, 'logged out from the page')
+    const refreshed = await app.inject({ method: 'POST', url: '/auth/refresh', headers: { authorization: `Bearer ${refreshToken}` } })
+    t.equal(refreshed.statusCode, 401, 'its refresh token no longer works')
+  })
+
   t.test('lists every session of the user from two devices, this one marked, the User-Agent escaped', async (t) => {
     const app = await demoApp(t)
     const a = await device(t, app, DEVICE_A)
