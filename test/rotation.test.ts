@@ -80,3 +80,26 @@ t.test('accept() false refuses before any successor is made', async (t) => {
   t.equal(made, 0)
   t.same(store.get(KEY), firstFields('u', 'first', NOW), 'the record is unchanged')
 })
+
+t.test('a store that fails at the swap: the error is the store\'s (503), also when undoing the successor fails too', async (t) => {
+  const inner = new MemoryStore({ clock: () => NOW })
+  inner.set(KEY, firstFields('u', 'first', NOW), { ttlMs: 60_000, userId: 'u' })
+  const failing = (mode: 'sync' | 'async'): LoginStore => ({
+    get: (key) => inner.get(key),
+    set: (key, value, options) => inner.set(key, value, options),
+    delete: (key) => inner.delete(key),
+    compareAndSet: (() => {
+      if (mode === 'sync') throw new Error('connection lost')
+      return Promise.reject(new Error('connection lost'))
+    }) as LoginStore['compareAndSet'],
+    increment: (key, options) => inner.increment(key, options),
+    keysOfUser: (userId) => inner.keysOfUser(userId),
+    deleteUser: (userId) => inner.deleteUser(userId)
+  })
+  for (const mode of ['sync', 'async'] as const) {
+    for (const discard of [() => { throw new Error('undo failed') }, async () => { throw new Error('undo failed') }, () => {}]) {
+      await t.rejects(async () => await rotate(rotation(failing(mode), 'first', { discard })), { code: 'FST_LOGIN_STORE_UNAVAILABLE' }, `${mode} store, ${discard.constructor.name} undo`)
+    }
+  }
+  t.same(inner.get(KEY), firstFields('u', 'first', NOW), 'the record is unchanged')
+})

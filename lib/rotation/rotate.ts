@@ -87,12 +87,9 @@ export function openAnswer (sealed: string, secret: string): StoreValue | null {
   if (raw.length <= NONCE_BYTES + MAC_BYTES) return null
   const plain = Buffer.allocUnsafe(raw.length - NONCE_BYTES - MAC_BYTES)
   if (!sodium.crypto_secretbox_open_easy(plain, raw.subarray(NONCE_BYTES), raw.subarray(0, NONCE_BYTES), answerKey(secret))) return null
-  try {
-    const value: unknown = JSON.parse(plain.toString('utf8'))
-    return value !== null && typeof value === 'object' && !Array.isArray(value) ? value as StoreValue : null
-  } catch {
-    return null
-  }
+  // The box opened, so sealAnswer() wrote it: JSON of what it was given.
+  const value: unknown = JSON.parse(plain.toString('utf8'))
+  return value !== null && typeof value === 'object' && !Array.isArray(value) ? value as StoreValue : null
 }
 
 /** How `secret` stands against `record` at `now`. */
