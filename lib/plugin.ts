@@ -3,6 +3,7 @@ import { disabledJwtGuards, type GuardTable } from './guards/exports.js'
 import { refuseJwtGuardsOnRoutes } from './guards/routes.js'
 import { createGuards } from './guards/session.js'
 import { noStoreForCookies } from './internal/no-store.js'
+import { leaveAttempt } from './throttle/in-flight.js'
 import { peekRequestState, setScopeValue } from './internal/request-state.js'
 import { setupJwt } from './jwt/setup.js'
 import { nextUrl } from './redirect/next-url.js'
@@ -94,6 +95,13 @@ export async function fastifyLoginPlugin (fastify: FastifyInstance, options: Fas
   if (remember !== null) {
     fastify.addHook('onSend', function rememberCookieWriter (request, reply, _payload, done) {
       writeRememberCookie(request, reply, remember)
+      done()
+    })
+  }
+  if (settings.throttle !== null) {
+    // A login attempt that neither failed nor logged in (the handler threw, or answered otherwise) ends with its response.
+    fastify.addHook('onResponse', function loginAttemptEnded (request, _reply, done) {
+      leaveAttempt(request)
       done()
     })
   }

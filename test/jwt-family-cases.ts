@@ -1,7 +1,7 @@
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
 import type { Test } from 'tap'
 import type { FastifyLoginOptions, JwtOptions, LoginStore } from '../lib/index.js'
-import { assertRefused, assertUser, authenticate, bearer, buildApp, callMe, getTokens, payloadOf, type TestUser } from './helpers.js'
+import { assertRefused, assertUser, authenticate, bearer, buildApp, callMe, fakeClock, getTokens, payloadOf, type TestUser } from './helpers.js'
 
 /*
  * The refresh-family cases every store must pass (MemoryStore, the same
@@ -90,6 +90,51 @@ export function familyCases (t: Test, makeStore: StoreMaker): void {
     const fourth = await refreshed(t, app, third.refresh_token)
     assertUser(t, await callMe(app, fourth.access_token))
     t.same(reused, [], 'no alarm along a chain of refreshes')
+  })
+
+  t.test('reply.jwtLogout() with only a refresh token (the access token expired) ends its family', async (t) => {
+    const clock = testClock()
+    const { app } = await familyApp(t, await makeStore(clock.now), clock, {}, {}, (app) => {
+      app.post('/bye', async (_request, reply) => { await reply.jwtLogout(); return await reply.code(204).send() })
+    })
+    const tokens = await getTokens(app)
+    t.equal((await app.inject({ method: 'POST', url: '/bye', payload: { refresh_token: tokens.refresh_token } })).statusCode, 204)
+    t.equal((await refresh(app, tokens.refresh_token)).statusCode, 401, 'the refresh token no longer refreshes')
+    t.equal((await callMe(app, tokens.access_token)).statusCode, 401, 'nor does its access token work')
+  })
+
+  t.test('a spent refresh token is refused by refreshJwtRequired on an app route too, as a theft', async (t) => {
+    const clock = testClock()
+    const { app, reused } = await familyApp(t, await makeStore(clock.now), clock, {}, {}, (app) => {
+      app.post('/my-refresh', { preHandler: app.refreshJwtRequired }, async () => ({ ok: true }))
+    })
+    const first = await getTokens(app)
+    const next = await refreshed(t, app, first.refresh_token)
+    t.equal((await app.inject({ method: 'POST', url: '/my-refresh', headers: bearer(first.refresh_token) })).statusCode, 200, 'within the grace the spent one still passes')
+    clock.advance(10 * 60_000)
+    const res = await app.inject({ method: 'POST', url: '/my-refresh', headers: bearer(first.refresh_token) })
+    assertRefused(t, res, 'FST_LOGIN_JWT_REVOKED', 'the spent token after the grace')
+    t.same(reused, ['1 jwt'], 'refreshTokenReused fired')
+    t.equal((await refresh(app, next.refresh_token)).statusCode, 401, 'and the family ended: the current token is refused too')
+  })
+
+  t.test('refreshing does not extend a family: it ends refreshTokenExpires after its login', async (t) => {
+    const clock = testClock()
+    const real = fakeClock(t)
+    const { app } = await familyApp(t, await makeStore(clock.now), clock, { refreshTokenExpires: 3600 })
+    const first = await getTokens(app)
+    // Token times follow Date.now, the family's the plugin clock: both move together.
+    let offset = 0
+    const later = (ms: number): void => { offset += ms; clock.advance(ms); real.set(offset) }
+    let tokens = first
+    for (const minutes of [20, 20, 15]) {
+      later(minutes * 60_000)
+      tokens = await refreshed(t, app, tokens.refresh_token)
+      t.equal(payloadOf(tokens.refresh_token).exp, payloadOf(first.refresh_token).exp, `after ${minutes} more minutes the successor keeps the login's expiry`)
+    }
+    later(6 * 60_000)
+    const late = await refresh(app, tokens.refresh_token)
+    t.equal(late.statusCode, 401, 'an hour and a minute after the login, the family has ended however often it was refreshed')
   })
 
   t.test('within the grace a spent token gets the first answer again, without an alarm', async (t) => {

@@ -160,3 +160,37 @@ t.test('refreshEachRequest: a series that expired under a live session is not br
   t.equal((await visit(jar.header())).json().auth, true, 'the session still lives (its idle timeout is 30 minutes)')
   t.equal((await visit(rememberOf(jar))).json().auth, false, 'its remember cookie, whose series expired, does not restore')
 })
+
+t.test('a store failure in the middle of ending a theft: the alarm is raised, and the next use of the cookie finishes the job', async (t) => {
+  const inner = new MemoryStore()
+  // Set to n: the n-th listing from now on fails (ending a theft lists series, API sessions, then sessions).
+  let failAt = 0
+  const store: LoginStore = {
+    get: (key) => inner.get(key),
+    set: (key, value, options) => inner.set(key, value, options),
+    delete: (key) => inner.delete(key),
+    compareAndSet: ((key: string, expected: never, next: never, options: never) => inner.compareAndSet(key, expected, next, options)) as LoginStore['compareAndSet'],
+    increment: (key, options) => inner.increment(key, options),
+    keysOfUser: (userId) => {
+      if (failAt > 0 && --failAt === 0) throw new Error('connection reset')
+      return inner.keysOfUser(userId)
+    },
+    deleteUser: (userId) => inner.deleteUser(userId)
+  }
+  const { app, login, rememberOf, visit, advance } = await setup(t, { store })
+  const reused: string[] = []
+  app.loginEvents.on('rememberTokenReused', ({ userId }) => reused.push(userId))
+  const victim = rememberOf(await login())
+  advance(60_000)
+  const thief = new CookieJar().store(await visit(victim))
+  advance(60_000)
+  failAt = 3 // the listing of the sessions, once the other series and the API sessions are ended
+  const first = await app.inject({ url: '/private', headers: { cookie: victim } })
+  t.equal(first.statusCode, 503, 'the cleanup could not finish: a 503')
+  t.same(reused, ['1'], 'but the theft was reported')
+  t.equal((await visit(thief.header())).json().auth, true, "the thief's session is still there")
+  t.equal((await visit(victim)).json().auth, false, 'the victim comes back with the cookie')
+  t.equal((await visit(thief.header())).json().auth, false, "and this time the thief's session ends")
+  t.same(reused, ['1', '1'], 'reported again')
+  t.same(await app.loginSessions.list('1'), [], 'nothing of the user is left')
+})

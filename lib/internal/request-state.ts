@@ -17,7 +17,7 @@ export function requestState (request: FastifyRequest): RequestState {
   const holder = request as WithState
   let state = holder[kRequestState]
   if (state === null) {
-    state = { userLoad: null, authenticated: false, remember: null, login: null, throttledAccount: null }
+    state = { userLoad: null, authenticated: false, remember: null, login: null, throttledAccount: null, throttleAddress: null }
     holder[kRequestState] = state
   }
   return state

@@ -1,3 +1,5 @@
+import type { FastifyRequest } from 'fastify'
+import { emitEvent } from '../internal/events.js'
 import { randomToken } from '../internal/random.js'
 import type { MaybePromise } from '../internal/hook-adapter.js'
 import { firstFields, type RotatingFields } from '../rotation/rotate.js'
@@ -84,6 +86,19 @@ export function newFamily (userId: string, secret: string, client: SessionClient
 export function saveFamily (id: string, record: FamilyRecord, ttlMs: number, settings: Settings): MaybePromise<void> {
   const store = settings.lifetime.stateStore
   return storeCall(() => store.set(familyKey(record.u, id), record, { ttlMs, userId: record.u }))
+}
+
+/**
+ * A spent refresh token came back after the grace (the reuse confirmed by
+ * the store, lib/rotation/rotate.ts): `refreshTokenReused` first, so that
+ * the alarm is raised even if the store fails while the family is ended
+ * (its record is poisoned by then, and refuses every token of it), then the
+ * family ends.
+ */
+export async function endReusedFamily (request: FastifyRequest, userId: string, id: string, settings: Settings): Promise<void> {
+  request.log.warn({ userId }, 'fastify-login: a spent refresh token came back; its token family is ended')
+  emitEvent(settings.events, 'refreshTokenReused', { request, userId, via: 'jwt' })
+  await endFamily(userId, id, settings)
 }
 
 /** Ends family `id` of `userId` (its every token is refused from now on); true when it was there. */

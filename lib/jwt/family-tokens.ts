@@ -1,12 +1,11 @@
 import type { FastifyRequest } from 'fastify'
-import { emitEvent } from '../internal/events.js'
 import { rotate } from '../rotation/rotate.js'
 import { versionOf } from '../session/auth-version.js'
 import { clientOf } from '../session/record.js'
 import type { Settings } from '../settings.js'
 import { familyKey } from '../store/keys.js'
 import type { AccessTokenOptions, JwtClaims, JwtErrorCode, JwtTokenResponse, LoginUser, StoreValue } from '../types/index.js'
-import { endFamily, isFamilyOf, newFamily, newFamilyId, saveFamily, type FamilyRecord } from './families.js'
+import { endReusedFamily, isFamilyOf, newFamily, newFamilyId, saveFamily, type FamilyRecord } from './families.js'
 import type { IssuedToken, TokenIssuer } from './issue.js'
 import type { JwtSettings } from './options.js'
 
@@ -59,14 +58,16 @@ export function createFamilyTokens (issue: TokenIssuer, jwt: JwtSettings, core: 
   /**
    * Spends the request's refresh token (verified by refreshJwtRequired,
    * which also loaded the user). The successor keeps the presented token's
-   * lifetime and CSRF value, so a SPA's CSRF header stays valid.
+   * expiry and CSRF value, so a SPA's CSRF header stays valid.
    */
   async function refresh (request: FastifyRequest, claims: JwtClaims, user: LoginUser): Promise<RefreshOutcome> {
     const fam = claims.fam
     // A refresh token from before families cannot be rotated: its holder logs in again.
     if (typeof fam !== 'string') return { kind: 'refused', code: 'FST_LOGIN_JWT_REVOKED' }
     const userId = claims.sub
-    const lifetime = claims.exp - claims.iat
+    // The successor expires when the presented one does: a family lives its first refresh token's lifetime
+    // from the login however often it is refreshed, so a stolen one cannot be kept alive for ever.
+    const lifetime = Math.max(1, claims.exp - Math.floor(Date.now() / 1000))
     const outcome = await rotate<FamilyRecord, TokenAnswer>({
       store: core.lifetime.stateStore,
       key: familyKey(userId, fam),
@@ -90,10 +91,7 @@ export function createFamilyTokens (issue: TokenIssuer, jwt: JwtSettings, core: 
       options: () => ({ ttlMs: ttlMs(lifetime), userId })
     })
     if (outcome.kind === 'rotated' || outcome.kind === 'graced') return { kind: outcome.kind, answer: outcome.answer }
-    if (outcome.kind === 'reused') {
-      await endFamily(userId, fam, core)
-      emitEvent(core.events, 'refreshTokenReused', { request, userId, via: 'jwt' })
-    }
+    if (outcome.kind === 'reused') await endReusedFamily(request, userId, fam, core)
     return { kind: 'refused', code: 'FST_LOGIN_JWT_REVOKED' }
   }
 

@@ -10,7 +10,9 @@ import { csrfOk } from './csrf.js'
 import { tokenFinder, type FoundToken } from './extract.js'
 import { andThen, runHook, type HookDone, type MaybePromise } from '../internal/hook-adapter.js'
 import type { JwtSettings } from './options.js'
-import { endFamily, type FamilyRecord } from './families.js'
+import { confirmSpent, standingOf } from '../rotation/rotate.js'
+import { familyKey } from '../store/keys.js'
+import { endFamily, endReusedFamily, type FamilyRecord } from './families.js'
 import { storeVerdict } from './revocation.js'
 import type { JwtClaims, JwtErrorCode, JwtGuard } from '../types/index.js'
 
@@ -43,15 +45,36 @@ export function createJwtGuards (engine: TokenEngine, jwt: JwtSettings, core: Se
    * code that refuses it. The verified-token cache (engine.verify) only
    * spares the signature check: the store is asked on every call.
    */
-  function checkToken (token: string, type: 'access' | 'refresh', request: FastifyRequest): MaybePromise<CheckedToken | JwtErrorCode> {
+  function checkToken (token: string, type: 'access' | 'refresh', request: FastifyRequest, reread = false): MaybePromise<CheckedToken | JwtErrorCode> {
     const claims = engine.verify(token)
     if (typeof claims === 'string') return claims
     if (claims.type !== type) return 'FST_LOGIN_JWT_WRONG_TYPE'
     return andThen(storeVerdict(claims, core), (verdict): MaybePromise<CheckedToken | JwtErrorCode> => {
       if (verdict.revoked) return 'FST_LOGIN_JWT_REVOKED'
-      const checked = { claims, family: verdict.family }
+      const { family } = verdict
+      // A refresh token already spent (and past the grace) is refused wherever it is presented, as a theft,
+      // not only at the refresh endpoint: an app route behind refreshJwtRequired must not accept it either.
+      if (family !== null && claims.type === 'refresh' && standingOf(family, claims.jti, core.lifetime.clock(), jwt.reuseGraceMs) === 'reused') {
+        return spentRefresh(token, request, claims, family, reread)
+      }
+      const checked = { claims, family }
       if (jwt.isRevoked === undefined) return checked
       return andThen(jwt.isRevoked(claims, request), (revoked) => revoked ? 'FST_LOGIN_JWT_REVOKED' : checked)
+    })
+  }
+
+  /**
+   * A refresh token that is no longer its family's current one. Confirmed
+   * against the store first (the family may have been read from a cache a
+   * moment behind a refresh on another process): then the family ends, with
+   * the alarm; if the record had changed, it is read once more.
+   */
+  function spentRefresh (token: string, request: FastifyRequest, claims: JwtClaims, family: FamilyRecord, reread: boolean): MaybePromise<CheckedToken | JwtErrorCode> {
+    const fam = claims.fam as string
+    const options = { ttlMs: Math.max(1000, family.e - core.lifetime.clock()), userId: claims.sub }
+    return andThen(confirmSpent(core.lifetime.stateStore, familyKey(claims.sub, fam), family, options), (confirmed) => {
+      if (confirmed) return endReusedFamily(request, claims.sub, fam, core).then(() => 'FST_LOGIN_JWT_REVOKED' as const)
+      return reread ? 'FST_LOGIN_JWT_REVOKED' : checkToken(token, 'refresh', request, true)
     })
   }
 

@@ -3,6 +3,7 @@ import type { Settings } from '../settings.js'
 import { storeCall } from '../store/guarded.js'
 import { familyKey, revokedTokenKey, tokenCutoffKey } from '../store/keys.js'
 import type { JwtClaims, StoreValue } from '../types/index.js'
+import { isPoisoned } from '../rotation/rotate.js'
 import { FAMILY_ID_PATTERN, isFamilyOf, type FamilyRecord } from './families.js'
 
 /*
@@ -40,7 +41,8 @@ export function storeVerdict (claims: JwtClaims, settings: Settings): MaybePromi
     // Number(): an entry of another shape compares as NaN and refuses nothing.
     if (cutoff != null && claims.iat <= Number(cutoff.at)) return REVOKED
     if (fam === undefined) return NO_FAMILY
-    return isFamilyOf(family, claims.sub) ? { revoked: false, family } : REVOKED
+    // A poisoned family (a confirmed reuse whose cleanup has not finished) refuses every token of it.
+    return isFamilyOf(family, claims.sub) && !isPoisoned(family) ? { revoked: false, family } : REVOKED
   }
   return reads.some(isThenable) ? Promise.all(reads).then(judge) : judge(reads as Array<StoreValue | null>)
 }

@@ -46,8 +46,9 @@ export async function setupJwt (fastify: FastifyInstance, core: Settings, option
     const refreshToken = typeof fromBody === 'string' ? fromBody : fromCookie
     if (refreshToken !== undefined && refreshToken !== '') {
       const checked = await checkToken(refreshToken, 'refresh', request)
-      // Only the caller's own refresh token can be revoked this way.
-      if (typeof checked !== 'string' && checked.claims.sub === claims?.sub) await revokeToken(checked.claims)
+      // With an access token, only its own user's refresh token can be revoked this way; without one (it
+      // expired), holding the refresh token is the proof, as at the RFC 7009 endpoint.
+      if (typeof checked !== 'string' && (claims === null || checked.claims.sub === claims.sub)) await revokeToken(checked.claims)
     }
     if (claims !== null) {
       await revokeTokenId(claims, jwt.leeway, core)

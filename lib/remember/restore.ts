@@ -5,7 +5,7 @@ import { requestState } from '../internal/request-state.js'
 import { rotate, type Rotated } from '../rotation/rotate.js'
 import { versionMatches, versionOf } from '../session/auth-version.js'
 import { readSlot } from '../session/carrier.js'
-import { endAll } from '../session/devices.js'
+import { endAfterTheft } from '../session/devices.js'
 import { abandonSession, startSession } from '../session/lifecycle.js'
 import { clientOf, endReason, newRecord } from '../session/record.js'
 import { clearLogin, rotateSession, SECRET_KEY, sessionOf, USER_ID_KEY, type SessionLike } from '../session/state.js'
@@ -105,12 +105,12 @@ function settleRestore (
     return outcome.kind === 'refused' ? andThen(endSeries(userId, token.id, settings), () => null) : null
   }
   if (outcome.kind === 'reused') {
+    // The alarm first: the series is poisoned by now (every secret of it counts as reused), so if the store
+    // fails while the logins are ended, the next presenter of the cookie, thief or victim, starts this again.
     queueRememberClear(request, remember)
     request.log.warn({ userId }, 'fastify-login: a replaced remember-me token came back; every login of the user is ended')
-    return endAll(userId, undefined, settings, request, request.log).then(() => {
-      emitEvent(settings.events, 'rememberTokenReused', { request, userId, via: 'remember' })
-      return null
-    })
+    emitEvent(settings.events, 'rememberTokenReused', { request, userId, via: 'remember' })
+    return endAfterTheft(userId, token.id, settings, request, request.log).then(() => null)
   }
   const { record: series, answer } = outcome
   // Either way the browser gets the series' current secret: a graced tab holds the same cookie as the winner.

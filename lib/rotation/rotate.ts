@@ -168,12 +168,12 @@ function attemptRotation<R extends RotatingRecord, A extends StoreValue> (rotati
     const record = value
     const now = rotation.clock()
     const standing = standingOf(record, secret, now, rotation.graceMs)
-    if (standing === 'reused') return { kind: 'reused', record }
+    if (standing === 'reused') return confirmReuse(rotation, record, attempt)
     if (rotation.accept !== undefined && !rotation.accept(record)) return { kind: 'refused', record }
     if (standing === 'graced') {
       const answer = openAnswer(record.g as string, secret) as A | null
       // A box that does not open with the secret whose hash matched cannot happen short of a broken store: refuse.
-      if (answer === null) return { kind: 'reused', record }
+      if (answer === null) return confirmReuse(rotation, record, attempt)
       return { kind: 'graced', answer, record }
     }
     return andThen(rotation.successor(record), (made) => {
@@ -191,6 +191,43 @@ function attemptRotation<R extends RotatingRecord, A extends StoreValue> (rotati
         : andThen(rotation.discard(made.answer), () => attemptRotation(rotation, attempt + 1)))
     })
   })
+}
+
+/** Whether `record` was spent for good by a confirmed reuse (see poisoned()): no secret of it is accepted again. */
+export function isPoisoned (record: RotatingFields): boolean {
+  return record.h === ''
+}
+
+/**
+ * `record` with no current secret: after a reuse, every secret of it counts
+ * as reused (the empty string is no SHA-256), until the caller has ended it.
+ */
+function poisoned<R extends RotatingRecord> (record: R): R {
+  return { ...record, h: '', p: null, g: null }
+}
+
+/**
+ * A secret that is no longer current is theft, and theft ends logins: so
+ * the verdict is confirmed against the store itself before anyone acts on
+ * it. A read may come from a cache a moment behind a rotation made on
+ * another process (RedisStore's local cache), where the new, legitimate
+ * secret would look reused. A compare-and-set is never served from a cache:
+ * if the record is as read, it is swapped for its poisoned copy (so a
+ * cleanup that fails half-way is started again by the next presenter of
+ * any of its secrets, thief or victim); if not, the record is read again.
+ */
+function confirmReuse<R extends RotatingRecord, A extends StoreValue> (rotation: Rotation<R, A>, record: R, attempt: number): MaybePromise<Rotated<R, A>> {
+  return andThen(confirmSpent(rotation.store, rotation.key, record, rotation.options(poisoned(record))), (confirmed) =>
+    confirmed ? { kind: 'reused', record } : attemptRotation(rotation, attempt + 1))
+}
+
+/**
+ * Poisons `record` under `key` if it is still as read: true confirms that a
+ * secret found reused really is (see confirmReuse); false, that the record
+ * has changed meanwhile and must be read again before any verdict.
+ */
+export function confirmSpent<R extends RotatingRecord> (store: LoginStore, key: string, record: R, options: StoreSetOptions): MaybePromise<boolean> {
+  return storeCall(() => store.compareAndSet(key, record, poisoned(record), options))
 }
 
 /** The compare-and-set; when the store fails, what the successor made (a session) must not outlive the refusal. */

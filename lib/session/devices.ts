@@ -95,6 +95,19 @@ export async function endAll (userId: string, except: string | undefined, settin
   return await revokeSessions(userId, (slot) => slot.id === except, settings, request, log)
 }
 
+/**
+ * A stolen remember-me series (its reuse confirmed, the series poisoned):
+ * every login of `userId` ends, browsers and API clients, and the poisoned
+ * series last. A store failure half-way leaves that series in place, so its
+ * next presenter, thief or victim, starts this again.
+ */
+export async function endAfterTheft (userId: string, seriesId: string, settings: Settings, request: FastifyRequest, log: FastifyBaseLogger): Promise<void> {
+  await endAllSeries(storeOf(settings), userId, seriesId)
+  await endFamilies(userId, settings)
+  await revokeSessions(userId, () => false, settings, request, log)
+  await endDevice(userId, seriesId, null, settings, request, log)
+}
+
 const SERIES_ID_PATTERN = /^[A-Za-z0-9_-]{22}$/
 
 /**

@@ -4,6 +4,7 @@ import { emitEvent } from '../internal/events.js'
 import { peekRequestState, requestState } from '../internal/request-state.js'
 import { storeCall } from '../store/guarded.js'
 import { throttleKeys } from '../store/keys.js'
+import { enterAttempt, leaveAttempt } from './in-flight.js'
 import type { Settings } from '../settings.js'
 import type { LoginStore, StoreValue } from '../types/index.js'
 import type { ThrottleSettings } from './options.js'
@@ -145,8 +146,19 @@ export async function checkThrottle (request: FastifyRequest, username: unknown,
   const addressMs = addressLock?.leftMs ?? 0
   // A refused attempt tests no password and counts nothing: the real user cannot make their own wait longer.
   if (accountMs > 0 || addressMs > 0) refuse(request, username as string, settings, via, accountMs >= addressMs ? 'account' : 'address', Math.max(accountMs, addressMs))
-  const waitMs = await countAttempt(store, account, accountLock, throttle, clock)
-  if (waitMs > 0) refuse(request, username as string, settings, via, 'account', waitMs)
+  // A burst over many usernames: see in-flight.ts.
+  if (!enterAttempt(request, address, throttle.perAddress)) refuse(request, username as string, settings, via, 'address', BASE_DELAY_MS)
+  let waitMs: number
+  try {
+    waitMs = await countAttempt(store, account, accountLock, throttle, clock)
+  } catch (err) {
+    leaveAttempt(request)
+    throw err
+  }
+  if (waitMs > 0) {
+    leaveAttempt(request)
+    refuse(request, username as string, settings, via, 'account', waitMs)
+  }
   requestState(request).throttledAccount = account
 }
 
@@ -175,10 +187,15 @@ export async function recordFailure (request: FastifyRequest, username: unknown,
   emitEvent(settings.events, 'loginFailed', { request, username: username as string, via })
   const { stateStore: store, clock } = settings.lifetime
   const checked = peekRequestState(request)?.throttledAccount === account
-  await Promise.all([
-    checked ? undefined : countAttempt(store, account, null, throttle, clock),
-    countAddressFailure(store, address, throttle, clock)
-  ])
+  try {
+    await Promise.all([
+      checked ? undefined : countAttempt(store, account, null, throttle, clock),
+      countAddressFailure(store, address, throttle, clock)
+    ])
+  } finally {
+    // Only once the failure counts does the attempt leave the in-flight set.
+    leaveAttempt(request)
+  }
 }
 
 /**
@@ -201,6 +218,7 @@ async function clearAccount (account: string, settings: Settings): Promise<void>
  * await clearCheckedAccount(reply.request, settings) // at the end of reply.login()
  */
 export async function clearCheckedAccount (request: FastifyRequest, settings: Settings): Promise<void> {
+  leaveAttempt(request)
   const account = peekRequestState(request)?.throttledAccount ?? null
   if (account === null) return
   requestState(request).throttledAccount = null

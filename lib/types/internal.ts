@@ -94,4 +94,6 @@ export interface RequestState {
    * through on this request: the one a `reply.login()` that follows clears.
    */
   throttledAccount: string | null
+  /** The address whose in-flight attempt this request holds (lib/throttle/in-flight.ts), or null. */
+  throttleAddress: string | null
 }
