@@ -3,7 +3,7 @@ import Fastify from 'fastify'
 import Redis from 'ioredis'
 import fastifyLogin from '../lib/index.js'
 import { RedisStore } from '../lib/redis/index.js'
-import { CookieJar, TEST_KEY } from './helpers.js'
+import { CookieJar, eventually, TEST_KEY } from './helpers.js'
 import { connected, startRedis } from './redis-server.js'
 
 /*
@@ -34,8 +34,7 @@ async function instance (t: Test, url: string, prefix: string, reused: string[])
   await app.ready()
   t.teardown(() => app.close())
   // The cache serves reads once its invalidation subscription is confirmed.
-  for (let i = 0; i < 1000 && !store.localCacheActive; i++) await new Promise((resolve) => setImmediate(resolve))
-  t.ok(store.localCacheActive, 'the local cache is on')
+  t.ok(await eventually(3000, async () => store.localCacheActive), 'the local cache is on')
   return app
 }
 

@@ -1,6 +1,7 @@
 import t from 'tap'
 import { MemoryStore, type LoginStore, type StoreValue } from '../lib/index.js'
-import { firstFields, openAnswer, rotate, sealAnswer, secretHash, standingOf, type RotatingRecord, type Rotation } from '../lib/rotation/rotate.js'
+import { graceKeys, openAnswer, sealAnswer } from '../lib/rotation/answer.js'
+import { firstFields, rotate, secretHash, standingOf, type RotatingRecord, type Rotation } from '../lib/rotation/rotate.js'
 
 /*
  * The rotation model itself (lib/rotation/rotate.ts), under what the
@@ -11,6 +12,7 @@ import { firstFields, openAnswer, rotate, sealAnswer, secretHash, standingOf, ty
 
 const NOW = 1_800_000_000_000
 const KEY = 'rot:{dQ}:x'
+const KEYS = graceKeys([Buffer.from('server key one'), Buffer.from('server key two')])
 const isRecord = (value: StoreValue | null): value is RotatingRecord => value !== null && value.u === 'u'
 
 function rotation (store: LoginStore, secret: string, overrides: Partial<Rotation<RotatingRecord, { next: string }>> = {}): Rotation<RotatingRecord, { next: string }> {
@@ -19,6 +21,7 @@ function rotation (store: LoginStore, secret: string, overrides: Partial<Rotatio
     key: KEY,
     secret,
     graceMs: 30_000,
+    graceKeys: KEYS,
     clock: () => NOW,
     isRecord,
     successor: async () => ({ secret: 'second', answer: { next: 'second' }, record: {} }),
@@ -28,13 +31,15 @@ function rotation (store: LoginStore, secret: string, overrides: Partial<Rotatio
   }
 }
 
-t.test('a sealed answer opens only with its secret and only whole', async (t) => {
-  const sealed = sealAnswer({ a: 'b' }, 'secret')
-  t.same(openAnswer(sealed, 'secret'), { a: 'b' })
-  t.equal(openAnswer(sealed, 'other'), null, 'another secret')
-  t.equal(openAnswer(sealed.slice(0, 30), 'secret'), null, 'cut short')
-  t.equal(openAnswer('', 'secret'), null, 'empty')
-  t.equal(openAnswer(sealAnswer(['x'] as unknown as StoreValue, 'secret'), 'secret'), null, 'not an object')
+t.test('a sealed answer opens only with its secret and a server key, and only whole', async (t) => {
+  const sealed = sealAnswer({ a: 'b' }, 'secret', KEYS)
+  t.same(openAnswer(sealed, 'secret', KEYS), { a: 'b' })
+  t.same(openAnswer(sealed, 'secret', graceKeys([Buffer.from('new key'), Buffer.from('server key one')])), { a: 'b' }, 'after a key rotation (the old key second)')
+  t.equal(openAnswer(sealed, 'secret', graceKeys([Buffer.from('another server')])), null, 'the secret alone (from a token in a log) does not open it')
+  t.equal(openAnswer(sealed, 'other', KEYS), null, 'another secret')
+  t.equal(openAnswer(sealed.slice(0, 30), 'secret', KEYS), null, 'cut short')
+  t.equal(openAnswer('', 'secret', KEYS), null, 'empty')
+  t.equal(openAnswer(sealAnswer(['x'] as unknown as StoreValue, 'secret', KEYS), 'secret', KEYS), null, 'not an object')
 })
 
 t.test('standing: current, graced within the grace only, reused otherwise', async (t) => {
@@ -49,7 +54,7 @@ t.test('standing: current, graced within the grace only, reused otherwise', asyn
 
 t.test('a grace answer that does not open with the secret whose hash matched is refused as reuse', async (t) => {
   const store = new MemoryStore({ clock: () => NOW })
-  store.set(KEY, { ...firstFields('u', 'second', NOW), p: secretHash('first'), g: sealAnswer({ next: 'second' }, 'not-first') }, { ttlMs: 60_000, userId: 'u' })
+  store.set(KEY, { ...firstFields('u', 'second', NOW), p: secretHash('first'), g: sealAnswer({ next: 'second' }, 'not-first', KEYS) }, { ttlMs: 60_000, userId: 'u' })
   const outcome = await rotate(rotation(store, 'first'))
   t.equal(outcome.kind, 'reused')
 })

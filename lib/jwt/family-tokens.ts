@@ -1,4 +1,5 @@
 import type { FastifyRequest } from 'fastify'
+import { graceKeys } from '../rotation/answer.js'
 import { rotate } from '../rotation/rotate.js'
 import { versionOf } from '../session/auth-version.js'
 import { clientOf } from '../session/record.js'
@@ -37,6 +38,8 @@ export function tokenBody (jwt: JwtSettings, access: IssuedToken, refresh: Issue
 export type RefreshOutcome = { kind: 'rotated' | 'graced', answer: TokenAnswer } | { kind: 'refused', code: JwtErrorCode }
 
 export function createFamilyTokens (issue: TokenIssuer, jwt: JwtSettings, core: Settings) {
+  // The signing keys (an HMAC secret, a private key's PEM): what only this server has.
+  const sealing = graceKeys(jwt.keys.flatMap((key) => key.signingKey === undefined ? [] : [key.signingKey]))
   /** How long the store keeps a family whose refresh tokens live `seconds`: as long as any of its tokens may be accepted. */
   function ttlMs (seconds: number): number {
     return (Math.max(seconds, jwt.accessSeconds) + jwt.leeway) * 1000
@@ -73,6 +76,7 @@ export function createFamilyTokens (issue: TokenIssuer, jwt: JwtSettings, core: 
       key: familyKey(userId, fam),
       secret: claims.jti,
       graceMs: jwt.reuseGraceMs,
+      graceKeys: sealing,
       clock: core.lifetime.clock,
       isRecord: (value): value is FamilyRecord => isFamilyOf(value, userId),
       successor: async (record) => {

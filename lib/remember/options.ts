@@ -2,6 +2,7 @@ import { cookieAttributes, cookieName, type CookieAttributes } from '../internal
 import { durationOption, graceOption } from '../internal/duration.js'
 import { boolOption, fail, objectOption, onlyKnownKeys, secretOption } from '../internal/option-checks.js'
 import { deriveRememberKey } from './token.js'
+import { graceKeys, type GraceKeys } from '../rotation/answer.js'
 import { sessionSecrets } from '../session/options.js'
 import type { RememberMeOptions, SessionOptions } from '../types/index.js'
 
@@ -13,6 +14,8 @@ export interface RememberSettings {
   /** How long after a restore the token it replaced still leads to it (parallel tabs), in ms; 0: never. */
   reuseGraceMs: number
   keys: Buffer[]
+  /** The server keys that seal a restore's answer for tabs within the grace (from the same material as `keys`). */
+  graceKeys: GraceKeys
   cookie: CookieAttributes & { httpOnly: true }
   /** Strong session protection: tokens are bound to the client they were issued to. */
   bindToClient: boolean
@@ -50,6 +53,7 @@ export function rememberSettings (options: RememberMeOptions | false | undefined
     refreshEachRequest: boolOption(remember.refreshEachRequest, 'rememberMe.refreshEachRequest', false),
     reuseGraceMs: graceOption(remember.reuseGrace, 'rememberMe.reuseGrace', DEFAULT_REUSE_GRACE) * 1000,
     keys: material.map(deriveRememberKey),
+    graceKeys: graceKeys(material),
     cookie: { ...attributes, httpOnly: true },
     bindToClient,
     clock

@@ -66,6 +66,7 @@ function restoreSeries (
     key: rememberSeriesKey(userId, token.id),
     secret: token.secret,
     graceMs: remember.reuseGraceMs,
+    graceKeys: remember.graceKeys,
     clock,
     isRecord: (value): value is SeriesRecord => isSeriesOf(value, userId, clock()),
     // A password changed since the login: the series ends with the sessions it made.

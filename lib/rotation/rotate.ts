@@ -1,7 +1,6 @@
 import { hash, timingSafeEqual } from 'node:crypto'
-import sodium from 'sodium-native'
+import { openAnswer, sealAnswer, type GraceKeys } from './answer.js'
 import { andThen, isThenable, type MaybePromise } from '../internal/hook-adapter.js'
-import { fillRandom } from '../internal/random.js'
 import { storeCall, storeUnavailable } from '../store/guarded.js'
 import type { LoginStore, StoreSetOptions, StoreValue } from '../types/index.js'
 
@@ -20,10 +19,9 @@ import type { LoginStore, StoreSetOptions, StoreValue } from '../types/index.js'
  * it lost, also present a secret just spent. So the record keeps, for
  * `grace` after each rotation, the hash of the previous secret (`p`) and the
  * answer the rotation gave (`g`), sealed with a key derived from that
- * previous secret: whoever presents it in time gets the same answer (the
- * same successor, never a second one), and the store itself holds nothing a
- * reader of its dump could use (it has hashes, and a box only the previous
- * secret opens).
+ * previous secret and a server key (answer.ts): whoever presents it in time
+ * gets the same answer (the same successor, never a second one), and the
+ * store itself holds nothing a reader of its dump could use.
  */
 
 /** The fields every rotating record has (a series or a family adds its own). */
@@ -42,9 +40,6 @@ export type RotatingFields = {
 
 export type RotatingRecord = RotatingFields & StoreValue
 
-const ANSWER_INFO = 'fastify-login rotation grace v1'
-const NONCE_BYTES = sodium.crypto_secretbox_NONCEBYTES
-const MAC_BYTES = sodium.crypto_secretbox_MACBYTES
 // Each attempt only fails because another request changed the record; a few outlast any real contention.
 const ATTEMPTS = 5
 
@@ -57,39 +52,6 @@ export function secretHash (secret: string): string {
 function sameHash (a: string | null, b: string): boolean {
   if (a === null || a.length !== b.length) return false
   return timingSafeEqual(Buffer.from(a), Buffer.from(b))
-}
-
-/*
- * The key that seals the answer for holders of `secret`. The secrets are 128
- * random bits (or a JWT id of as many), so one SHA-256 over a label and the
- * secret is a sound key derivation (what HKDF's extract step would add is
- * for inputs that are not uniformly random), at a fraction of hkdfSync's
- * cost, which a restore would otherwise pay on every rotation. The label
- * keeps these keys apart from any other use of the same secret.
- */
-function answerKey (secret: string): Buffer {
-  return hash('sha256', `${ANSWER_INFO}\0${secret}`, 'buffer')
-}
-
-/** Seals `answer` so that only a holder of `secret` opens it. */
-export function sealAnswer (answer: StoreValue, secret: string): string {
-  const message = Buffer.from(JSON.stringify(answer), 'utf8')
-  const sealed = Buffer.allocUnsafe(NONCE_BYTES + MAC_BYTES + message.length)
-  const nonce = sealed.subarray(0, NONCE_BYTES)
-  fillRandom(nonce)
-  sodium.crypto_secretbox_easy(sealed.subarray(NONCE_BYTES), message, nonce, answerKey(secret))
-  return sealed.toString('base64url')
-}
-
-/** Opens what sealAnswer() made for `secret`; null for anything else. */
-export function openAnswer (sealed: string, secret: string): StoreValue | null {
-  const raw = Buffer.from(sealed, 'base64url')
-  if (raw.length <= NONCE_BYTES + MAC_BYTES) return null
-  const plain = Buffer.allocUnsafe(raw.length - NONCE_BYTES - MAC_BYTES)
-  if (!sodium.crypto_secretbox_open_easy(plain, raw.subarray(NONCE_BYTES), raw.subarray(0, NONCE_BYTES), answerKey(secret))) return null
-  // The box opened, so sealAnswer() wrote it: JSON of what it was given.
-  const value: unknown = JSON.parse(plain.toString('utf8'))
-  return value !== null && typeof value === 'object' && !Array.isArray(value) ? value as StoreValue : null
 }
 
 /** How `secret` stands against `record` at `now`. */
@@ -119,6 +81,8 @@ export interface Rotation<R extends RotatingRecord, A extends StoreValue> {
   /** The secret presented. */
   secret: string
   graceMs: number
+  /** The server keys that seal the grace answer (see answer.ts). */
+  graceKeys: GraceKeys
   clock: () => number
   /** Whether a stored value is a live record of this kind for this user (anything else counts as absent). */
   isRecord: (value: StoreValue | null) => value is R
@@ -171,7 +135,7 @@ function attemptRotation<R extends RotatingRecord, A extends StoreValue> (rotati
     if (standing === 'reused') return confirmReuse(rotation, record, attempt)
     if (rotation.accept !== undefined && !rotation.accept(record)) return { kind: 'refused', record }
     if (standing === 'graced') {
-      const answer = openAnswer(record.g as string, secret) as A | null
+      const answer = openAnswer(record.g as string, secret, rotation.graceKeys) as A | null
       // A box that does not open with the secret whose hash matched cannot happen short of a broken store: refuse.
       if (answer === null) return confirmReuse(rotation, record, attempt)
       return { kind: 'graced', answer, record }
@@ -184,7 +148,7 @@ function attemptRotation<R extends RotatingRecord, A extends StoreValue> (rotati
         h: secretHash(made.secret),
         p: record.h,
         r: now,
-        g: rotation.graceMs > 0 ? sealAnswer(made.answer, secret) : null
+        g: rotation.graceMs > 0 ? sealAnswer(made.answer, secret, rotation.graceKeys) : null
       } as R
       return andThen(swap(rotation, record, next, made.answer), (swapped) => swapped
         ? { kind: 'rotated', answer: made.answer, record: next }
