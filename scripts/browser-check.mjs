@@ -30,12 +30,11 @@
 // BROWSERS=chromium or BROWSERS=firefox checks one of them; CHROMIUM_PATH and
 // FIREFOX_PATH point at other binaries.
 
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs'
-import { createServer } from 'node:http'
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import puppeteer from 'puppeteer-core'
 import { buildDemoApp, DEMO_CREDENTIALS } from '../demo/app.mjs'
+import { bodyText, CHROMIUM, FIREFOX, pathOf as path, sessionRows, startSinkProxy, watchOffsite } from '../test/browser/launch.mjs'
 
 const TOTAL_TIMEOUT_MS = Number(process.env.CHECK_TIMEOUT_MS || 120_000)
 const STEP_TIMEOUT_MS = 20_000
@@ -47,75 +46,9 @@ const USER_NAME = 'Alice Liddell'
 const started = Date.now()
 const seconds = () => ((Date.now() - started) / 1000).toFixed(1)
 
-function firstExisting (...paths) {
-  return paths.find((path) => path !== undefined && path !== '' && existsSync(path))
-}
-
-const BROWSERS = [
-  {
-    name: 'chromium',
-    executablePath: firstExisting(process.env.CHROMIUM_PATH, '/usr/bin/chromium'),
-    launch: (executablePath, userDataDir, sinkPort) => puppeteer.launch({
-      browser: 'chrome',
-      executablePath,
-      headless: true,
-      userDataDir,
-      timeout: STEP_TIMEOUT_MS,
-      // Root needs --no-sandbox. The rest keep Chromium from calling home: the
-      // check talks to localhost only. Whatever background request is left goes
-      // to the sink proxy (loopback is never proxied), and no other host name
-      // is resolved.
-      args: [
-        '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-        '--disable-background-networking', '--disable-component-update', '--disable-sync',
-        '--disable-default-apps', '--disable-domain-reliability', '--no-pings',
-        `--proxy-server=http://127.0.0.1:${sinkPort}`,
-        '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost, EXCLUDE 127.0.0.1',
-        `--user-data-dir=${userDataDir}`
-      ]
-    })
-  },
-  {
-    name: 'firefox',
-    executablePath: firstExisting(process.env.FIREFOX_PATH, '/usr/bin/firefox-esr', '/usr/bin/firefox'),
-    launch: (executablePath, _userDataDir, sinkPort) => puppeteer.launch({
-      browser: 'firefox',
-      protocol: 'webDriverBiDi',
-      executablePath,
-      headless: true,
-      timeout: STEP_TIMEOUT_MS,
-      // Lets services.settings.server below take effect (release builds ignore it otherwise).
-      env: { ...process.env, MOZ_REMOTE_SETTINGS_DEVTOOLS: '1' },
-      // puppeteer's own Firefox profile already turns off updates, telemetry,
-      // safe browsing and the like; these turn off more, and send whatever
-      // background request is left to the sink proxy (localhost and 127.0.0.1
-      // are never proxied), so that Firefox resolves no other host name.
-      extraPrefsFirefox: {
-        'network.proxy.type': 1,
-        'network.proxy.http': '127.0.0.1',
-        'network.proxy.http_port': sinkPort,
-        'network.proxy.ssl': '127.0.0.1',
-        'network.proxy.ssl_port': sinkPort,
-        'network.proxy.no_proxies_on': 'localhost, 127.0.0.1',
-        'network.proxy.allow_hijacking_localhost': false,
-        'services.settings.server': `http://127.0.0.1:${sinkPort}/remote-settings/v1`,
-        'network.dns.disablePrefetch': true,
-        'network.prefetch-next': false,
-        'network.predictor.enabled': false,
-        'network.trr.mode': 5,
-        'network.captive-portal-service.enabled': false,
-        'network.connectivity-service.enabled': false,
-        'browser.region.network.url': '',
-        'browser.region.update.enabled': false,
-        'browser.topsites.contile.enabled': false,
-        'media.gmp-manager.updateEnabled': false,
-        'extensions.systemAddon.update.enabled': false,
-        'security.OCSP.enabled': 0,
-        'security.remote_settings.crlite_filters.enabled': false
-      }
-    })
-  }
-]
+// How each browser is started (flags, prefs, the proxy that keeps it off the
+// network) is shared with test/browser.test.ts: test/browser/launch.mjs.
+const BROWSERS = [CHROMIUM, FIREFOX]
 
 class StepFailure extends Error {}
 
@@ -130,10 +63,7 @@ async function runFlow (browser, origin, steps, label, shotDir) {
   page.setDefaultTimeout(STEP_TIMEOUT_MS)
   page.setDefaultNavigationTimeout(STEP_TIMEOUT_MS)
   const offsite = new Set()
-  page.on('request', (request) => {
-    const url = request.url()
-    if (!url.startsWith(origin) && !url.startsWith('data:') && url !== 'about:blank') offsite.add(url)
-  })
+  watchOffsite(page, origin, offsite)
 
   const devices = []
   const state = {
@@ -149,10 +79,7 @@ async function runFlow (browser, origin, steps, label, shotDir) {
       const other = await device.newPage()
       other.setDefaultTimeout(STEP_TIMEOUT_MS)
       other.setDefaultNavigationTimeout(STEP_TIMEOUT_MS)
-      other.on('request', (request) => {
-        const url = request.url()
-        if (!url.startsWith(origin) && !url.startsWith('data:') && url !== 'about:blank') offsite.add(url)
-      })
+      watchOffsite(other, origin, offsite)
       return other
     }
   }
@@ -195,9 +122,6 @@ async function go (page, url) {
   expect(response !== null, `no response for ${url}`)
   return response
 }
-
-const path = (page) => { const u = new URL(page.url()); return u.pathname + u.search }
-const bodyText = (page) => page.evaluate(() => document.body.innerText)
 
 async function cookieMap (state) {
   // page.cookies() asks the browser for the cookies it would send to this URL.
@@ -313,12 +237,6 @@ async function logInFrom (page, origin) {
   await expectLoggedIn(page, '/')
 }
 
-/** The rows of the sessions table: [cells' text, has a "Log out this device" button]. */
-const sessionRows = (page) => page.$$eval('table tr', (rows) => rows.slice(1).map((row) => ({
-  text: row.innerText,
-  revocable: row.querySelector('form[action="/sessions/revoke"] button') !== null
-})))
-
 /** Opens /sessions on `page`, confirming the password first if the demo asks; a note on what happened. */
 async function openSessionsPage (page, origin) {
   await go(page, origin + '/sessions')
@@ -398,45 +316,10 @@ const SHORT_FLOW = [protectedRedirects, logIn, cookiesKept, reloadStillIn]
 
 // --- main ----------------------------------------------------------------
 
-/**
- * The browsers' proxy for everything but loopback: it answers every request
- * with 502 (and every CONNECT with 403) and records the host the browser
- * wanted, so background traffic shows in the output and goes nowhere else.
- */
-async function startSinkProxy () {
-  const seen = new Map()
-  const record = (target) => {
-    // A proxied request names its URL; Firefox's Remote Settings, pointed here, ask for a path.
-    const host = URL.canParse(target) ? new URL(target).host : target.startsWith('/remote-settings/') ? 'Remote Settings (sent here)' : target.split('?')[0]
-    seen.set(host, (seen.get(host) ?? 0) + 1)
-  }
-  const server = createServer((request, response) => {
-    record(request.url)
-    response.writeHead(502, { connection: 'close' }).end()
-  })
-  server.on('connect', (request, socket) => {
-    record(`https://${request.url}`)
-    socket.end('HTTP/1.1 403 Forbidden\r\nconnection: close\r\n\r\n')
-  })
-  server.on('clientError', (_err, socket) => socket.destroy())
-  await new Promise((resolve, reject) => server.once('error', reject).listen(0, '127.0.0.1', resolve))
-  return {
-    port: server.address().port,
-    /** The hosts asked for since the last call, as "host ×n, ...", or ''. */
-    take () {
-      const text = [...seen].map(([host, n]) => `${host} ×${n}`).join(', ')
-      seen.clear()
-      return text
-    },
-    close: () => new Promise((resolve) => { server.closeAllConnections(); server.close(resolve) })
-  }
-}
-
 async function main () {
   const only = process.env.BROWSERS ? process.env.BROWSERS.split(',').map((s) => s.trim()) : null
   const shotDir = mkdtempSync(join(tmpdir(), 'fastify-login-browser-check-'))
   const sink = await startSinkProxy()
-  const sinkPort = sink.port
   const app = await buildDemoApp({ logger: false })
   await app.listen({ host: 'localhost', port: 0 })
   const { port } = app.server.address()
@@ -452,24 +335,23 @@ async function main () {
   try {
     for (const spec of BROWSERS) {
       if (only !== null && !only.includes(spec.name)) continue
-      if (spec.executablePath === undefined) {
+      const executablePath = spec.executablePath()
+      if (executablePath === undefined) {
         console.log(`\n${spec.name}: not installed, skipped`)
         summary.push({ browser: spec.name, version: 'not installed' })
         continue
       }
-      const userDataDir = mkdtempSync(join(tmpdir(), `fastify-login-${spec.name}-profile-`))
-      let browser
+      let started
       try {
-        browser = await spec.launch(spec.executablePath, userDataDir, sinkPort)
+        started = await spec.launch({ executablePath, proxyPort: sink.port, timeout: STEP_TIMEOUT_MS })
       } catch (err) {
-        rmSync(userDataDir, { recursive: true, force: true })
-        console.log(`\n${spec.name}: could not start ${spec.executablePath}: ${err.message.split('\n')[0]}`)
+        console.log(`\n${spec.name}: could not start ${executablePath}: ${err.message.split('\n')[0]}`)
         summary.push({ browser: spec.name, version: 'failed to start', results: origins.map((o) => ({ ...o, ok: false, error: 'browser did not start' })) })
         continue
       }
       launched++
-      const version = await browser.version()
-      console.log(`\n${spec.name}: ${version} (${spec.executablePath})`)
+      const { browser, version } = started
+      console.log(`\n${spec.name}: ${version} (${executablePath})`)
       const entry = { browser: spec.name, version, results: [] }
       summary.push(entry)
       try {
@@ -478,8 +360,7 @@ async function main () {
           entry.results.push({ ...o, ...result })
         }
       } finally {
-        await browser.close().catch(() => {})
-        rmSync(userDataDir, { recursive: true, force: true })
+        await started.close()
       }
       entry.background = sink.take()
       console.log(`  background requests stopped at the sink proxy: ${entry.background || 'none'}`)
