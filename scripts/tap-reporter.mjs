@@ -85,7 +85,8 @@ export default class FileLinesReporter extends Transform {
     if (this.#after !== null) this.#fileDone()
     if (this.#file !== null) this.push(this.#file.join('\n') + '\n') // cut short: show all of it
     const failed = this.#results.filter((r) => !r.ok)
-    this.push(`# ${this.#results.length} test files: ${this.#results.length - failed.length} passed` +
+    const files = this.#results.length
+    this.push(`# ${files} test file${files === 1 ? '' : 's'}: ${files - failed.length} passed` +
       (failed.length === 0 ? '\n' : `, ${failed.length} failed:\n${failed.map((r) => `#   ${r.name}\n`).join('')}`))
     callback()
   }
