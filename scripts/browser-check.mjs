@@ -28,7 +28,10 @@
 // (CHECK_TIMEOUT_MS, default 120 s).
 //
 // BROWSERS=chromium or BROWSERS=firefox checks one of them; CHROMIUM_PATH and
-// FIREFOX_PATH point at other binaries.
+// FIREFOX_PATH point at other binaries. `npm test` runs the Chromium flows of
+// test/browser.test.ts (more of them, as tap tests) every time; this script is
+// for Firefox and for a quick look at what the browsers do in the background.
+// Both start the browsers with test/browser/launch.mjs.
 
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
