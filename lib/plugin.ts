@@ -24,8 +24,7 @@ import { isAuthenticated, loadCurrentUser } from './user/load.js'
 export async function fastifyLoginPlugin (fastify: FastifyInstance, options: FastifyLoginOptions): Promise<void> {
   const settings = buildSettings(options)
   await registerSession(fastify, options, settings)
-  // The JWT side (with @fastify/jwt and fast-jwt) is loaded only by the apps that configure it.
-  const jwt = options.jwt === undefined ? withoutJwt(fastify) : await (await import('./jwt/setup.js')).setupJwt(fastify, settings, options.jwt)
+  const jwt = options.jwt === undefined ? withoutJwt(fastify) : await loadJwt().setupJwt(fastify, settings, options.jwt)
 
   fastify.decorate(kSettings, settings)
   fastify.decorate(kLoginUrl, undefined)
@@ -115,6 +114,16 @@ export async function fastifyLoginPlugin (fastify: FastifyInstance, options: Fas
     ...(remember === null ? [] : [remember.cookieName]),
     ...jwt.cookieNames
   ], settings.sessionEnabled ? settings.sessionName : undefined))
+}
+
+/*
+ * The JWT side (and with it @fastify/jwt and fast-jwt) is loaded only by apps
+ * that configure it. `require`, not `import()`: the package runs as CommonJS
+ * (its ES module entries re-export the CommonJS build), and a synchronous load
+ * keeps registration free of an extra module-loading round trip.
+ */
+function loadJwt (): typeof import('./jwt/setup.js') {
+  return require('./jwt/setup.js') as typeof import('./jwt/setup.js')
 }
 
 /*
