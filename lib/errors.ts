@@ -10,7 +10,7 @@ import type { JwtErrorCode } from './types/index.js'
  * so apps can replace it (see `messages` and `jwt.messages`).
  *
  * `err instanceof JwtExpiredError` is true for every error of that code, also
- * across copies of the package (its CommonJS and ES module builds):
+ * across copies of the package (two installed versions of it):
  * @fastify/error checks the code, not the constructor.
  */
 
