@@ -2,5 +2,7 @@
 
 module.exports = require('neostandard')({
   ts: true,
-  ignores: ['dist/**', 'coverage/**', '.tap/**', 'bench/results/**']
+  // The example app is written as TypeScript ES modules (.mts).
+  filesTs: ['examples/**/*.mts'],
+  ignores: ['dist/**', 'coverage/**', '.tap/**', 'bench/results/**', 'examples/.build/**']
 })

@@ -1,4 +1,4 @@
-import createError, { type FastifyErrorConstructor } from '@fastify/error'
+import createFastifyError, { type FastifyErrorConstructor } from '@fastify/error'
 import type { JwtErrorCode } from './types/index.js'
 
 /*
@@ -10,9 +10,20 @@ import type { JwtErrorCode } from './types/index.js'
  * so apps can replace it (see `messages` and `jwt.messages`).
  *
  * `err instanceof JwtExpiredError` is true for every error of that code, also
- * across copies of the package (its CommonJS and ES module builds):
+ * across copies of the package (two installed versions of it):
  * @fastify/error checks the code, not the constructor.
  */
+
+/**
+ * @fastify/error's `createError`, with the constructor's arguments typed
+ * `unknown` instead of its default `any` (the published declarations hold no `any`).
+ */
+type Args = [unknown?, unknown?, unknown?]
+function createError<C extends string, SC extends number> (code: C, message: string, statusCode: SC): FastifyErrorConstructor<{ code: C, statusCode: SC }, Args>
+function createError<C extends string> (code: C, message: string): FastifyErrorConstructor<{ code: C }, Args>
+function createError (code: string, message: string, statusCode?: number): FastifyErrorConstructor<{ code: string }, Args> {
+  return createFastifyError<Args>(code, message, statusCode)
+}
 
 /** The route needs a logged-in user and the request has none. */
 export const UnauthorizedError = createError('FST_LOGIN_UNAUTHORIZED', '%s', 401)

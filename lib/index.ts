@@ -5,6 +5,7 @@ import { fastifyLoginPlugin } from './plugin.js'
 import * as testing from './testing/index.js'
 import type { CurrentUser, FastifyLoginOptions, LoginEvents, LoginOptions, LoginSessionInfo, LoginSessions, LoginThrottle, LoginUser, LogoutOptions } from './types/index.js'
 import type { AccessTokenOptions, JwtClaims, JwtGuard, JwtTokens } from './types/index.js'
+import type { SessionData as LoginSessionData } from './types/index.js'
 
 /**
  * fastify-login: session login, remember-me, fresh logins, session protection
@@ -75,6 +76,8 @@ export {
   refreshJwtRequired
 } from './guards/exports.js'
 export type { Guard, HookDone } from './types/index.js'
+// The type of `request.session`; this import also brings @fastify/secure-session's typing of it to apps.
+export type { Session } from '@fastify/secure-session'
 export { MemoryStore, type MemoryStoreOptions } from './store/memory.js'
 export type { LoginStore, MaybePromise, StoreJson, StoreSetOptions, StoreTtlOptions, StoreValue } from './types/index.js'
 export type {
@@ -119,9 +122,15 @@ export type {
   RememberMeOptions,
   SessionKey,
   SessionOptions,
+  SessionData,
   SessionProtection,
   UnauthorizedHandler
 } from './types/index.js'
+
+declare module '@fastify/secure-session' {
+  // The session data an app declares on fastify-login's `SessionData` (see types/session-data.ts).
+  interface SessionData extends LoginSessionData {}
+}
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -165,6 +174,12 @@ declare module 'fastify' {
     currentUser: CurrentUser
     /** Loads the current user (once per request) and returns it. */
     loadCurrentUser: () => Promise<CurrentUser>
+    /**
+     * The logged-in user, typed without null, for handlers behind a guard
+     * (`loginRequired`, `jwtRequired`...). Throws FST_LOGIN_UNAUTHORIZED (401)
+     * when the request has no logged-in user, so a route that forgot its guard fails closed.
+     */
+    requireUser: () => LoginUser
     /** Whether `currentUser` is a logged-in user. */
     isAuthenticated: () => boolean
     /** Whether the session login is fresh: made by a real login or `confirmLogin()`, less than `freshFor` ago. */

@@ -1,11 +1,11 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { disabledJwtGuards, type GuardTable } from './guards/exports.js'
+import { requireUser } from './guards/require-user.js'
 import { refuseJwtGuardsOnRoutes } from './guards/routes.js'
 import { createGuards } from './guards/session.js'
 import { noStoreForCookies } from './internal/no-store.js'
 import { leaveAttempt } from './throttle/in-flight.js'
 import { peekRequestState, setScopeValue } from './internal/request-state.js'
-import { setupJwt } from './jwt/setup.js'
 import { nextUrl } from './redirect/next-url.js'
 import { readRememberCookie, writeRememberCookie } from './remember/cookie.js'
 import { loginSessions } from './session/devices.js'
@@ -24,7 +24,7 @@ import { isAuthenticated, loadCurrentUser } from './user/load.js'
 export async function fastifyLoginPlugin (fastify: FastifyInstance, options: FastifyLoginOptions): Promise<void> {
   const settings = buildSettings(options)
   await registerSession(fastify, options, settings)
-  const jwt = options.jwt === undefined ? withoutJwt(fastify) : await setupJwt(fastify, settings, options.jwt)
+  const jwt = options.jwt === undefined ? withoutJwt(fastify) : await loadJwt().setupJwt(fastify, settings, options.jwt)
 
   fastify.decorate(kSettings, settings)
   fastify.decorate(kLoginUrl, undefined)
@@ -57,6 +57,9 @@ export async function fastifyLoginPlugin (fastify: FastifyInstance, options: Fas
   fastify.decorateRequest(kRequestState, null)
   fastify.decorateRequest('loadCurrentUser', function (this: FastifyRequest) {
     return loadCurrentUser(this, settings)
+  })
+  fastify.decorateRequest('requireUser', function (this: FastifyRequest) {
+    return requireUser(this, settings)
   })
   fastify.decorateRequest('isAuthenticated', function (this: FastifyRequest) {
     return isAuthenticated(this)
@@ -111,6 +114,16 @@ export async function fastifyLoginPlugin (fastify: FastifyInstance, options: Fas
     ...(remember === null ? [] : [remember.cookieName]),
     ...jwt.cookieNames
   ], settings.sessionEnabled ? settings.sessionName : undefined))
+}
+
+/*
+ * The JWT side (and with it @fastify/jwt and fast-jwt) is loaded only by apps
+ * that configure it. `require`, not `import()`: the package runs as CommonJS
+ * (its ES module entries re-export the CommonJS build), and a synchronous load
+ * keeps registration free of an extra module-loading round trip.
+ */
+function loadJwt (): typeof import('./jwt/setup.js') {
+  return require('./jwt/setup.js') as typeof import('./jwt/setup.js')
 }
 
 /*

@@ -5,9 +5,9 @@
 
 /**
  * The normalized plugin settings, on the fastify instance. A registered symbol,
- * read by the test helpers: the CommonJS and ES module builds are separate
- * copies, and a helper from one must find the settings of an app that
- * registered the plugin from the other.
+ * read by the test helpers: `import` and `require` share one implementation,
+ * but two installed copies of the package (a nested node_modules) do not, and
+ * a helper from one must find the settings of an app that registered the other.
  */
 export const kSettings: unique symbol = Symbol.for('fastify-login.settings')
 /** Per-scope login URL set by `fastify.setLoginUrl()`. */

@@ -49,7 +49,7 @@ t.test('once() and off() work as on an EventEmitter', async (t) => {
   const { app } = await buildApp()
   t.teardown(() => app.close())
   const calls: string[] = []
-  app.loginEvents.once('userLoggedIn', ({ user, via }) => { calls.push(`once ${user.name as string} ${via}`) })
+  app.loginEvents.once('userLoggedIn', ({ user, via }) => { calls.push(`once ${(user as { name: string }).name} ${via}`) })
   const removed = (): void => { calls.push('removed') }
   app.loginEvents.on('userLoggedIn', removed)
   app.loginEvents.off('userLoggedIn', removed)

@@ -18,7 +18,7 @@ const run = promisify(execFile)
 const ROOT = resolve(__dirname, '..')
 const FIXTURES = join(ROOT, 'test', 'fixtures')
 const TSC = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc')
-const BUILT = ['dist/cjs/main.js', 'dist/cjs/index.d.ts', 'dist/esm/index.js', 'dist/esm/index.d.ts',
+const BUILT = ['dist/cjs/main.js', 'dist/cjs/main.d.ts', 'dist/cjs/index.d.ts', 'dist/esm/index.js', 'dist/esm/index.d.ts',
   'dist/cjs/testing/index.js', 'dist/cjs/testing/index.d.ts', 'dist/esm/testing/index.js', 'dist/esm/testing/index.d.ts']
 
 // Type-checking against Fastify's declarations takes a while on a busy machine.
@@ -59,8 +59,9 @@ function assertWorkingApp (t: Test, result: any): void {
   t.same(result.rememberHelper, { status: 200, body: { name: 'alice' } }, 'so does rememberCookie()')
   t.same(result.testingExports, ['loginCookie', 'rememberCookie', 'runStoreContract'], "'fastify-login/testing' exports the two helpers and the store contract")
   t.equal(result.deprecatedAreSame, true, 'the deprecated main-entry loginCookie and rememberCookie are the same functions')
-  t.same(result.crossFormat, { otherCopy: true, status: 200, body: { name: 'alice' } },
-    "the other module format's helpers (another copy of the code) work on this app too: the settings symbol is shared")
+  t.same(result.crossFormat, { sameCopy: true, status: 200, body: { name: 'alice' } },
+    "the other module format's helpers are the same functions (one implementation) and work on this app")
+  t.equal(result.sameModule, true, 'import and require give the same plugin and the same named exports')
   t.equal(result.anonymous, 401, 'without a cookie the route is refused')
   t.same(result.redisExports, ['RedisStore', 'userTag'], "'fastify-login/redis' exports the store and userTag")
   t.same(result.registrationError, { code: 'FST_LOGIN_INVALID_OPTION', isInvalidOption: true }, 'bad options fail registration with the exported error class')
@@ -143,6 +144,8 @@ for (const [fixture, how, build] of FIXTURE_CASES) {
     t.same(files.filter((line) => line.includes('error TS')), [], 'no type errors (the fixture also expects some errors)')
     t.equal(result.code, 0, 'tsc exits 0')
     t.ok(files.includes(join(ROOT, 'dist', build, 'index.d.ts')), `uses dist/${build}/index.d.ts`)
+    // CommonJS: main.d.ts (`export =`) describes module.exports; it re-exports index.d.ts.
+    if (build === 'cjs') t.ok(files.includes(join(ROOT, 'dist', 'cjs', 'main.d.ts')), 'uses dist/cjs/main.d.ts')
     t.ok(files.includes(join(ROOT, 'dist', build, 'testing', 'index.d.ts')), `uses dist/${build}/testing/index.d.ts`)
     t.notOk(files.some((file) => file.startsWith(join(ROOT, 'dist', other) + '/')), `does not mix in dist/${other}`)
     t.notOk(files.some((file) => file.startsWith(join(ROOT, 'lib') + '/')), 'does not read the sources in lib/')

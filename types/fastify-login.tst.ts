@@ -29,8 +29,10 @@ import fastifyLogin, {
   type CurrentUser,
   type FastifyLoginOptions,
   type LoginEvent,
-  type LoginUser
+  type LoginUser,
+  type Session
 } from 'fastify-login'
+import type { Session as SecureSession } from '@fastify/secure-session'
 import * as mainEntry from 'fastify-login'
 import { loginCookie, rememberCookie, type LoginCookieOptions, type RememberCookieOptions } from 'fastify-login/testing'
 
@@ -39,11 +41,25 @@ declare const request: FastifyRequest
 declare const reply: FastifyReply
 
 describe('without augmentation', () => {
-  test('currentUser is a loose record or null', () => {
-    expect(request.currentUser).type.toBe<Record<string, any> | null>()
-    expect<CurrentUser>().type.toBe<Record<string, any> | null>()
-    expect<LoginUser>().type.toBe<Record<string, any>>()
-    expect(request.loadCurrentUser()).type.toBe<Promise<Record<string, any> | null>>()
+  test('currentUser is some object or null: reading a field needs a declared user type', () => {
+    expect(request.currentUser).type.toBe<object | null>()
+    expect<CurrentUser>().type.toBe<object | null>()
+    expect<LoginUser>().type.toBe<object>()
+    expect(request.loadCurrentUser()).type.toBe<Promise<object | null>>()
+    expect(request.currentUser?.whatever.deep).type.toRaiseError()
+    expect(request.requireUser().whatever).type.toRaiseError()
+  })
+
+  test('requireUser() gives the user without null', () => {
+    expect(request.requireUser()).type.toBe<LoginUser>()
+    expect(request.requireUser).type.not.toBeCallableWith('x')
+  })
+
+  test("request.session is typed with only 'fastify-login' imported", () => {
+    expect(request.session).type.toBe<Session>()
+    expect(request.session.changed).type.toBe<boolean>()
+    expect(request.session.set).type.not.toBeCallableWith('undeclared', 1) // keys must be declared on SessionData
+    expect<Session>().type.toBe<SecureSession>()
   })
 
   test('reply.login takes any user object and resolves to a boolean', () => {
@@ -64,7 +80,7 @@ describe('plugin registration', () => {
       session: { secret: 'a passphrase of at least 32 bytes!', salt: 'sixteen-byte-slt', cookieName: 'sid', expiry: '2h', cookie: { sameSite: 'strict' } },
       loadUser: async (id: string, req: FastifyRequest) => (req.ip === '' ? null : { id }),
       loadUserFromRequest: async () => undefined,
-      getUserId: (user: LoginUser) => String(user['id']),
+      getUserId: (user: LoginUser) => String((user as { id: string }).id),
       isUserActive: () => true,
       rememberMe: { duration: 86400, sameSite: 'none', secure: true, key: ['k'.repeat(32)] },
       sessionProtection: 'strong',

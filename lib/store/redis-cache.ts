@@ -118,8 +118,9 @@ export function watchInvalidations (subscriber: RedisLikeSubscriber, channel: st
       if (!closed && mine === connection) cache.enable()
     }, down)
   }
-  subscriber.on('message', (from: string, key: string) => {
-    if (from === channel) cache.invalidate(key)
+  subscriber.on('message', (from: unknown, key: unknown) => {
+    // A 'message' event's arguments are the channel and the message, both strings.
+    if (from === channel) cache.invalidate(String(key))
   })
   // The 'error' listener also keeps an error event from crashing the process; the client reconnects by itself.
   for (const event of ['error', 'close', 'reconnecting', 'end']) subscriber.on(event, down)

@@ -10,7 +10,7 @@ import type { Script } from './redis-scripts.js'
 /** The subscriber connection a client's `duplicate()` makes. */
 export interface RedisLikeSubscriber {
   subscribe (channel: string): Promise<unknown>
-  on (event: string, listener: (...args: any[]) => void): unknown
+  on (event: string, listener: (...args: unknown[]) => void): unknown
   /** Closes at once, without waiting for the server (so it never hangs). */
   disconnect (): void
 }

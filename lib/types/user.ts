@@ -17,7 +17,7 @@
 export interface FastifyLoginTypes {}
 
 /** The app's user type (from {@link FastifyLoginTypes}), or a plain object. */
-export type LoginUser = FastifyLoginTypes extends { user: infer U } ? U : Record<string, any>
+export type LoginUser = FastifyLoginTypes extends { user: infer U } ? U : object
 /** What `request.currentUser` holds for an anonymous request (null unless augmented). */
 export type AnonymousUser = FastifyLoginTypes extends { anonymous: infer A } ? A : null
 /** The type of `request.currentUser`. */

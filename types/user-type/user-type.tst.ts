@@ -17,6 +17,9 @@ declare module 'fastify-login' {
   interface FastifyLoginTypes {
     user: MyUser
   }
+  interface SessionData {
+    cart: string[]
+  }
 }
 
 const app = Fastify()
@@ -32,6 +35,19 @@ describe('with FastifyLoginTypes augmented', () => {
     expect(request.loadCurrentUser()).type.toBe<Promise<MyUser | null>>()
     expect(request.currentUser?.email).type.toBe<string | undefined>()
     expect<NonNullable<typeof request.currentUser>>().type.not.toHaveProperty('name')
+  })
+
+  test('requireUser() is the user type, without null; currentUser stays nullable', () => {
+    expect(request.requireUser()).type.toBe<MyUser>()
+    expect(request.requireUser().email).type.toBe<string>()
+    expect(request.currentUser).type.toBe<MyUser | null>()
+    expect(request.currentUser.email).type.toRaiseError()
+  })
+
+  test("the session data declared on 'fastify-login' types request.session", () => {
+    expect(request.session.get('cart')).type.toBe<string[] | undefined>()
+    expect(request.session.set).type.toBeCallableWith('cart', ['a'])
+    expect(request.session.set).type.not.toBeCallableWith('cart', 'a')
   })
 
   test('reply.login takes the user type and resolves to a boolean', () => {
