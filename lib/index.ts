@@ -44,6 +44,7 @@ export {
   JwtDisabledError,
   NoSessionError,
   NotRegisteredError,
+  AlreadyRegisteredError,
   SessionsDisabledError,
   StoreUnavailableError,
   LoginThrottledError,

@@ -3,6 +3,7 @@ import { disabledJwtGuards, type GuardTable } from './guards/exports.js'
 import { refuseJwtGuardsOnRoutes } from './guards/routes.js'
 import { createGuards } from './guards/session.js'
 import { noStoreForCookies } from './internal/no-store.js'
+import { refuseSecondRegistration } from './internal/registration.js'
 import { leaveAttempt } from './throttle/in-flight.js'
 import { peekRequestState, setScopeValue } from './internal/request-state.js'
 import { setupJwt } from './jwt/setup.js'
@@ -22,6 +23,7 @@ import { isAuthenticated, loadCurrentUser } from './user/load.js'
 
 /** The plugin body; `index.ts` wraps it with fastify-plugin. */
 export async function fastifyLoginPlugin (fastify: FastifyInstance, options: FastifyLoginOptions): Promise<void> {
+  refuseSecondRegistration(fastify)
   const settings = buildSettings(options)
   await registerSession(fastify, options, settings)
   const jwt = options.jwt === undefined ? withoutJwt(fastify) : await setupJwt(fastify, settings, options.jwt)
