@@ -3,7 +3,7 @@ import { disabledJwtGuards, type GuardTable } from './guards/exports.js'
 import { refuseJwtGuardsOnRoutes } from './guards/routes.js'
 import { createGuards } from './guards/session.js'
 import { noStoreForCookies } from './internal/no-store.js'
-import { refuseSecondRegistration } from './internal/registration.js'
+import { decoratesIsAuthenticated, refuseSecondRegistration } from './internal/registration.js'
 import { leaveAttempt } from './throttle/in-flight.js'
 import { peekRequestState, setScopeValue } from './internal/request-state.js'
 import { setupJwt } from './jwt/setup.js'
@@ -60,9 +60,12 @@ export async function fastifyLoginPlugin (fastify: FastifyInstance, options: Fas
   fastify.decorateRequest('loadCurrentUser', function (this: FastifyRequest) {
     return loadCurrentUser(this, settings)
   })
-  fastify.decorateRequest('isAuthenticated', function (this: FastifyRequest) {
-    return isAuthenticated(this)
-  })
+  // @fastify/passport decorates the same name (a gradual migration runs both): see decoratesIsAuthenticated.
+  if (decoratesIsAuthenticated(fastify, options.decorateIsAuthenticated)) {
+    fastify.decorateRequest('isAuthenticated', function (this: FastifyRequest) {
+      return isAuthenticated(this)
+    })
+  }
   fastify.decorateRequest('loginFresh', function (this: FastifyRequest) {
     return loginFresh(this, settings)
   })

@@ -69,7 +69,9 @@ const TOP_LEVEL_KEYS = [
   'sessionCookieName', 'rememberMe', 'sessionProtection', 'keepSessionKeys', 'autoLoadUser', 'origin', 'loginUrl',
   'refreshUrl', 'useSessionForNext', 'nextParam', 'unauthorized', 'needsRefresh', 'loginMessage',
   'loginMessageCategory', 'refreshMessage', 'refreshMessageCategory', 'jwt', 'store', 'idleTimeout',
-  'absoluteTimeout', 'touchInterval', 'freshFor', 'clock', 'authVersion', 'loginThrottle'
+  'absoluteTimeout', 'touchInterval', 'freshFor', 'clock', 'authVersion', 'loginThrottle',
+  // Read by the plugin body (internal/registration.ts): it depends on the instance.
+  'decorateIsAuthenticated'
 ] as const
 
 function messageOption (value: unknown, name: string, fallback: string): LoginMessage | false {

@@ -16,7 +16,7 @@ t.test('registered twice on one instance', async (t) => {
   const app = Fastify()
   t.teardown(() => app.close())
   await app.register(fastifyLogin, options)
-  await t.rejects(app.register(fastifyLogin, options).ready(), {
+  await t.rejects(async () => { await app.register(fastifyLogin, options).ready() }, {
     code: 'FST_LOGIN_ALREADY_REGISTERED',
     message: /registered twice on the same instance.*once, at the root.*setLoginUrl\(\)/
   })
@@ -39,7 +39,7 @@ t.test('registered in a child scope under a parent that has it', async (t) => {
   app.register(async (child) => {
     await child.register(fastifyLogin, { loadUser: () => null, rememberMe: false, loginUrl: '/admin/login' })
   })
-  await t.rejects(app.ready(), {
+  await t.rejects(async () => { await app.ready() }, {
     code: 'FST_LOGIN_ALREADY_REGISTERED',
     message: /a scope whose parent already registered it.*setLoginUrl\(\)/
   })

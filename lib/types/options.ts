@@ -148,6 +148,12 @@ export interface FastifyLoginOptions {
    * await app.register(fastifyLogin, { loadUser, loginThrottle: { perAccount: 3, window: '1h' } })
    */
   loginThrottle?: LoginThrottleOptions | false
+  /**
+   * Decorate `request.isAuthenticated()`. Default: yes, unless a plugin registered before this one
+   * (@fastify/passport) already did, which then keeps it. `false` leaves the name to a plugin
+   * registered after this one. The guards never read it. See the README, "Migrating from @fastify/passport".
+   */
+  decorateIsAuthenticated?: boolean
 }
 
 /** The `loginThrottle` option. */
