@@ -4,6 +4,7 @@ import { createLoginEvents } from './internal/events.js'
 import { boolOption, fail, onlyKnownKeys, optionalFunction, optionalString } from './internal/option-checks.js'
 import { rememberSettings, type RememberSettings } from './remember/options.js'
 import { lifetimeSettings, type LifetimeSettings } from './session/lifetime.js'
+import { keepSessionKeysOption } from './session/keep-keys.js'
 import { sessionCookie } from './session/options.js'
 import { throttleSettings, type ThrottleSettings } from './throttle/options.js'
 import type {
@@ -148,8 +149,7 @@ export function buildSettings (options: FastifyLoginOptions): Settings {
   if (protection !== 'basic' && protection !== 'strong' && protection !== false) {
     fail("sessionProtection must be 'basic', 'strong' or false")
   }
-  const keep = options.keepSessionKeys ?? []
-  if (!Array.isArray(keep) || !keep.every((key) => typeof key === 'string')) fail('keepSessionKeys must be an array of strings')
+  const keep = keepSessionKeysOption(options.keepSessionKeys)
   const anonymousUser = optionalFunction(options.anonymousUser, 'anonymousUser') ?? (() => null as AnonymousUser)
   const origin = originOption(options.origin)
   const lifetime = lifetimeSettings(options)

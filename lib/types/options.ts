@@ -88,7 +88,10 @@ export interface FastifyLoginOptions {
   rememberMe?: RememberMeOptions | false
   /** Default `'basic'`. */
   sessionProtection?: SessionProtection
-  /** Session keys (a cart, a locale) that survive the session rotation done by `reply.login()`. */
+  /**
+   * Session keys (a cart, a locale) that survive the session rotation done by `reply.login()`. Default
+   * `['_csrf']` (@fastify/csrf-protection's secret); a list of your own replaces it, so add `'_csrf'` to keep that too.
+   */
   keepSessionKeys?: string[]
   /** Load `request.currentUser` before every handler (default true); routes can opt out with `config.autoLoadUser`. */
   autoLoadUser?: boolean
