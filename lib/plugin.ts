@@ -17,7 +17,7 @@ import { sessionOf, storedUserId } from './session/state.js'
 import { buildSettings, redirectUrlOption } from './settings.js'
 import { loginThrottleApi } from './throttle/api.js'
 import { kGuards, kLoginUrl, kRefreshUrl, kRequestState, kSettings } from './symbols.js'
-import type { FastifyLoginOptions, LoginOptions, LoginUser, LogoutOptions } from './types/index.js'
+import type { FastifyLoginOptions, LoginOptions, LoginUser, LogoutOptions, NextUrlOptions } from './types/index.js'
 import { addAutoLoad, autoLoadCanFindUsers } from './user/auto-load.js'
 import { isAuthenticated, loadCurrentUser } from './user/load.js'
 
@@ -81,8 +81,8 @@ export async function fastifyLoginPlugin (fastify: FastifyInstance, options: Fas
       return slot === undefined || slot === null || slot.id === null ? null : sessionInfo({ record: slot.record, id: slot.id }, settings)
     }
   })
-  fastify.decorateRequest('nextUrl', function (this: FastifyRequest, fallback = '/') {
-    return nextUrl(this, settings, fallback)
+  fastify.decorateRequest('nextUrl', function (this: FastifyRequest, arg?: string | NextUrlOptions) {
+    return nextUrl(this, settings, arg)
   })
   fastify.decorateReply('login', function (this: FastifyReply, user: LoginUser, opts?: LoginOptions) {
     return login(this, settings, user, opts)

@@ -190,3 +190,15 @@ export interface LogoutOptions {
   /** End every session of this user, on every device (needs a store). Default false. */
   everywhere?: boolean
 }
+
+/** The options form of `request.nextUrl()`. */
+export interface NextUrlOptions {
+  /**
+   * The `next` value to use instead of the request's own (query string, body or session): one the app
+   * read itself, from a multipart stream for instance. A string, or a multipart field object (`{ type:
+   * 'field', value }`); it goes through the same open-redirect check.
+   */
+  next?: unknown
+  /** The target when there is no safe `next`. Default `'/'`. */
+  fallback?: string
+}
