@@ -1,5 +1,5 @@
 import type { FastifyRequest } from 'fastify'
-import { durationOption } from './internal/duration.js'
+import { DURATION_MAX, durationOption } from './internal/duration.js'
 import { createLoginEvents } from './internal/events.js'
 import { boolOption, fail, onlyKnownKeys, optionalFunction, optionalString } from './internal/option-checks.js'
 import { rememberSettings, type RememberSettings } from './remember/options.js'
@@ -188,7 +188,7 @@ export function buildSettings (options: FastifyLoginOptions): Settings {
     refreshMessageCategory: optionalString(options.refreshMessageCategory, 'refreshMessageCategory') ?? 'message',
     events: createLoginEvents(),
     lifetime,
-    cookieExpiryMs: durationOption(typeof options.session === 'object' ? options.session.expiry : undefined, 'session.expiry', 86400) * 1000,
+    cookieExpiryMs: durationOption(typeof options.session === 'object' ? options.session.expiry : undefined, 'session.expiry', 86400, DURATION_MAX.cookie) * 1000,
     throttle: throttleSettings(options.loginThrottle)
   }
 }

@@ -1,5 +1,5 @@
 import { cookieAttributes, cookieName } from '../internal/cookie-options.js'
-import { durationOption } from '../internal/duration.js'
+import { DURATION_MAX, durationOption } from '../internal/duration.js'
 import { fail, objectOption, onlyKnownKeys, randomLookingSecret, secretOption } from '../internal/option-checks.js'
 import type { SessionOptions } from '../types/index.js'
 
@@ -66,7 +66,7 @@ export function secureSessionOptions (session: SessionOptions, sessionName: stri
     ...base,
     sessionName,
     cookieName: name,
-    expiry: durationOption(session.expiry, 'session.expiry', 86400),
+    expiry: durationOption(session.expiry, 'session.expiry', 86400, DURATION_MAX.cookie),
     cookie
   }
 }
