@@ -30,6 +30,7 @@ interface Case {
 
 const cases: Case[] = [
   { name: 'session.expiry', set: (expiry) => ({ session: { key: TEST_KEY, expiry } as never }), ms: [[86_400_000, '1d'], [3_600_000, '1h']], ok: [86_400, '1d', 3_600, '400d'], max: ['400d', '401d'] },
+  { name: 'session.cookie.maxAge', set: (maxAge) => ({ session: { key: TEST_KEY, cookie: { maxAge } } as never }), ms: [[86_400_000, '1d'], [3_600_000, '1h']], ok: [86_400, 3_600, '1d'], max: ['400d', '401d'] },
   { name: 'idleTimeout', set: (idleTimeout) => ({ idleTimeout, touchInterval: 10 }) as never, ms: [[1_800_000, '30m'], [900_000, '15m']], ok: [1_800, '30m', '30d'], max: ['30d', '31d'] },
   { name: 'absoluteTimeout', set: (absoluteTimeout) => ({ absoluteTimeout }) as never, ms: [[43_200_000, '12h'], [3_600_000, '1h']], ok: [43_200, '12h', '400d'], max: ['400d', '401d'] },
   { name: 'touchInterval', set: (touchInterval) => ({ idleTimeout: false, touchInterval }) as never, ms: [[60_000, '1m'], [30_000, '30s']], ok: [60, '1m', '1d'], max: ['1d', '25h'] },
@@ -106,4 +107,13 @@ t.test('durations given at run time follow the same rule', async (t) => {
 
   await t.rejects(rememberCookie(app, users.get('1') as TestUser, { duration: 86_400_000 }), { code: 'FST_LOGIN_INVALID_OPTION', message: /duration must be at most 400 days.*did you mean '1d'/ })
   t.match(await rememberCookie(app, users.get('1') as TestUser, { duration: '1d' }), /remember_token=/)
+})
+
+t.test('session.cookie.maxAge reaches the cookie in seconds, a string converted', async (t) => {
+  for (const maxAge of [3600, '1h']) {
+    const { app } = await buildApp({ session: { key: TEST_KEY, cookie: { maxAge: maxAge as number } } })
+    t.teardown(() => app.close())
+    const res = await app.inject({ method: 'POST', url: '/login/1' })
+    t.equal(res.cookies.find((cookie) => cookie.name === '__Host-session')?.maxAge, 3600, JSON.stringify(maxAge))
+  }
 })
