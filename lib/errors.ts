@@ -46,6 +46,13 @@ export const SessionsDisabledError = createError('FST_LOGIN_SESSIONS_DISABLED', 
 /** A guard imported from 'fastify-login' ran on a route that does not see the plugin. */
 export const NotRegisteredError = createError('FST_LOGIN_NOT_REGISTERED', 'fastify-login: %s guards a route in a scope where the plugin is not registered; register fastify-login in this scope or a parent of it', 500)
 
+/**
+ * fastify-login was registered a second time: on the same instance, or in a
+ * scope under one that has it. Raised while the plugin registers, instead of
+ * Fastify's FST_ERR_DEC_ALREADY_PRESENT about one of its decorators.
+ */
+export const AlreadyRegisteredError = createError('FST_LOGIN_ALREADY_REGISTERED', 'fastify-login: %s')
+
 /** A JWT guard is used, but the plugin was registered without the `jwt` option. */
 export const JwtDisabledError = createError('FST_LOGIN_JWT_DISABLED', 'fastify-login: %s needs the `jwt` option, and the plugin was registered without it', 500)
 

@@ -3,7 +3,7 @@ import type { FastifyPluginAsync } from 'fastify'
 import type { Guard } from './types/index.js'
 import { fastifyLoginPlugin } from './plugin.js'
 import * as testing from './testing/index.js'
-import type { CurrentUser, FastifyLoginOptions, LoginEvents, LoginOptions, LoginSessionInfo, LoginSessions, LoginThrottle, LoginUser, LogoutOptions } from './types/index.js'
+import type { CurrentUser, FastifyLoginOptions, LoginEvents, LoginOptions, LoginSessionInfo, LoginSessions, LoginThrottle, LoginUser, LogoutOptions, NextUrlOptions } from './types/index.js'
 import type { AccessTokenOptions, JwtClaims, JwtGuard, JwtTokens } from './types/index.js'
 import type { SessionData as LoginSessionData } from './types/index.js'
 
@@ -45,6 +45,7 @@ export {
   JwtDisabledError,
   NoSessionError,
   NotRegisteredError,
+  AlreadyRegisteredError,
   SessionsDisabledError,
   StoreUnavailableError,
   LoginThrottledError,
@@ -115,6 +116,7 @@ export type {
   LoginAttemptEvent,
   LoginThrottledEvent,
   LogoutOptions,
+  NextUrlOptions,
   RevokeAllOptions,
   SessionEndReason,
   SessionEndedEvent,
@@ -188,8 +190,14 @@ declare module 'fastify' {
     loginSession: LoginSessionInfo | null
     /** Whether the request carries a valid remember-me cookie. */
     loginRemembered: () => boolean
-    /** The safe `next` target for the login route to redirect to, or `fallback` (default `/`). */
-    nextUrl: (fallback?: string) => string
+    /**
+     * The safe `next` target for the login route to redirect to, or `fallback` (default `/`); with
+     * `{ next, fallback }`, `next` is a value the app read itself (a multipart stream), checked the same way.
+     */
+    nextUrl: {
+      (fallback?: string): string
+      (options: NextUrlOptions): string
+    }
     /** (jwt) The verified claims of the request's token, or null. */
     jwtClaims: JwtClaims | null
   }

@@ -4,6 +4,7 @@ import { requireUser } from './guards/require-user.js'
 import { refuseJwtGuardsOnRoutes } from './guards/routes.js'
 import { createGuards } from './guards/session.js'
 import { noStoreForCookies } from './internal/no-store.js'
+import { decoratesIsAuthenticated, refuseSecondRegistration } from './internal/registration.js'
 import { leaveAttempt } from './throttle/in-flight.js'
 import { peekRequestState, setScopeValue } from './internal/request-state.js'
 import { nextUrl } from './redirect/next-url.js'
@@ -16,12 +17,13 @@ import { sessionOf, storedUserId } from './session/state.js'
 import { buildSettings, redirectUrlOption } from './settings.js'
 import { loginThrottleApi } from './throttle/api.js'
 import { kGuards, kLoginUrl, kRefreshUrl, kRequestState, kSettings } from './symbols.js'
-import type { FastifyLoginOptions, LoginOptions, LoginUser, LogoutOptions } from './types/index.js'
+import type { FastifyLoginOptions, LoginOptions, LoginUser, LogoutOptions, NextUrlOptions } from './types/index.js'
 import { addAutoLoad, autoLoadCanFindUsers } from './user/auto-load.js'
 import { isAuthenticated, loadCurrentUser } from './user/load.js'
 
 /** The plugin body; `index.ts` wraps it with fastify-plugin. */
 export async function fastifyLoginPlugin (fastify: FastifyInstance, options: FastifyLoginOptions): Promise<void> {
+  refuseSecondRegistration(fastify)
   const settings = buildSettings(options)
   await registerSession(fastify, options, settings)
   const jwt = options.jwt === undefined ? withoutJwt(fastify) : await loadJwt().setupJwt(fastify, settings, options.jwt)
@@ -61,9 +63,12 @@ export async function fastifyLoginPlugin (fastify: FastifyInstance, options: Fas
   fastify.decorateRequest('requireUser', function (this: FastifyRequest) {
     return requireUser(this, settings)
   })
-  fastify.decorateRequest('isAuthenticated', function (this: FastifyRequest) {
-    return isAuthenticated(this)
-  })
+  // @fastify/passport decorates the same name (a gradual migration runs both): see decoratesIsAuthenticated.
+  if (decoratesIsAuthenticated(fastify, options.decorateIsAuthenticated)) {
+    fastify.decorateRequest('isAuthenticated', function (this: FastifyRequest) {
+      return isAuthenticated(this)
+    })
+  }
   fastify.decorateRequest('loginFresh', function (this: FastifyRequest) {
     return loginFresh(this, settings)
   })
@@ -79,8 +84,8 @@ export async function fastifyLoginPlugin (fastify: FastifyInstance, options: Fas
       return slot === undefined || slot === null || slot.id === null ? null : sessionInfo({ record: slot.record, id: slot.id }, settings)
     }
   })
-  fastify.decorateRequest('nextUrl', function (this: FastifyRequest, fallback = '/') {
-    return nextUrl(this, settings, fallback)
+  fastify.decorateRequest('nextUrl', function (this: FastifyRequest, arg?: string | NextUrlOptions) {
+    return nextUrl(this, settings, arg)
   })
   fastify.decorateReply('login', function (this: FastifyReply, user: LoginUser, opts?: LoginOptions) {
     return login(this, settings, user, opts)

@@ -1,9 +1,10 @@
 import type { FastifyRequest } from 'fastify'
-import { durationOption } from './internal/duration.js'
+import { DURATION_MAX, durationOption } from './internal/duration.js'
 import { createLoginEvents } from './internal/events.js'
 import { boolOption, fail, onlyKnownKeys, optionalFunction, optionalString } from './internal/option-checks.js'
 import { rememberSettings, type RememberSettings } from './remember/options.js'
 import { lifetimeSettings, type LifetimeSettings } from './session/lifetime.js'
+import { keepSessionKeysOption } from './session/keep-keys.js'
 import { sessionCookie } from './session/options.js'
 import { throttleSettings, type ThrottleSettings } from './throttle/options.js'
 import type {
@@ -69,7 +70,9 @@ const TOP_LEVEL_KEYS = [
   'sessionCookieName', 'rememberMe', 'sessionProtection', 'keepSessionKeys', 'autoLoadUser', 'origin', 'loginUrl',
   'refreshUrl', 'useSessionForNext', 'nextParam', 'unauthorized', 'needsRefresh', 'loginMessage',
   'loginMessageCategory', 'refreshMessage', 'refreshMessageCategory', 'jwt', 'store', 'idleTimeout',
-  'absoluteTimeout', 'touchInterval', 'freshFor', 'clock', 'authVersion', 'loginThrottle'
+  'absoluteTimeout', 'touchInterval', 'freshFor', 'clock', 'authVersion', 'loginThrottle',
+  // Read by the plugin body (internal/registration.ts): it depends on the instance.
+  'decorateIsAuthenticated'
 ] as const
 
 function messageOption (value: unknown, name: string, fallback: string): LoginMessage | false {
@@ -146,8 +149,7 @@ export function buildSettings (options: FastifyLoginOptions): Settings {
   if (protection !== 'basic' && protection !== 'strong' && protection !== false) {
     fail("sessionProtection must be 'basic', 'strong' or false")
   }
-  const keep = options.keepSessionKeys ?? []
-  if (!Array.isArray(keep) || !keep.every((key) => typeof key === 'string')) fail('keepSessionKeys must be an array of strings')
+  const keep = keepSessionKeysOption(options.keepSessionKeys)
   const anonymousUser = optionalFunction(options.anonymousUser, 'anonymousUser') ?? (() => null as AnonymousUser)
   const origin = originOption(options.origin)
   const lifetime = lifetimeSettings(options)
@@ -186,7 +188,7 @@ export function buildSettings (options: FastifyLoginOptions): Settings {
     refreshMessageCategory: optionalString(options.refreshMessageCategory, 'refreshMessageCategory') ?? 'message',
     events: createLoginEvents(),
     lifetime,
-    cookieExpiryMs: durationOption(typeof options.session === 'object' ? options.session.expiry : undefined, 'session.expiry', 86400) * 1000,
+    cookieExpiryMs: durationOption(typeof options.session === 'object' ? options.session.expiry : undefined, 'session.expiry', 86400, DURATION_MAX.cookie) * 1000,
     throttle: throttleSettings(options.loginThrottle)
   }
 }

@@ -82,7 +82,8 @@ export function createFamilyTokens (issue: TokenIssuer, jwt: JwtSettings, core: 
       successor: async (record) => {
         // A refreshed access token is never fresh: no password was given for it.
         const access = await issue(user, 'access', { fresh: false, csrf: claims.csrf }, request, fam)
-        const next = await issue(user, 'refresh', { csrf: claims.csrf, expiresIn: lifetime }, request, fam)
+        // The remaining seconds, with their unit: a computed number such as 2592000 is no millisecond mistake.
+        const next = await issue(user, 'refresh', { csrf: claims.csrf, expiresIn: `${lifetime}s` }, request, fam)
         const now = core.lifetime.clock()
         return {
           secret: next.claims.jti,

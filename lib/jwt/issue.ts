@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import type { FastifyRequest } from 'fastify'
 import { userIdOf } from '../session/login.js'
-import { durationOption } from '../internal/duration.js'
+import { DURATION_MAX, durationOption } from '../internal/duration.js'
 import type { Settings } from '../settings.js'
 import type { LoginUser } from '../types/index.js'
 import type { TokenEngine } from './engine.js'
@@ -36,7 +36,7 @@ export function createTokenIssuer (engine: TokenEngine, jwt: JwtSettings, core: 
     const extra = jwt.additionalClaims === undefined ? {} : await jwt.additionalClaims(user, request)
     const lifetime = options.expiresIn === undefined
       ? (type === 'access' ? jwt.accessSeconds : jwt.refreshSeconds)
-      : durationOption(options.expiresIn, 'expiresIn', 1)
+      : durationOption(options.expiresIn, 'expiresIn', 1, type === 'access' ? DURATION_MAX.accessToken : DURATION_MAX.refreshToken)
     const now = Math.floor(Date.now() / 1000)
     const claims: JwtClaims = {
       ...extra,

@@ -2,7 +2,7 @@ import { defaultJwtMessages, InvalidOptionError } from '../errors.js'
 import { cookieAttributes, cookieName, type CookieAttributes } from '../internal/cookie-options.js'
 import { objectOption, onlyKnownKeys, optionalFunction } from '../internal/option-checks.js'
 import { keysOf, type JwtKey } from './keys.js'
-import { durationOption, graceOption } from '../internal/duration.js'
+import { DURATION_MAX, durationOption, graceOption } from '../internal/duration.js'
 import type { JwtCookieOptions, JwtErrorCode, JwtLocation, JwtOptions } from '../types/index.js'
 
 export type { JwtKey }
@@ -75,12 +75,6 @@ function fieldOption (value: unknown, name: string, fallback: string): string {
   return value
 }
 
-function secondsOption (value: unknown, name: string): number {
-  if (value === undefined) return 0
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) fail(`${name} must be a whole number of seconds (0 or more)`)
-  return value
-}
-
 function fnOption<T> (value: T | undefined, name: string): T | undefined {
   return optionalFunction(value, `jwt.${name}`)
 }
@@ -147,9 +141,9 @@ export function buildJwtSettings (options: JwtOptions, hasUserLoader: boolean): 
     if (!(code in messages) || typeof text !== 'string') fail(`messages.${code} is not a known error code with a string message`)
     messages[code as JwtErrorCode] = text
   }
-  const accessSeconds = durationOption(options.accessTokenExpires, 'jwt.accessTokenExpires', 15 * 60)
-  const refreshSeconds = durationOption(options.refreshTokenExpires, 'jwt.refreshTokenExpires', 30 * 86400)
-  const leeway = secondsOption(options.leeway, 'leeway')
+  const accessSeconds = durationOption(options.accessTokenExpires, 'jwt.accessTokenExpires', 15 * 60, DURATION_MAX.accessToken)
+  const refreshSeconds = durationOption(options.refreshTokenExpires, 'jwt.refreshTokenExpires', 30 * 86400, DURATION_MAX.refreshToken)
+  const leeway = graceOption(options.leeway, 'jwt.leeway', 0, DURATION_MAX.leeway)
   const realm = options.realm ?? 'api'
   if (typeof realm !== 'string' || realm === '') fail('realm must be a non-empty string')
 
@@ -157,7 +151,7 @@ export function buildJwtSettings (options: JwtOptions, hasUserLoader: boolean): 
     keys: keysOf(options),
     accessSeconds,
     refreshSeconds,
-    notBefore: secondsOption(options.notBefore, 'notBefore'),
+    notBefore: graceOption(options.notBefore, 'jwt.notBefore', 0, DURATION_MAX.notBefore),
     leeway,
     issuer: options.issuer,
     audience,
@@ -170,7 +164,7 @@ export function buildJwtSettings (options: JwtOptions, hasUserLoader: boolean): 
     refreshPath: pathOption(options.refreshPath, 'refreshPath', '/auth/refresh'),
     logoutPath: pathOption(options.logoutPath, 'logoutPath', '/auth/logout'),
     revokePath: pathOption(options.revokePath, 'revokePath', '/auth/revoke'),
-    reuseGraceMs: graceOption(options.refreshReuseGrace, 'jwt.refreshReuseGrace', 30) * 1000,
+    reuseGraceMs: graceOption(options.refreshReuseGrace, 'jwt.refreshReuseGrace', 30, DURATION_MAX.grace) * 1000,
     usernameField: fieldOption(options.usernameField, 'usernameField', 'username'),
     passwordField: fieldOption(options.passwordField, 'passwordField', 'password'),
     authenticate,

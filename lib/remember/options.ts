@@ -1,5 +1,5 @@
 import { cookieAttributes, cookieName, type CookieAttributes } from '../internal/cookie-options.js'
-import { durationOption, graceOption } from '../internal/duration.js'
+import { DURATION_MAX, durationOption, graceOption } from '../internal/duration.js'
 import { boolOption, fail, objectOption, onlyKnownKeys, secretOption } from '../internal/option-checks.js'
 import { deriveRememberKey } from './token.js'
 import { graceKeys, type GraceKeys } from '../rotation/answer.js'
@@ -49,9 +49,9 @@ export function rememberSettings (options: RememberMeOptions | false | undefined
   const attributes = cookieAttributes(remember, 'rememberMe')
   return {
     cookieName: cookieName(remember.cookieName, 'rememberMe.cookieName', 'remember_token', attributes),
-    duration: durationOption(remember.duration, 'rememberMe.duration', DEFAULT_REMEMBER_SECONDS),
+    duration: durationOption(remember.duration, 'rememberMe.duration', DEFAULT_REMEMBER_SECONDS, DURATION_MAX.cookie),
     refreshEachRequest: boolOption(remember.refreshEachRequest, 'rememberMe.refreshEachRequest', false),
-    reuseGraceMs: graceOption(remember.reuseGrace, 'rememberMe.reuseGrace', DEFAULT_REUSE_GRACE) * 1000,
+    reuseGraceMs: graceOption(remember.reuseGrace, 'rememberMe.reuseGrace', DEFAULT_REUSE_GRACE, DURATION_MAX.grace) * 1000,
     keys: material.map(deriveRememberKey),
     graceKeys: graceKeys(material),
     cookie: { ...attributes, httpOnly: true },

@@ -1,4 +1,4 @@
-import { durationOption } from '../internal/duration.js'
+import { DURATION_MAX, durationOption } from '../internal/duration.js'
 import { fail, optionalFunction } from '../internal/option-checks.js'
 import { MemoryStore } from '../store/memory.js'
 import type { FastifyLoginOptions, LoginStore, LoginUser } from '../types/index.js'
@@ -33,9 +33,9 @@ const DEFAULT_ABSOLUTE = 12 * 3600
 const DEFAULT_TOUCH = 60
 const DEFAULT_FRESH = 3600
 
-function timeout (value: unknown, name: string, fallback: number): number | null {
+function timeout (value: unknown, name: string, fallback: number, max: number): number | null {
   if (value === false) return null
-  return durationOption(value, name, fallback) * 1000
+  return durationOption(value, name, fallback, max) * 1000
 }
 
 const STORE_METHODS = ['get', 'set', 'delete', 'compareAndSet', 'increment', 'keysOfUser', 'deleteUser'] as const
@@ -58,8 +58,8 @@ function storeOption (value: unknown, clock: () => number): LoginStore | null {
 export function lifetimeSettings (options: FastifyLoginOptions): LifetimeSettings {
   // Date.now read at each call, not captured: a test (or app) that replaces Date.now moves this clock too.
   const clock = optionalFunction(options.clock, 'clock') ?? (() => Date.now())
-  const idleTimeoutMs = timeout(options.idleTimeout, 'idleTimeout', DEFAULT_IDLE)
-  const touchIntervalMs = durationOption(options.touchInterval, 'touchInterval', DEFAULT_TOUCH) * 1000
+  const idleTimeoutMs = timeout(options.idleTimeout, 'idleTimeout', DEFAULT_IDLE, DURATION_MAX.idleTimeout)
+  const touchIntervalMs = durationOption(options.touchInterval, 'touchInterval', DEFAULT_TOUCH, DURATION_MAX.touchInterval) * 1000
   // A touch interval as long as the idle timeout would let an active session idle out between two writes.
   if (idleTimeoutMs !== null && touchIntervalMs >= idleTimeoutMs) {
     fail(`touchInterval (${touchIntervalMs / 1000} s) must be shorter than idleTimeout (${idleTimeoutMs / 1000} s)`)
@@ -70,9 +70,9 @@ export function lifetimeSettings (options: FastifyLoginOptions): LifetimeSetting
     stateStore: store ?? new MemoryStore({ clock }),
     clock,
     idleTimeoutMs,
-    absoluteTimeoutMs: timeout(options.absoluteTimeout, 'absoluteTimeout', DEFAULT_ABSOLUTE),
+    absoluteTimeoutMs: timeout(options.absoluteTimeout, 'absoluteTimeout', DEFAULT_ABSOLUTE, DURATION_MAX.cookie),
     touchIntervalMs,
-    freshForMs: timeout(options.freshFor, 'freshFor', DEFAULT_FRESH),
+    freshForMs: timeout(options.freshFor, 'freshFor', DEFAULT_FRESH, DURATION_MAX.freshFor),
     authVersion: optionalFunction(options.authVersion, 'authVersion')
   }
 }

@@ -1,6 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { isAuthenticated, loadCurrentUser, setCurrentUser } from '../user/load.js'
-import { durationOption } from '../internal/duration.js'
+import { DURATION_MAX, durationOption } from '../internal/duration.js'
 import { InvalidUserError, SessionsDisabledError } from '../errors.js'
 import { emitLoginEvent } from '../internal/events.js'
 import { requestState } from '../internal/request-state.js'
@@ -59,7 +59,7 @@ export async function login (reply: FastifyReply, settings: Settings, user: Logi
   if (settings.loadUser === undefined) throw new InvalidUserError('reply.login() needs the loadUser option, to load the user on later requests')
   if (remember && settings.remember === null) throw new InvalidUserError('reply.login({ remember: true }) but rememberMe is turned off')
   const duration = remember && settings.remember !== null
-    ? durationOption(options.duration, 'login duration', settings.remember.duration)
+    ? durationOption(options.duration, 'reply.login() duration', settings.remember.duration, DURATION_MAX.cookie)
     : 0
   const id = userIdOf(user, settings)
   const version = versionOf(settings.lifetime, user)

@@ -1,5 +1,5 @@
 import { cookieAttributes, cookieName } from '../internal/cookie-options.js'
-import { durationOption } from '../internal/duration.js'
+import { DURATION_MAX, durationOption } from '../internal/duration.js'
 import { fail, objectOption, onlyKnownKeys, randomLookingSecret, secretOption } from '../internal/option-checks.js'
 import type { SessionOptions } from '../types/index.js'
 
@@ -51,9 +51,11 @@ export function sessionCookie (session: SessionOptions): { name: string, cookie:
   onlyKnownKeys(cookie, SESSION_COOKIE_KEYS, 'session.cookie')
   const attributes = cookieAttributes(cookie, 'session.cookie')
   if (cookie.httpOnly !== undefined && typeof cookie.httpOnly !== 'boolean') fail('session.cookie.httpOnly must be a boolean')
+  // Seconds, as @fastify/cookie counts them (Express's res.cookie counts ms): the duration rule catches 86400000.
+  const maxAge = cookie.maxAge === undefined ? {} : { maxAge: durationOption(cookie.maxAge, 'session.cookie.maxAge', 0, DURATION_MAX.cookie) }
   return {
     name: cookieName(session.cookieName, 'session.cookieName', 'session', attributes),
-    cookie: { httpOnly: true, ...cookie, ...attributes }
+    cookie: { httpOnly: true, ...cookie, ...attributes, ...maxAge }
   }
 }
 
@@ -66,7 +68,7 @@ export function secureSessionOptions (session: SessionOptions, sessionName: stri
     ...base,
     sessionName,
     cookieName: name,
-    expiry: durationOption(session.expiry, 'session.expiry', 86400),
+    expiry: durationOption(session.expiry, 'session.expiry', 86400, DURATION_MAX.cookie),
     cookie
   }
 }

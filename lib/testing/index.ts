@@ -7,7 +7,7 @@ import { USER_ID_KEY } from '../session/state.js'
 import { versionOf } from '../session/auth-version.js'
 import { createSlot } from '../session/carrier.js'
 import { newRecord } from '../session/record.js'
-import { durationOption } from '../internal/duration.js'
+import { DURATION_MAX, durationOption } from '../internal/duration.js'
 import type { Settings } from '../settings.js'
 import { scopeValue } from '../internal/request-state.js'
 import { kSettings } from '../symbols.js'
@@ -71,7 +71,7 @@ export async function rememberCookie (fastify: FastifyInstance, user: LoginUser,
   const settings = settingsOf(fastify)
   const remember = settings.remember
   if (remember === null) throw new Error('rememberMe is turned off')
-  const duration = durationOption(options.duration, 'duration', remember.duration)
+  const duration = durationOption(options.duration, 'duration', remember.duration, DURATION_MAX.cookie)
   // With strong session protection the token is bound to a client, as a real one is.
   const identifier = remember.bindToClient ? identifierOf(options.ip ?? '127.0.0.1', options.userAgent ?? 'lightMyRequest') : undefined
   const userId = userIdOf(user, settings)

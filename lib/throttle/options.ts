@@ -1,4 +1,4 @@
-import { durationOption } from '../internal/duration.js'
+import { DURATION_MAX, durationOption } from '../internal/duration.js'
 import { fail, objectOption, onlyKnownKeys } from '../internal/option-checks.js'
 import type { LoginThrottleOptions } from '../types/index.js'
 
@@ -49,7 +49,7 @@ export function throttleSettings (value: LoginThrottleOptions | false | undefine
   return {
     perAccount: limitOption(options.perAccount, 'loginThrottle.perAccount', DEFAULT_PER_ACCOUNT),
     perAddress: limitOption(options.perAddress, 'loginThrottle.perAddress', DEFAULT_PER_ADDRESS),
-    windowMs: durationOption(options.window, 'loginThrottle.window', DEFAULT_WINDOW) * 1000,
-    maxDelayMs: durationOption(options.maxDelay, 'loginThrottle.maxDelay', DEFAULT_MAX_DELAY) * 1000
+    windowMs: durationOption(options.window, 'loginThrottle.window', DEFAULT_WINDOW, DURATION_MAX.throttle) * 1000,
+    maxDelayMs: durationOption(options.maxDelay, 'loginThrottle.maxDelay', DEFAULT_MAX_DELAY, DURATION_MAX.throttle) * 1000
   }
 }

@@ -115,10 +115,10 @@ export interface JwtOptions {
   accessTokenExpires?: Duration
   /** Default `'30d'`. */
   refreshTokenExpires?: Duration
-  /** Seconds after issue before a token is valid. Default 0. */
-  notBefore?: number
-  /** Clock skew allowed on `exp` and `nbf`, in seconds. Default 0. */
-  leeway?: number
+  /** How long after issue a token becomes valid: seconds, or a string like `'30s'`; at most `'1d'`. Default 0. */
+  notBefore?: Duration
+  /** Clock skew allowed on `exp` and `nbf`: seconds, or a string like `'30s'`; at most `'5m'`. Default 0. */
+  leeway?: Duration
   issuer?: string
   audience?: string | string[]
   /** Default `'Bearer'` (`'JWT'` for Flask-JWT clients). */

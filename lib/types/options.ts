@@ -88,7 +88,10 @@ export interface FastifyLoginOptions {
   rememberMe?: RememberMeOptions | false
   /** Default `'basic'`. */
   sessionProtection?: SessionProtection
-  /** Session keys (a cart, a locale) that survive the session rotation done by `reply.login()`. */
+  /**
+   * Session keys (a cart, a locale) that survive the session rotation done by `reply.login()`. Default
+   * `['_csrf']` (@fastify/csrf-protection's secret); a list of your own replaces it, so add `'_csrf'` to keep that too.
+   */
   keepSessionKeys?: string[]
   /** Load `request.currentUser` before every handler (default true); routes can opt out with `config.autoLoadUser`. */
   autoLoadUser?: boolean
@@ -148,6 +151,12 @@ export interface FastifyLoginOptions {
    * await app.register(fastifyLogin, { loadUser, loginThrottle: { perAccount: 3, window: '1h' } })
    */
   loginThrottle?: LoginThrottleOptions | false
+  /**
+   * Decorate `request.isAuthenticated()`. Default: yes, unless a plugin registered before this one
+   * (@fastify/passport) already did, which then keeps it. `false` leaves the name to a plugin
+   * registered after this one. The guards never read it. See the README, "Migrating from @fastify/passport".
+   */
+  decorateIsAuthenticated?: boolean
 }
 
 /** The `loginThrottle` option. */
@@ -180,4 +189,16 @@ export interface LogoutOptions {
   destroySession?: boolean
   /** End every session of this user, on every device (needs a store). Default false. */
   everywhere?: boolean
+}
+
+/** The options form of `request.nextUrl()`. */
+export interface NextUrlOptions {
+  /**
+   * The `next` value to use instead of the request's own (query string, body or session): one the app
+   * read itself, from a multipart stream for instance. A string, or a multipart field object (`{ type:
+   * 'field', value }`); it goes through the same open-redirect check.
+   */
+  next?: unknown
+  /** The target when there is no safe `next`. Default `'/'`. */
+  fallback?: string
 }
