@@ -6,6 +6,7 @@ import { noStoreForCookies } from './internal/no-store.js'
 import { leaveAttempt } from './throttle/in-flight.js'
 import { peekRequestState, setScopeValue } from './internal/request-state.js'
 import { setupJwt } from './jwt/setup.js'
+import { setupOpenapi } from './openapi/setup.js'
 import { nextUrl } from './redirect/next-url.js'
 import { readRememberCookie, writeRememberCookie } from './remember/cookie.js'
 import { loginSessions } from './session/devices.js'
@@ -13,7 +14,7 @@ import { confirmLogin, login, loginFresh, logout } from './session/login.js'
 import { sessionInfo } from './session/record.js'
 import { registerSession } from './session/register.js'
 import { sessionOf, storedUserId } from './session/state.js'
-import { buildSettings, redirectUrlOption } from './settings.js'
+import { buildSettings, redirectUrlOption, type Settings } from './settings.js'
 import { loginThrottleApi } from './throttle/api.js'
 import { kGuards, kLoginUrl, kRefreshUrl, kRequestState, kSettings } from './symbols.js'
 import type { FastifyLoginOptions, LoginOptions, LoginUser, LogoutOptions } from './types/index.js'
@@ -24,7 +25,7 @@ import { isAuthenticated, loadCurrentUser } from './user/load.js'
 export async function fastifyLoginPlugin (fastify: FastifyInstance, options: FastifyLoginOptions): Promise<void> {
   const settings = buildSettings(options)
   await registerSession(fastify, options, settings)
-  const jwt = options.jwt === undefined ? withoutJwt(fastify) : await setupJwt(fastify, settings, options.jwt)
+  const jwt = options.jwt === undefined ? withoutJwt(fastify, settings) : await setupJwt(fastify, settings, options.jwt)
 
   fastify.decorate(kSettings, settings)
   fastify.decorate(kLoginUrl, undefined)
@@ -111,6 +112,8 @@ export async function fastifyLoginPlugin (fastify: FastifyInstance, options: Fas
     ...(remember === null ? [] : [remember.cookieName]),
     ...jwt.cookieNames
   ], settings.sessionEnabled ? settings.sessionName : undefined))
+  // Last: the endpoints' child contexts get every decorator and hook above.
+  await jwt.routes()
 }
 
 /*
@@ -118,9 +121,10 @@ export async function fastifyLoginPlugin (fastify: FastifyInstance, options: Fas
  * preHandler would leave the route open. They refuse every request, and a
  * route declared with one (or with the exported JWT guards) fails to register.
  */
-function withoutJwt (fastify: FastifyInstance): { guards: ReturnType<typeof disabledJwtGuards>, cookieNames: string[] } {
+function withoutJwt (fastify: FastifyInstance, settings: Settings): { guards: ReturnType<typeof disabledJwtGuards>, routes: () => Promise<void>, cookieNames: string[] } {
   const guards = disabledJwtGuards()
   for (const [name, guard] of Object.entries(guards)) fastify.decorate(name, guard)
   fastify.decorateRequest('jwtClaims', null)
-  return { guards, cookieNames: [] }
+  setupOpenapi(fastify, settings, null)
+  return { guards, routes: async () => {}, cookieNames: [] }
 }

@@ -1,0 +1,57 @@
+import type { FastifyInstance } from 'fastify'
+import { MARKER, type GuardExpression } from './marker.js'
+import type { OpenapiSecurity } from './schemes.js'
+
+/*
+ * @fastify/swagger has no way for another plugin to add security schemes
+ * (they come from its own `openapi.components` option, read when it
+ * registers), so once the app is ready the plugin wraps the `swagger()`
+ * decorator of its scope: the document it returns gets our schemes (those
+ * the app did not name itself) and each marked operation its `security`.
+ * Apps that build the document otherwise (another decorator name, their own
+ * `transformObject`) call `fastify.loginOpenapi(document)` themselves.
+ */
+
+type Operation = Record<string, unknown>
+
+/** Adds the schemes and turns the markers of `document` (an OpenAPI object) into `security`; returns it. */
+export function applySecurity (document: unknown, security: OpenapiSecurity): unknown {
+  if (document === null || typeof document !== 'object') return document
+  const doc = document as { components?: Record<string, unknown>, paths?: Record<string, Record<string, unknown>> }
+  let marked = false
+  for (const path of Object.values(doc.paths ?? {})) {
+    for (const operation of Object.values(path ?? {})) {
+      if (operation === null || typeof operation !== 'object' || !(MARKER in operation)) continue
+      marked = true
+      const op = operation as Operation
+      const requirements = security.requirements(op[MARKER] as GuardExpression)
+      // The route's own `security` wins; none that can be met (a session guard without sessions) is no security to claim.
+      if (op.security === undefined && requirements.length > 0) op.security = requirements
+      delete op[MARKER]
+    }
+  }
+  if (marked) {
+    const components = doc.components ??= {}
+    const schemes = (components.securitySchemes ??= {}) as Record<string, unknown>
+    for (const [name, scheme] of Object.entries(security.schemes)) schemes[name] ??= scheme
+  }
+  return document
+}
+
+type SwaggerFunction = (options?: { yaml?: boolean }) => unknown
+
+/** Wraps `fastify.swagger()` once the app is ready, if @fastify/swagger is registered in this scope. */
+export function wrapSwagger (fastify: FastifyInstance, security: OpenapiSecurity): void {
+  fastify.addHook('onReady', function openapiSecuritySchemes (done) {
+    const target = fastify as unknown as { swagger?: SwaggerFunction }
+    const original = target.swagger
+    if (typeof original === 'function') {
+      target.swagger = function swagger (this: unknown, options) {
+        const document = applySecurity(original.call(this), security)
+        // JSON is YAML (1.2): the document with our additions, without a YAML library here.
+        return options?.yaml === true ? JSON.stringify(document, null, 2) : document
+      }
+    }
+    done()
+  })
+}
