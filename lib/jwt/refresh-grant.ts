@@ -21,6 +21,7 @@ interface RefreshGrantDeps {
  */
 export function refreshGrantGuard (deps: RefreshGrantDeps): preHandlerHookHandler {
   async function formRefresh (request: FastifyRequest, reply: FastifyReply): Promise<void> {
+    // Checked again (the route's preValidation refused bad forms): an app's preValidation may have changed the body since.
     const grant = refreshGrant(request.body)
     if (grant instanceof GrantRefusal) {
       sendOAuthError(reply, grant)

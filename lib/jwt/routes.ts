@@ -8,7 +8,7 @@ import { addFormParser, isForm } from './bodies.js'
 import { setJwtCookies } from './cookies.js'
 import { endFamily } from './families.js'
 import { tokenBody, type FamilyTokens, type StartedFamily, type TokenAnswer } from './family-tokens.js'
-import { GrantRefusal, MAX_FIELD_LENGTH, passwordGrant, sendOAuthError } from './grants.js'
+import { GrantRefusal, MAX_FIELD_LENGTH, passwordGrant, refreshGrant, sendOAuthError } from './grants.js'
 import type { JwtSettings } from './options.js'
 import type { IssuedToken } from './issue.js'
 import { mergeRouteOptions } from './route-options.js'
@@ -113,6 +113,12 @@ function addTokenRoute (child: FastifyInstance, deps: RouteDeps, path: string): 
 function addRefreshRoute (child: FastifyInstance, deps: RouteDeps, path: string): void {
   const { jwt, core, families } = deps
   child.post(path, mergeRouteOptions({
+    // Before the schema, as at the token endpoint: a bad form gets its OAuth error, not a validation error.
+    preValidation: function refreshForm (request, reply, done) {
+      const grant = isForm(request.headers['content-type']) ? refreshGrant(request.body) : undefined
+      if (grant instanceof GrantRefusal) sendOAuthError(reply, grant)
+      else done()
+    },
     preHandler: deps.refreshGuard,
     // A refresh token in the header or a cookie, or none (the refresh grant's form carries it).
     schema: { body: refreshBody, response: tokenResponses, ...securityMarker([['refreshJwtRequired'], []]) } as FastifySchema,
