@@ -23,7 +23,7 @@ export class GrantRefusal {
 
 // The token endpoint's limit for credentials (lib/jwt/routes.ts), and a bound for a refresh token well over its 8 KB cap.
 export const MAX_FIELD_LENGTH = 1024
-const MAX_TOKEN_LENGTH = 8192
+export const MAX_TOKEN_LENGTH = 8192
 
 /** Sends the §5.2 error response. */
 export function sendOAuthError (reply: FastifyReply, refusal: GrantRefusal): FastifyReply {

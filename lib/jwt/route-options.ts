@@ -92,8 +92,8 @@ type Hooks = Partial<Record<HookName, unknown>>
  * The route options of an endpoint: ours with the app's added. Hooks: ours
  * first, then the app's (a hook of the app cannot run before our guard, nor
  * remove it). Config: the app's with ours over it. Schema: the app's
- * documentation, our validation; response schemas by status, the app's
- * replacing ours for a status both give.
+ * documentation (its `security` over ours), our validation; response
+ * schemas by status, the app's replacing ours for a status both give.
  */
 export function mergeRouteOptions (ours: RouteShorthandOptions & Hooks, theirs: EndpointSettings | undefined): RouteShorthandOptions {
   if (theirs === undefined) return ours
@@ -108,7 +108,8 @@ export function mergeRouteOptions (ours: RouteShorthandOptions & Hooks, theirs: 
   if (theirs.schema !== undefined) {
     const schema = (ours.schema ?? {}) as Record<string, unknown>
     const response = { ...(schema.response as object | undefined), ...theirs.schema.response }
-    merged.schema = { ...theirs.schema, ...schema, response }
+    // The app's keys cannot be validation keys (routesOption refused them): its documentation, security included, wins.
+    merged.schema = { ...schema, ...theirs.schema, response }
   }
   if (theirs.logLevel !== undefined) merged.logLevel = theirs.logLevel
   return merged as RouteShorthandOptions

@@ -1,5 +1,5 @@
 import { FORM_TYPE } from './bodies.js'
-import { MAX_FIELD_LENGTH } from './grants.js'
+import { MAX_FIELD_LENGTH, MAX_TOKEN_LENGTH } from './grants.js'
 
 /*
  * The endpoints' schemas: request bodies (validated; the form ones are
@@ -38,7 +38,7 @@ export const refreshBody = {
         type: 'object',
         description: 'OAuth 2.0 refresh grant (RFC 6749 §6); without a body, the refresh token is taken from the Authorization header or cookie',
         required: ['grant_type', 'refresh_token'],
-        properties: { grant_type: { type: 'string', enum: ['refresh_token'] }, refresh_token: { type: 'string', minLength: 1 }, scope: ignored, client_id: ignored }
+        properties: { grant_type: { type: 'string', enum: ['refresh_token'] }, refresh_token: { type: 'string', minLength: 1, maxLength: MAX_TOKEN_LENGTH }, scope: ignored, client_id: ignored }
       }
     }
   }
