@@ -18,7 +18,12 @@ export type OAuthError = 'invalid_request' | 'invalid_grant' | 'unsupported_gran
 
 /** A refusal of a grant request: the §5.2 error and our own description (nothing the client sent is echoed). */
 export class GrantRefusal {
-  constructor (readonly error: OAuthError, readonly description: string) {}
+  readonly error: OAuthError
+  readonly description: string
+  constructor (code: OAuthError, description: string) {
+    this.error = code
+    this.description = description
+  }
 }
 
 // The token endpoint's limit for credentials (lib/jwt/routes.ts), and a bound for a refresh token well over its 8 KB cap.

@@ -1,6 +1,6 @@
 import type { RouteShorthandOptions } from 'fastify'
 import { fail, objectOption, onlyKnownKeys } from '../internal/option-checks.js'
-import type { JwtEndpointOptions, JwtRoutesOptions } from '../types/index.js'
+import type { JwtEndpointOptions } from '../types/index.js'
 
 /*
  * `jwt.routes`: what an app may add to the plugin's endpoints (token,

@@ -126,9 +126,9 @@ export interface JwtEndpointSchema {
 export type JwtEndpointOptions = Pick<RouteShorthandOptions,
   'onRequest' | 'preParsing' | 'preValidation' | 'preHandler' | 'preSerialization' | 'onSend' | 'onResponse' | 'onError' | 'onTimeout' | 'onRequestAbort' | 'logLevel'> & {
   /** Route config (e.g. `rateLimit` for @fastify/rate-limit); `autoLoadUser` is the plugin's (false). */
-  config?: Omit<FastifyContextConfig, 'autoLoadUser'> & Record<string, unknown> & { autoLoadUser?: never }
-  schema?: JwtEndpointSchema
-}
+    config?: Omit<FastifyContextConfig, 'autoLoadUser'> & Record<string, unknown> & { autoLoadUser?: never }
+    schema?: JwtEndpointSchema
+  }
 
 /** Route options of the token, refresh, logout and revoke endpoints. */
 export interface JwtRoutesOptions {
