@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify'
-import { MARKER, type GuardExpression } from './marker.js'
+import { MARKER, OWN_MARKER, type GuardExpression } from './marker.js'
 import type { OpenapiSecurity } from './schemes.js'
 
 /*
@@ -21,11 +21,17 @@ export function applySecurity (document: unknown, security: OpenapiSecurity): un
   let marked = false
   for (const path of Object.values(doc.paths ?? {})) {
     for (const operation of Object.values(path ?? {})) {
-      if (operation === null || typeof operation !== 'object' || !(MARKER in operation)) continue
-      marked = true
+      if (operation === null || typeof operation !== 'object') continue
       const op = operation as Operation
+      if (OWN_MARKER in op) {
+        marked = true
+        op.security = op[OWN_MARKER]
+        delete op[OWN_MARKER]
+      }
+      if (!(MARKER in op)) continue
+      marked = true
       const requirements = security.requirements(op[MARKER] as GuardExpression)
-      // The route's own `security` wins; none that can be met (a session guard without sessions) is no security to claim.
+      // A `transform` of the app may have set one; none that can be met (a session guard without sessions) is no security to claim.
       if (op.security === undefined && requirements.length > 0) op.security = requirements
       delete op[MARKER]
     }

@@ -13,6 +13,13 @@ import type { GuardName } from '../guards/exports.js'
 
 export const MARKER = 'x-fastify-login-guards'
 
+/**
+ * A route's own `security` when it names one of the plugin's schemes: kept
+ * aside under this key until the schemes are in the document, for the same
+ * reason (@fastify/swagger would throw on the unknown name).
+ */
+export const OWN_MARKER = 'x-fastify-login-security'
+
 /** Alternatives of guard groups: `[['verifyLogin'], ['jwtRequired']]` is "a session or a token". */
 export type GuardExpression = GuardName[][]
 

@@ -1,6 +1,6 @@
 import type { FastifyInstance, RouteOptions } from 'fastify'
 import { guardName } from '../guards/exports.js'
-import { both, MARKER, type GuardExpression } from './marker.js'
+import { both, MARKER, OWN_MARKER, type GuardExpression } from './marker.js'
 
 /*
  * Each route declared after the plugin is marked with the guards that
@@ -34,13 +34,24 @@ export function guardsOfRoute (route: Pick<RouteOptions, typeof HOOK_NAMES[numbe
   return expression
 }
 
-/** Adds the marker to routes declared from now on in `fastify` and its children. */
-export function markGuardedRoutes (fastify: FastifyInstance): void {
+function namesOurs (security: unknown, schemes: ReadonlySet<string>): boolean {
+  return Array.isArray(security) && security.some((requirement) =>
+    requirement !== null && typeof requirement === 'object' && Object.keys(requirement).some((name) => schemes.has(name)))
+}
+
+/** Adds the markers to routes declared from now on in `fastify` and its children; `schemes` are the names of ours. */
+export function markGuardedRoutes (fastify: FastifyInstance, schemes: ReadonlySet<string>): void {
   fastify.addHook('onRoute', function openapiGuards (route) {
     const schema = route.schema as Record<string, unknown> | undefined
-    if (schema?.security !== undefined || schema?.[MARKER] !== undefined) return
+    if (schema?.[MARKER] !== undefined) return
+    // New schema objects: an app may share one schema between routes with different guards.
+    if (schema?.security !== undefined) {
+      if (!namesOurs(schema.security, schemes)) return
+      const { security, ...rest } = schema
+      route.schema = { ...rest, [OWN_MARKER]: security } as RouteOptions['schema']
+      return
+    }
     const expression = guardsOfRoute(route)
-    // A new schema object: an app may share one schema between routes with different guards.
     if (expression !== undefined) route.schema = { ...schema, [MARKER]: expression } as RouteOptions['schema']
   })
 }

@@ -13,7 +13,7 @@ import { openapiSecurity } from './schemes.js'
  */
 export function setupOpenapi (fastify: FastifyInstance, core: Settings, jwt: JwtSettings | null): void {
   const security = openapiSecurity(core, jwt, fastify.prefix)
-  markGuardedRoutes(fastify)
+  markGuardedRoutes(fastify, new Set(Object.keys(security.schemes)))
   recordAuthCompositions(fastify)
   wrapSwagger(fastify, security)
   fastify.decorate('loginOpenapi', (document: unknown) => applySecurity(document, security))
