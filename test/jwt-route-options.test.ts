@@ -1,5 +1,5 @@
 import t from 'tap'
-import Fastify, { type FastifyInstance } from 'fastify'
+import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify'
 import fastifyRateLimit from '@fastify/rate-limit'
 import fastifySwagger from '@fastify/swagger'
 import fastifyLogin, { MemoryStore, type FastifyLoginOptions, type JwtOptions } from '../lib/index.js'
@@ -82,8 +82,9 @@ t.test('an app preValidation that changes the refresh form is still held to the 
 
 t.test('config is merged with ours (autoLoadUser stays false); logLevel and hooks reach every endpoint', async (t) => {
   const seen: Array<[string, unknown, unknown]> = []
-  const record = (name: string) => async (request: { routeOptions: { config: Record<string, unknown> } }) => {
-    seen.push([name, request.routeOptions.config.mine, request.routeOptions.config.autoLoadUser])
+  const record = (name: string) => async (request: FastifyRequest) => {
+    const config = request.routeOptions.config as Record<string, unknown>
+    seen.push([name, config.mine, config.autoLoadUser])
   }
   const clock = testClock()
   const { app } = await familyApp(t, new MemoryStore({ clock: clock.now }), clock, {
