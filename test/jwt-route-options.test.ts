@@ -83,7 +83,7 @@ t.test('an app preValidation that changes the refresh form is still held to the 
 t.test('config is merged with ours (autoLoadUser stays false); logLevel and hooks reach every endpoint', async (t) => {
   const seen: Array<[string, unknown, unknown]> = []
   const record = (name: string) => async (request: FastifyRequest) => {
-    const config = request.routeOptions.config as Record<string, unknown>
+    const config = request.routeOptions.config as unknown as Record<string, unknown>
     seen.push([name, config.mine, config.autoLoadUser])
   }
   const clock = testClock()
@@ -146,7 +146,7 @@ t.test('swagger shows the tags, summary and extra responses given for the endpoi
     revoke: { schema: { tags: ['auth'], security: [{ custom: [] }] } }
   }))
   await app.ready()
-  const paths = (app.swagger() as { paths: Record<string, Record<string, Record<string, any>>> }).paths
+  const paths = (app.swagger() as unknown as { paths: Record<string, Record<string, Record<string, any>>> }).paths
   const auth = paths['/auth']?.post
   t.same(auth?.tags, ['auth'])
   t.equal(auth?.summary, 'Log in')
