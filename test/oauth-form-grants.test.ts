@@ -1,9 +1,10 @@
+import { randomUUID } from 'node:crypto'
 import t, { type Test } from 'tap'
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
 import fastifyFormbody from '@fastify/formbody'
 import { MemoryStore } from '../lib/index.js'
 import { familyApp, SECRET, testClock, type Tokens } from './jwt-family-cases.js'
-import { authenticate, bearer, buildApp, callMe, getTokens, PASSWORD } from './helpers.js'
+import { authenticate, bearer, buildApp, callMe, getTokens, hmacToken, PASSWORD } from './helpers.js'
 
 /*
  * The OAuth 2.0 form-encoded grants (RFC 6749 §4.3 and §6) through inject:
@@ -197,3 +198,33 @@ for (const when of ['before', 'after'] as const) {
     assertOAuthError(t, await form(a, '/auth', passwordForm() + '&password=x'), 'invalid_request', 'a repeat is still refused')
   })
 }
+
+t.test('a refresh token of no family is an invalid_grant; a store that fails keeps its 503', async (t) => {
+  const clock = testClock()
+  const inner = new MemoryStore({ clock: clock.now })
+  const state = { down: false }
+  const store = new Proxy(inner, {
+    get (target, name, receiver) {
+      const value = Reflect.get(target, name, receiver)
+      if (typeof value !== 'function') return value
+      return (...args: unknown[]) => {
+        if (state.down) throw new Error('ECONNREFUSED 127.0.0.1:6379')
+        return value.apply(target, args)
+      }
+    }
+  })
+  const { app: a } = await familyApp(t, store, clock)
+  const now = Math.floor(Date.now() / 1000)
+  const lone = hmacToken({ sub: '1', jti: randomUUID(), type: 'refresh', iat: now, nbf: now, exp: now + 600, fresh: false }, SECRET)
+  assertOAuthError(t, await form(a, '/auth/refresh', `grant_type=refresh_token&refresh_token=${lone}`), 'invalid_grant', 'a token from before families')
+
+  const tokens = await getTokens(a)
+  state.down = true
+  const res = await form(a, '/auth/refresh', `grant_type=refresh_token&refresh_token=${tokens.refresh_token}`)
+  t.equal(res.statusCode, 503, 'the store\'s failure, not an invalid_grant')
+  t.equal(res.headers['retry-after'], '1')
+  const login = await form(a, '/auth', passwordForm())
+  t.equal(login.statusCode, 503, 'at the token endpoint too')
+  state.down = false
+  t.equal((await form(a, '/auth/refresh', `grant_type=refresh_token&refresh_token=${tokens.refresh_token}`)).statusCode, 200, 'the token was not spent')
+})

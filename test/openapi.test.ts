@@ -110,6 +110,7 @@ t.test('the schemes of the plugin and the security of each guarded route', async
   t.same(security('/auth/revoke', 'post'), [])
   t.notOk(JSON.stringify(doc).includes(MARKER), 'no marker is left')
   t.same(app.swagger(), doc, 'the same document again')
+  t.throws(() => app.auth('x' as never), TypeError, '@fastify/auth still refuses what it refused')
 
   const json = await app.inject({ url: '/documentation/json' })
   t.equal(json.statusCode, 200)
@@ -196,6 +197,9 @@ t.test('without the swagger() decorator: fastify.loginOpenapi(document) for tran
   t.same(doc.paths['/token']?.get?.security, [BEARER, OAUTH])
   t.ok(doc.components.securitySchemes?.bearerAuth)
   t.equal(app.loginOpenapi(null), null, 'anything but a document is given back as it is')
+  t.same(app.loginOpenapi({}), {}, 'a document without paths: nothing to add')
+  const odd = { paths: { '/x': null, '/y': { get: null, parameters: 'p' } } }
+  t.same(app.loginOpenapi(odd), { paths: { '/x': null, '/y': { get: null, parameters: 'p' } } }, 'odd entries are left alone')
 })
 
 t.test('Swagger UI\'s password flow: a form to the tokenUrl, then to the refreshUrl', async (t) => {

@@ -43,7 +43,7 @@ function refusal (error: OAuthError, description: string): GrantRefusal {
 /** The parameters of a form body, or the refusal of a body that is none (a repeated parameter, §3.2). */
 function paramsOf (body: unknown, grant: string): Record<string, unknown> | GrantRefusal {
   if (body === INVALID) return refusal('invalid_request', 'A parameter was included more than once')
-  const params = (body ?? {}) as Record<string, unknown>
+  const params = Object(body) as Record<string, unknown>
   const given = params.grant_type
   if (given === undefined || given === '') return refusal('invalid_request', 'grant_type is required')
   if (given !== grant) return refusal('unsupported_grant_type', `This endpoint takes grant_type=${grant}`)
@@ -84,7 +84,8 @@ export function refreshGrant (body: unknown): { token: string } | GrantRefusal {
 
 /** The §5.2 answer to one of our JWT refusals (a 401 of the errors table): the grant is invalid. */
 export function invalidGrant (err: unknown): GrantRefusal | undefined {
-  const e = err as { statusCode?: unknown, code?: unknown, message?: unknown } | null
-  if (e === null || typeof e !== 'object' || e.statusCode !== 401 || typeof e.code !== 'string' || !e.code.startsWith('FST_LOGIN_JWT_')) return undefined
+  const e = Object(err) as { statusCode?: unknown, code?: unknown, message?: unknown }
+  // Anything else (a store that failed: 503) keeps its own answer.
+  if (e.statusCode !== 401 || !String(e.code).startsWith('FST_LOGIN_JWT_')) return undefined
   return refusal('invalid_grant', String(e.message))
 }

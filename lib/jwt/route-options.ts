@@ -106,7 +106,8 @@ export function mergeRouteOptions (ours: RouteShorthandOptions & Hooks, theirs: 
   }
   merged.config = { ...theirs.config, ...ours.config }
   if (theirs.schema !== undefined) {
-    const schema = (ours.schema ?? {}) as Record<string, unknown>
+    // Every endpoint has a schema of ours (its responses at least).
+    const schema = ours.schema as Record<string, unknown>
     const response = { ...(schema.response as object | undefined), ...theirs.schema.response }
     // The app's keys cannot be validation keys (routesOption refused them): its documentation, security included, wins.
     merged.schema = { ...schema, ...theirs.schema, response }
