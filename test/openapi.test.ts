@@ -226,6 +226,27 @@ t.test('Swagger UI\'s password flow: a form to the tokenUrl, then to the refresh
   t.equal(api.json<{ name: string }>().name, 'alice')
 })
 
+t.test('a Swagger 2.0 document gets securityDefinitions, without the cookie schemes', async (t) => {
+  const { doc } = await documented(t, {
+    swagger: { swagger: { info: { title: 't', version: '1' } } },
+    jwt: { locations: ['headers', 'query'] },
+    routes: (app) => {
+      app.get('/token', { preHandler: app.jwtRequired }, ok)
+      app.get('/session', { preHandler: app.loginRequired }, ok)
+    }
+  })
+  const swagger2 = doc as unknown as Doc & { swagger: string, securityDefinitions: Record<string, unknown> }
+  t.equal(swagger2.swagger, '2.0')
+  t.same(swagger2.securityDefinitions, {
+    bearerAuth: { type: 'apiKey', in: 'header', name: 'Authorization', description: '"Bearer <token>"' },
+    oauth2Password: { type: 'oauth2', flow: 'password', tokenUrl: '/auth', scopes: {} },
+    accessTokenQuery: { type: 'apiKey', in: 'query', name: 'jwt' }
+  })
+  t.same(doc.paths['/token']?.get?.security, [BEARER, OAUTH, { accessTokenQuery: [] }])
+  t.equal(doc.paths['/session']?.get?.security, undefined, 'no cookies in Swagger 2')
+  t.equal((doc as { components?: unknown }).components, undefined)
+})
+
 t.test('without @fastify/swagger nothing breaks', async (t) => {
   const app = Fastify()
   t.teardown(() => app.close())

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify'
 import { MARKER, OWN_MARKER, type GuardExpression } from './marker.js'
-import type { OpenapiSecurity } from './schemes.js'
+import { swagger2Schemes, type OpenapiSecurity, type SecurityRequirement } from './schemes.js'
 
 /*
  * @fastify/swagger has no way for another plugin to add security schemes
@@ -14,10 +14,13 @@ import type { OpenapiSecurity } from './schemes.js'
 
 type Operation = Record<string, unknown>
 
-/** Adds the schemes and turns the markers of `document` (an OpenAPI object) into `security`; returns it. */
+/** Adds the schemes and turns the markers of `document` (an OpenAPI 3 or Swagger 2 object) into `security`; returns it. */
 export function applySecurity (document: unknown, security: OpenapiSecurity): unknown {
   if (document === null || typeof document !== 'object') return document
-  const doc = document as { components?: Record<string, unknown>, paths?: Record<string, Record<string, unknown>> }
+  const doc = document as { swagger?: unknown, securityDefinitions?: Record<string, unknown>, components?: Record<string, unknown>, paths?: Record<string, Record<string, unknown>> }
+  const swagger2 = doc.swagger !== undefined
+  const schemes = swagger2 ? swagger2Schemes(security.schemes) : security.schemes
+  const usable = (requirement: SecurityRequirement): boolean => Object.keys(requirement).every((name) => name in schemes)
   let marked = false
   for (const path of Object.values(doc.paths ?? {})) {
     for (const operation of Object.values(path ?? {})) {
@@ -30,16 +33,15 @@ export function applySecurity (document: unknown, security: OpenapiSecurity): un
       }
       if (!(MARKER in op)) continue
       marked = true
-      const requirements = security.requirements(op[MARKER] as GuardExpression)
+      const requirements = security.requirements(op[MARKER] as GuardExpression).filter(usable)
       // A `transform` of the app may have set one; none that can be met (a session guard without sessions) is no security to claim.
       if (op.security === undefined && requirements.length > 0) op.security = requirements
       delete op[MARKER]
     }
   }
   if (marked) {
-    const components = doc.components ??= {}
-    const schemes = (components.securitySchemes ??= {}) as Record<string, unknown>
-    for (const [name, scheme] of Object.entries(security.schemes)) schemes[name] ??= scheme
+    const target = (swagger2 ? doc.securityDefinitions ??= {} : (doc.components ??= {}).securitySchemes ??= {}) as Record<string, unknown>
+    for (const [name, scheme] of Object.entries(schemes)) target[name] ??= scheme
   }
   return document
 }

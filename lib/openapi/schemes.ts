@@ -83,3 +83,21 @@ export function openapiSecurity (core: Settings, jwt: JwtSettings | null, prefix
 
   return { schemes, requirements }
 }
+
+/**
+ * The schemes of a Swagger 2.0 document (@fastify/swagger without its
+ * `openapi` option: `securityDefinitions`). Swagger 2 has no `http` schemes
+ * (the bearer token is an Authorization header) and no cookies: the cookie
+ * schemes are left out, and with them the requirements that name them.
+ */
+export function swagger2Schemes (schemes: Record<string, SecurityScheme>): Record<string, SecurityScheme> {
+  const result: Record<string, SecurityScheme> = {}
+  for (const [name, scheme] of Object.entries(schemes)) {
+    if (scheme.type === 'http') result[name] = { type: 'apiKey', in: 'header', name: 'Authorization', description: '"Bearer <token>"' }
+    else if (scheme.type === 'oauth2') {
+      const { tokenUrl } = (scheme.flows as { password: { tokenUrl: string } }).password
+      result[name] = { type: 'oauth2', flow: 'password', tokenUrl, scopes: {} }
+    } else if (scheme.in !== 'cookie') result[name] = scheme
+  }
+  return result
+}
