@@ -86,11 +86,14 @@ export type {
   JwtAlgorithm,
   JwtClaims,
   JwtCookieOptions,
+  JwtEndpointOptions,
+  JwtEndpointSchema,
   JwtErrorCode,
   JwtGuard,
   JwtKeyOptions,
   JwtLocation,
   JwtOptions,
+  JwtRoutesOptions,
   JwtTokenResponse,
   JwtTokens
 } from './types/index.js'
@@ -168,6 +171,12 @@ declare module 'fastify' {
     revokeAllTokens: (userId: string) => Promise<void>
     /** A user's login sessions in the store: list them, end one, end all but one. */
     loginSessions: LoginSessions
+    /**
+     * Completes an OpenAPI document with the plugin's security schemes and the
+     * `security` of its guarded routes; done by itself for `fastify.swagger()`.
+     * For documents made otherwise, e.g. @fastify/swagger's `transformObject`.
+     */
+    loginOpenapi: <T>(document: T) => T
     /** Login throttling for the app's own login form: `check()` before the password, `fail()` after a wrong one, `reset()` to unlock. */
     loginThrottle: LoginThrottle
   }

@@ -7,6 +7,7 @@ import { noStoreForCookies } from './internal/no-store.js'
 import { decoratesIsAuthenticated, refuseSecondRegistration } from './internal/registration.js'
 import { leaveAttempt } from './throttle/in-flight.js'
 import { peekRequestState, setScopeValue } from './internal/request-state.js'
+import { setupOpenapi } from './openapi/setup.js'
 import { nextUrl } from './redirect/next-url.js'
 import { readRememberCookie, writeRememberCookie } from './remember/cookie.js'
 import { loginSessions } from './session/devices.js'
@@ -14,7 +15,7 @@ import { confirmLogin, login, loginFresh, logout } from './session/login.js'
 import { sessionInfo } from './session/record.js'
 import { registerSession } from './session/register.js'
 import { sessionOf, storedUserId } from './session/state.js'
-import { buildSettings, redirectUrlOption } from './settings.js'
+import { buildSettings, redirectUrlOption, type Settings } from './settings.js'
 import { loginThrottleApi } from './throttle/api.js'
 import { kGuards, kLoginUrl, kRefreshUrl, kRequestState, kSettings } from './symbols.js'
 import type { FastifyLoginOptions, LoginOptions, LoginUser, LogoutOptions, NextUrlOptions } from './types/index.js'
@@ -26,7 +27,7 @@ export async function fastifyLoginPlugin (fastify: FastifyInstance, options: Fas
   refuseSecondRegistration(fastify)
   const settings = buildSettings(options)
   await registerSession(fastify, options, settings)
-  const jwt = options.jwt === undefined ? withoutJwt(fastify) : await loadJwt().setupJwt(fastify, settings, options.jwt)
+  const jwt = options.jwt === undefined ? withoutJwt(fastify, settings) : await loadJwt().setupJwt(fastify, settings, options.jwt)
 
   fastify.decorate(kSettings, settings)
   fastify.decorate(kLoginUrl, undefined)
@@ -119,6 +120,8 @@ export async function fastifyLoginPlugin (fastify: FastifyInstance, options: Fas
     ...(remember === null ? [] : [remember.cookieName]),
     ...jwt.cookieNames
   ], settings.sessionEnabled ? settings.sessionName : undefined))
+  // Last: the endpoints' child contexts get every decorator and hook above.
+  await jwt.routes()
 }
 
 /*
@@ -136,9 +139,10 @@ function loadJwt (): typeof import('./jwt/setup.js') {
  * preHandler would leave the route open. They refuse every request, and a
  * route declared with one (or with the exported JWT guards) fails to register.
  */
-function withoutJwt (fastify: FastifyInstance): { guards: ReturnType<typeof disabledJwtGuards>, cookieNames: string[] } {
+function withoutJwt (fastify: FastifyInstance, settings: Settings): { guards: ReturnType<typeof disabledJwtGuards>, routes: () => Promise<void>, cookieNames: string[] } {
   const guards = disabledJwtGuards()
   for (const [name, guard] of Object.entries(guards)) fastify.decorate(name, guard)
   fastify.decorateRequest('jwtClaims', null)
-  return { guards, cookieNames: [] }
+  setupOpenapi(fastify, settings, null)
+  return { guards, routes: async () => {}, cookieNames: [] }
 }

@@ -43,15 +43,17 @@ export interface TestApp {
  *  - GET  /me               200 { user: currentUser, authenticated, fresh, remembered }
  *  - GET  /private          preHandler loginRequired; 200 { name }
  *  - GET  /fresh            preHandler freshLoginRequired; 200 { name }
- * `options` are merged over the defaults; `setup` may add routes/plugins before ready().
+ * `options` are merged over the defaults; `setup` may add routes/plugins before ready(), `before` plugins before fastify-login.
  */
 export async function buildApp (
   options: Partial<FastifyLoginOptions> = {},
   setup?: (app: FastifyInstance) => void | Promise<void>,
-  serverOptions: FastifyServerOptions = {}
+  serverOptions: FastifyServerOptions = {},
+  before?: (app: FastifyInstance) => void | Promise<void>
 ): Promise<TestApp> {
   const users = makeUsers()
   const app = Fastify(serverOptions)
+  if (before !== undefined) await before(app)
   await app.register(fastifyLogin, {
     session: { key: TEST_KEY },
     loadUser: (id) => users.get(id) ?? null,

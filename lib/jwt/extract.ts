@@ -2,10 +2,10 @@ import type { FastifyRequest } from 'fastify'
 import type { JwtSettings } from './options.js'
 import type { JwtErrorCode, JwtLocation } from '../types/index.js'
 
-/** A token found in the request, and where. */
+/** A token found in the request, and where (`body`: the refresh grant's form). */
 export interface FoundToken {
   token: string
-  location: JwtLocation
+  location: JwtLocation | 'body'
 }
 
 /** What the search gives: a token, nothing, or an error code for a malformed header. */

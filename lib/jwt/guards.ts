@@ -22,6 +22,8 @@ interface GuardMode {
   fresh: boolean
 }
 
+const REFRESH: GuardMode = { type: 'refresh', optional: false, fresh: false }
+
 /** A token that passed every check, and its family (null for a token of none). */
 export interface CheckedToken {
   claims: JwtClaims
@@ -107,6 +109,16 @@ export function createJwtGuards (engine: TokenEngine, jwt: JwtSettings, core: Se
     })
   }
 
+  /**
+   * The refresh grant's token (a form body, lib/jwt/refresh-grant.ts): the
+   * same checks as refreshJwtRequired, except the CSRF double submit, which
+   * guards cookies only: a token in the body was sent by whoever holds it.
+   */
+  async function presentedRefresh (request: FastifyRequest, token: string): Promise<void> {
+    const found: FoundToken = { token, location: 'body' }
+    await andThen(checkToken(token, 'refresh', request), (checked) => accept(request, REFRESH, found, checked))
+  }
+
   function guard (mode: GuardMode): JwtGuard {
     return function jwtGuard (request: FastifyRequest, _reply: FastifyReply, done?: HookDone) {
       return runHook(authenticate, request, mode, done)
@@ -116,11 +128,13 @@ export function createJwtGuards (engine: TokenEngine, jwt: JwtSettings, core: Se
   return {
     checkToken,
     fail,
+    findToken,
+    presentedRefresh,
     guards: {
       jwtRequired: named(guard({ type: 'access', optional: false, fresh: false }), 'jwtRequired'),
       jwtOptional: named(guard({ type: 'access', optional: true, fresh: false }), 'jwtOptional'),
       freshJwtRequired: named(guard({ type: 'access', optional: false, fresh: true }), 'freshJwtRequired'),
-      refreshJwtRequired: named(guard({ type: 'refresh', optional: false, fresh: false }), 'refreshJwtRequired')
+      refreshJwtRequired: named(guard(REFRESH), 'refreshJwtRequired')
     }
   }
 }

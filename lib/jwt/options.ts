@@ -2,6 +2,7 @@ import { defaultJwtMessages, InvalidOptionError } from '../errors.js'
 import { cookieAttributes, cookieName, type CookieAttributes } from '../internal/cookie-options.js'
 import { objectOption, onlyKnownKeys, optionalFunction } from '../internal/option-checks.js'
 import { keysOf, type JwtKey } from './keys.js'
+import { routesOption, type EndpointName, type EndpointSettings } from './route-options.js'
 import { DURATION_MAX, durationOption, graceOption } from '../internal/duration.js'
 import type { JwtCookieOptions, JwtErrorCode, JwtLocation, JwtOptions } from '../types/index.js'
 
@@ -35,6 +36,8 @@ export interface JwtSettings {
   refreshPath: string | false
   logoutPath: string | false
   revokePath: string | false
+  /** `routes`: what the app adds to each endpoint. */
+  routes: Partial<Record<EndpointName, EndpointSettings>>
   usernameField: string
   passwordField: string
   authenticate: JwtOptions['authenticate']
@@ -82,7 +85,7 @@ function fnOption<T> (value: T | undefined, name: string): T | undefined {
 const JWT_KEYS = [
   'secret', 'privateKey', 'publicKey', 'algorithm', 'kid', 'keys', 'accessTokenExpires', 'refreshTokenExpires',
   'notBefore', 'leeway', 'issuer', 'audience', 'headerScheme', 'locations', 'queryParam', 'cookies', 'realm',
-  'authPath', 'refreshPath', 'logoutPath', 'revokePath', 'refreshReuseGrace', 'usernameField', 'passwordField', 'authenticate', 'loadUserFromClaims',
+  'authPath', 'refreshPath', 'logoutPath', 'revokePath', 'routes', 'refreshReuseGrace', 'usernameField', 'passwordField', 'authenticate', 'loadUserFromClaims',
   'additionalClaims', 'authResponse', 'isRevoked', 'cache', 'messages'
 ] as const
 const COOKIE_KEYS = [
@@ -144,6 +147,10 @@ export function buildJwtSettings (options: JwtOptions, hasUserLoader: boolean): 
   const accessSeconds = durationOption(options.accessTokenExpires, 'jwt.accessTokenExpires', 15 * 60, DURATION_MAX.accessToken)
   const refreshSeconds = durationOption(options.refreshTokenExpires, 'jwt.refreshTokenExpires', 30 * 86400, DURATION_MAX.refreshToken)
   const leeway = graceOption(options.leeway, 'jwt.leeway', 0, DURATION_MAX.leeway)
+  const refreshPath = pathOption(options.refreshPath, 'refreshPath', '/auth/refresh')
+  const logoutPath = pathOption(options.logoutPath, 'logoutPath', '/auth/logout')
+  const revokePath = pathOption(options.revokePath, 'revokePath', '/auth/revoke')
+  const routes = routesOption(options.routes, { auth: authPath !== false, refresh: refreshPath !== false, logout: logoutPath !== false, revoke: revokePath !== false })
   const realm = options.realm ?? 'api'
   if (typeof realm !== 'string' || realm === '') fail('realm must be a non-empty string')
 
@@ -161,9 +168,10 @@ export function buildJwtSettings (options: JwtOptions, hasUserLoader: boolean): 
     cookies: cookieSettings(options, locations),
     realm,
     authPath,
-    refreshPath: pathOption(options.refreshPath, 'refreshPath', '/auth/refresh'),
-    logoutPath: pathOption(options.logoutPath, 'logoutPath', '/auth/logout'),
-    revokePath: pathOption(options.revokePath, 'revokePath', '/auth/revoke'),
+    refreshPath,
+    logoutPath,
+    revokePath,
+    routes,
     reuseGraceMs: graceOption(options.refreshReuseGrace, 'jwt.refreshReuseGrace', 30, DURATION_MAX.grace) * 1000,
     usernameField: fieldOption(options.usernameField, 'usernameField', 'username'),
     passwordField: fieldOption(options.passwordField, 'passwordField', 'password'),

@@ -1,24 +1,28 @@
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import type { FastifyInstance, FastifyReply, FastifyRequest, FastifySchema, preHandlerHookHandler } from 'fastify'
 import type { Settings } from '../settings.js'
 import { JwtBadRequestError, JwtUnsupportedMediaTypeError } from '../errors.js'
 import { emitLoginEvent } from '../internal/events.js'
 import { checkThrottle, clearCheckedAccount, recordFailure } from '../throttle/counter.js'
 import type { LoginUser } from '../types/index.js'
+import { addFormParser, isForm } from './bodies.js'
 import { setJwtCookies } from './cookies.js'
 import { endFamily } from './families.js'
 import { tokenBody, type FamilyTokens, type StartedFamily, type TokenAnswer } from './family-tokens.js'
+import { GrantRefusal, MAX_FIELD_LENGTH, passwordGrant, refreshGrant, sendOAuthError } from './grants.js'
 import type { JwtSettings } from './options.js'
 import type { IssuedToken } from './issue.js'
+import { mergeRouteOptions } from './route-options.js'
+import { authBody, logoutResponses, refreshBody, tokenResponses } from './schemas.js'
+import { securityMarker } from '../openapi/marker.js'
 import type { JwtClaims, JwtErrorCode, JwtGuard } from '../types/index.js'
 
-const MAX_FIELD_LENGTH = 1024
-
-interface RouteDeps {
+export interface RouteDeps {
   jwt: JwtSettings
   core: Settings
   families: FamilyTokens
   fail: (code: JwtErrorCode) => Error
-  refreshJwtRequired: JwtGuard
+  /** The refresh endpoint's guard: refreshJwtRequired, or the refresh grant for a form (lib/jwt/refresh-grant.ts). */
+  refreshGuard: preHandlerHookHandler
   jwtRequired: JwtGuard
   logout: (reply: FastifyReply) => Promise<void>
 }
@@ -45,6 +49,10 @@ async function respondToLogin (request: FastifyRequest, reply: FastifyReply, dep
 
 const JSON_TYPE = /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i
 
+function credential (value: unknown): boolean {
+  return typeof value === 'string' && value !== '' && value.length <= MAX_FIELD_LENGTH
+}
+
 /*
  * Runs before the schema: Fastify's default validator coerces types, so
  * `{"password": ["x"]}` or `1234` would reach authenticate() as strings.
@@ -54,78 +62,107 @@ function credentialsError (request: FastifyRequest, jwt: JwtSettings): Error | u
   if (!JSON_TYPE.test(request.headers['content-type'] ?? '')) return new JwtUnsupportedMediaTypeError()
   const body = request.body as Record<string, unknown> | null
   if (body === null || typeof body !== 'object' || Array.isArray(body) ||
-    typeof body[jwt.usernameField] !== 'string' || typeof body[jwt.passwordField] !== 'string') {
+    !credential(body[jwt.usernameField]) || !credential(body[jwt.passwordField])) {
     return new JwtBadRequestError(jwt.usernameField, jwt.passwordField)
   }
   return undefined
 }
 
-/** The token, refresh and logout endpoints, as configured. */
-export function registerJwtRoutes (fastify: FastifyInstance, deps: RouteDeps): void {
+/** The token endpoint: JSON credentials (`usernameField`, `passwordField`) or the OAuth 2.0 password grant as a form. */
+function addTokenRoute (child: FastifyInstance, deps: RouteDeps, path: string): void {
   const { jwt, core, families } = deps
-  const useCookies = jwt.cookies !== null
+  const authenticate = jwt.authenticate as NonNullable<JwtSettings['authenticate']>
+  child.post(path, mergeRouteOptions({
+    preValidation: function strictCredentials (request, reply, done) {
+      if (!isForm(request.headers['content-type'])) return done(credentialsError(request, jwt))
+      const grant = passwordGrant(request.body, jwt.refreshPath)
+      // The refusal is the answer: the schema and handler do not run.
+      if (grant instanceof GrantRefusal) sendOAuthError(reply, grant)
+      else done()
+    },
+    // The schema documents the endpoint for @fastify/swagger; the checks above already refused what it would.
+    schema: { body: authBody(jwt.usernameField, jwt.passwordField), response: tokenResponses, security: [] } as FastifySchema,
+    config: { autoLoadUser: false }
+  }, jwt.routes.auth), async function tokenEndpoint (request, reply) {
+    const form = isForm(request.headers['content-type'])
+    const body = request.body as Record<string, string>
+    const username = form ? body.username as string : body[jwt.usernameField] as string
+    const password = form ? body.password as string : body[jwt.passwordField] as string
+    // Before the password is tested: a throttled attempt learns nothing, not even whether it was right.
+    await checkThrottle(request, username, core, 'jwt')
+    const user = await authenticate(username, password, request)
+    // One answer for unknown users, wrong passwords and inactive accounts.
+    if (user === null || user === undefined || !core.isUserActive(user)) {
+      await recordFailure(request, username, core, 'jwt')
+      const err = deps.fail('FST_LOGIN_JWT_BAD_CREDENTIALS')
+      // RFC 6749 §5.2: wrong resource owner credentials are an invalid grant.
+      if (form) return sendOAuthError(reply, new GrantRefusal('invalid_grant', err.message))
+      throw err
+    }
+    await clearCheckedAccount(request, core)
+    const family = await families.start(user, request, {}, true)
+    if (jwt.cookies !== null) setJwtCookies(reply, jwt, { accessToken: family.access?.token, refreshToken: family.refresh.token })
+    const answer = await respondToLogin(request, reply, deps, user, family)
+    // After authResponse: when it throws, the client got no tokens and nobody logged in.
+    emitLoginEvent(core.events, 'userLoggedIn', request, user, 'jwt')
+    return answer
+  })
+}
 
-  if (jwt.authPath !== false) {
-    const authenticate = jwt.authenticate as NonNullable<JwtSettings['authenticate']>
-    // The schema turns malformed bodies into 400s before any handler code runs,
-    // and documents the endpoint for @fastify/swagger.
-    const field = { type: 'string', minLength: 1, maxLength: MAX_FIELD_LENGTH }
-    fastify.post(jwt.authPath, {
-      preValidation: function strictCredentials (request, _reply, done) {
-        done(credentialsError(request, jwt))
-      },
-      schema: {
-        body: {
-          type: 'object',
-          required: [jwt.usernameField, jwt.passwordField],
-          properties: { [jwt.usernameField]: field, [jwt.passwordField]: field }
-        }
-      },
-      config: { autoLoadUser: false }
-    }, async function tokenEndpoint (request, reply) {
-      const body = request.body as Record<string, string>
-      const username = body[jwt.usernameField] as string
-      // Before the password is tested: a throttled attempt learns nothing, not even whether it was right.
-      await checkThrottle(request, username, core, 'jwt')
-      const user = await authenticate(username, body[jwt.passwordField] as string, request)
-      // One answer for unknown users, wrong passwords and inactive accounts.
-      if (user === null || user === undefined || !core.isUserActive(user)) {
-        await recordFailure(request, username, core, 'jwt')
-        throw deps.fail('FST_LOGIN_JWT_BAD_CREDENTIALS')
-      }
-      await clearCheckedAccount(request, core)
-      const family = await families.start(user, request, {}, true)
-      if (useCookies) setJwtCookies(reply, jwt, { accessToken: family.access?.token, refreshToken: family.refresh.token })
-      const answer = await respondToLogin(request, reply, deps, user, family)
-      // After authResponse: when it throws, the client got no tokens and nobody logged in.
-      emitLoginEvent(core.events, 'userLoggedIn', request, user, 'jwt')
-      return answer
-    })
-  }
+/** The refresh endpoint: the refresh token of the header or cookie, or of the OAuth 2.0 refresh grant (a form). */
+function addRefreshRoute (child: FastifyInstance, deps: RouteDeps, path: string): void {
+  const { jwt, core, families } = deps
+  child.post(path, mergeRouteOptions({
+    // Before the schema, as at the token endpoint: a bad form gets its OAuth error, not a validation error.
+    preValidation: function refreshForm (request, reply, done) {
+      const grant = isForm(request.headers['content-type']) ? refreshGrant(request.body) : undefined
+      if (grant instanceof GrantRefusal) sendOAuthError(reply, grant)
+      else done()
+    },
+    preHandler: deps.refreshGuard,
+    // A refresh token in the header or a cookie, or none (the refresh grant's form carries it).
+    schema: { body: refreshBody, response: tokenResponses, ...securityMarker([['refreshJwtRequired'], []]) } as FastifySchema,
+    config: { autoLoadUser: false }
+  }, jwt.routes.refresh), async function refreshEndpoint (request, reply) {
+    const user = request.currentUser as LoginUser
+    const outcome = await families.refresh(request, request.jwtClaims as JwtClaims, user)
+    if (outcome.kind === 'refused') {
+      const err = deps.fail(outcome.code)
+      if (isForm(request.headers['content-type'])) return sendOAuthError(reply, new GrantRefusal('invalid_grant', err.message))
+      throw err
+    }
+    const { answer } = outcome
+    if (jwt.cookies !== null) setJwtCookies(reply, jwt, { accessToken: answer.access_token, refreshToken: answer.refresh_token })
+    const body = await respond(request, reply, deps, user, answer)
+    // Its own event: a refresh is no login (no password), and userLoggedIn listeners would count it as one.
+    // A graced retry gave out nothing new: no second event.
+    if (outcome.kind === 'rotated') emitLoginEvent(core.events, 'tokenRefreshed', request, user, 'jwt')
+    return body
+  })
+}
 
-  if (jwt.refreshPath !== false) {
-    fastify.post(jwt.refreshPath, {
-      preHandler: deps.refreshJwtRequired,
-      config: { autoLoadUser: false }
-    }, async function refreshEndpoint (request, reply) {
-      const user = request.currentUser as LoginUser
-      const outcome = await families.refresh(request, request.jwtClaims as JwtClaims, user)
-      if (outcome.kind === 'refused') throw deps.fail(outcome.code)
-      const { answer } = outcome
-      if (useCookies) setJwtCookies(reply, jwt, { accessToken: answer.access_token, refreshToken: answer.refresh_token })
-      const body = await respond(request, reply, deps, user, answer)
-      // Its own event: a refresh is no login (no password), and userLoggedIn listeners would count it as one.
-      // A graced retry gave out nothing new: no second event.
-      if (outcome.kind === 'rotated') emitLoginEvent(core.events, 'tokenRefreshed', request, user, 'jwt')
-      return body
+/**
+ * The token, refresh and logout endpoints, as configured. The token and
+ * refresh endpoints live in a child context of their own, with the form
+ * parser of lib/jwt/bodies.ts; JSON is parsed by the app's parser, as before.
+ */
+export async function registerJwtRoutes (fastify: FastifyInstance, deps: RouteDeps): Promise<void> {
+  const { jwt } = deps
+  const { authPath, refreshPath } = jwt
+  if (authPath !== false || refreshPath !== false) {
+    await fastify.register(async function fastifyLoginTokens (child) {
+      addFormParser(child)
+      if (authPath !== false) addTokenRoute(child, deps, authPath)
+      if (refreshPath !== false) addRefreshRoute(child, deps, refreshPath)
     })
   }
 
   if (jwt.logoutPath !== false) {
-    fastify.post(jwt.logoutPath, {
+    fastify.post(jwt.logoutPath, mergeRouteOptions({
       preHandler: deps.jwtRequired,
+      schema: { response: logoutResponses },
       config: { autoLoadUser: false }
-    }, async function logoutEndpoint (_request, reply) {
+    }, jwt.routes.logout), async function logoutEndpoint (_request, reply) {
       await deps.logout(reply)
       return reply.code(204).send()
     })

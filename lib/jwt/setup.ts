@@ -13,17 +13,19 @@ import { endFamilies, endFamily } from './families.js'
 import { createFamilyTokens } from './family-tokens.js'
 import { revokeTokenId, setTokenCutoff } from './revocation.js'
 import { registerRevokeRoute } from './revoke-route.js'
+import { refreshGrantGuard } from './refresh-grant.js'
+import { setupOpenapi } from '../openapi/setup.js'
 import type { JwtGuardName } from '../guards/exports.js'
 import type { AccessTokenOptions, JwtClaims, JwtGuard, JwtOptions, JwtTokens } from '../types/index.js'
 
 /** Adds JWT authentication (decorators, guards, endpoints) to the plugin's scope. */
-export async function setupJwt (fastify: FastifyInstance, core: Settings, options: JwtOptions): Promise<{ guards: Record<JwtGuardName, JwtGuard>, cookieNames: string[] }> {
+export async function setupJwt (fastify: FastifyInstance, core: Settings, options: JwtOptions): Promise<{ guards: Record<JwtGuardName, JwtGuard>, routes: () => Promise<void>, cookieNames: string[] }> {
   const jwt = buildJwtSettings(options, core.loadUser !== undefined)
   // Token cookies need @fastify/cookie; with a session it is already there.
   if (jwt.cookies !== null && !fastify.hasPlugin('@fastify/cookie')) await fastify.register(fastifyCookie)
   const engine = await createTokenEngine(fastify, jwt)
   const issue = createTokenIssuer(engine, jwt, core)
-  const { guards, checkToken, fail } = createJwtGuards(engine, jwt, core)
+  const { guards, checkToken, fail, findToken, presentedRefresh } = createJwtGuards(engine, jwt, core)
   const families = createFamilyTokens(issue, jwt, core)
 
   /**
@@ -92,16 +94,26 @@ export async function setupJwt (fastify: FastifyInstance, core: Settings, option
     return logout(this)
   })
 
-  registerJwtRoutes(fastify, {
-    jwt,
-    core,
-    families,
-    fail,
-    refreshJwtRequired: guards.refreshJwtRequired,
-    jwtRequired: guards.jwtRequired,
-    logout
-  })
-  if (jwt.revokePath !== false) await registerRevokeRoute(fastify, jwt.revokePath, revokePresented)
+  // Before the endpoints are declared: they are documented too.
+  setupOpenapi(fastify, core, jwt)
+  /*
+   * The endpoints are declared last (plugin.ts calls this once every request
+   * decorator and hook of the plugin is in place): the token, refresh and
+   * revoke endpoints live in child contexts, which see only what their parent
+   * had when they were made.
+   */
+  async function routes (): Promise<void> {
+    await registerJwtRoutes(fastify, {
+      jwt,
+      core,
+      families,
+      fail,
+      refreshGuard: refreshGrantGuard({ refreshJwtRequired: guards.refreshJwtRequired, findToken, presentedRefresh }),
+      jwtRequired: guards.jwtRequired,
+      logout
+    })
+    if (jwt.revokePath !== false) await registerRevokeRoute(fastify, jwt.revokePath, revokePresented, jwt.routes.revoke)
+  }
   const c = jwt.cookies
-  return { guards, cookieNames: c === null ? [] : [c.access, c.refresh, c.accessCsrf, c.refreshCsrf] }
+  return { guards, routes, cookieNames: c === null ? [] : [c.access, c.refresh, c.accessCsrf, c.refreshCsrf] }
 }

@@ -1,4 +1,4 @@
-import type { FastifyReply, FastifyRequest } from 'fastify'
+import type { FastifyContextConfig, FastifyReply, FastifyRequest, RouteShorthandOptions } from 'fastify'
 import type { Duration, LoginUser, MaybePromise } from './user.js'
 
 /** The stable codes of the JWT errors (see the README's JWT errors table). */
@@ -101,6 +101,43 @@ export interface JwtTokenResponse {
   [field: string]: unknown
 }
 
+/** The documentation an app adds to one of the plugin's endpoints (for @fastify/swagger); the request validation stays the plugin's. */
+export interface JwtEndpointSchema {
+  tags?: string[]
+  summary?: string
+  description?: string
+  operationId?: string
+  deprecated?: boolean
+  hide?: boolean
+  externalDocs?: { url: string, description?: string }
+  /** OpenAPI security requirements; by default the plugin documents its own. */
+  security?: Array<Record<string, string[]>>
+  /** Response schemas by status (`200`, `4xx`, `default`); one the plugin also gives is replaced. */
+  response?: Record<string, Record<string, unknown>>
+  /** OpenAPI extensions. */
+  [extension: `x-${string}`]: unknown
+}
+
+/**
+ * What an app adds to one of the plugin's endpoints (`jwt.routes`). Hooks
+ * run after the plugin's own of the same name (its guard, its body checks):
+ * they cannot let a request skip them.
+ */
+export type JwtEndpointOptions = Pick<RouteShorthandOptions,
+  'onRequest' | 'preParsing' | 'preValidation' | 'preHandler' | 'preSerialization' | 'onSend' | 'onResponse' | 'onError' | 'onTimeout' | 'onRequestAbort' | 'logLevel'> & {
+  /** Route config (e.g. `rateLimit` for @fastify/rate-limit); `autoLoadUser` is the plugin's (false). */
+    config?: Omit<FastifyContextConfig, 'autoLoadUser'> & Record<string, unknown> & { autoLoadUser?: never }
+    schema?: JwtEndpointSchema
+  }
+
+/** Route options of the token, refresh, logout and revoke endpoints. */
+export interface JwtRoutesOptions {
+  auth?: JwtEndpointOptions
+  refresh?: JwtEndpointOptions
+  logout?: JwtEndpointOptions
+  revoke?: JwtEndpointOptions
+}
+
 /** The `jwt` plugin options. */
 export interface JwtOptions {
   /** Shortcut for a single key: see {@link JwtKeyOptions}. */
@@ -143,6 +180,12 @@ export interface JwtOptions {
    */
   revokePath?: string | false
   /**
+   * Route options for the endpoints: `config` (e.g. `rateLimit`), `schema`
+   * documentation, hooks. Example: `{ auth: { config: { rateLimit: { max: 5,
+   * timeWindow: '1 minute' } }, schema: { tags: ['auth'] } } }`.
+   */
+  routes?: JwtRoutesOptions
+  /**
    * How long a refresh token just spent still gets the answer its refresh
    * gave (the same successor: a client retrying a refresh whose answer it
    * lost). Presented later, it is taken for a stolen copy and its whole
@@ -150,7 +193,11 @@ export interface JwtOptions {
    * the grace off.
    */
   refreshReuseGrace?: Duration | 0
-  /** Body field names of the token endpoint. Defaults `'username'`, `'password'`. */
+  /**
+   * JSON body field names of the token endpoint. Defaults `'username'`,
+   * `'password'`. The OAuth 2.0 form (`grant_type=password`) always uses
+   * `username` and `password`, the names RFC 6749 gives them.
+   */
   usernameField?: string
   passwordField?: string
   /** Checks credentials for the token endpoint: the user, or null. */
