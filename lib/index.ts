@@ -3,7 +3,7 @@ import type { FastifyPluginAsync } from 'fastify'
 import type { Guard } from './types/index.js'
 import { fastifyLoginPlugin } from './plugin.js'
 import * as testing from './testing/index.js'
-import type { CurrentUser, FastifyLoginOptions, LoginEvents, LoginOptions, LoginSessionInfo, LoginSessions, LoginThrottle, LoginUser, LogoutOptions } from './types/index.js'
+import type { CurrentUser, FastifyLoginOptions, LoginEvents, LoginOptions, LoginSessionInfo, LoginSessions, LoginThrottle, LoginUser, LoginUserCache, LogoutOptions } from './types/index.js'
 import type { AccessTokenOptions, JwtClaims, JwtGuard, JwtTokens } from './types/index.js'
 
 /**
@@ -120,7 +120,9 @@ export type {
   SessionKey,
   SessionOptions,
   SessionProtection,
-  UnauthorizedHandler
+  UnauthorizedHandler,
+  UserCacheOptions,
+  LoginUserCache
 } from './types/index.js'
 
 declare module 'fastify' {
@@ -159,6 +161,8 @@ declare module 'fastify' {
     loginSessions: LoginSessions
     /** Login throttling for the app's own login form: `check()` before the password, `fail()` after a wrong one, `reset()` to unlock. */
     loginThrottle: LoginThrottle
+    /** Drops users from the `userCache` option's cache in this process (does nothing when it is off). */
+    loginUserCache: LoginUserCache
   }
   interface FastifyRequest {
     /** The logged-in user, or the anonymous value; set once the user is loaded. */

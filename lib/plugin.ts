@@ -18,6 +18,7 @@ import { loginThrottleApi } from './throttle/api.js'
 import { kGuards, kLoginUrl, kRefreshUrl, kRequestState, kSettings } from './symbols.js'
 import type { FastifyLoginOptions, LoginOptions, LoginUser, LogoutOptions } from './types/index.js'
 import { addAutoLoad, autoLoadCanFindUsers } from './user/auto-load.js'
+import { loginUserCache } from './user/cache.js'
 import { isAuthenticated, loadCurrentUser } from './user/load.js'
 
 /** The plugin body; `index.ts` wraps it with fastify-plugin. */
@@ -32,6 +33,7 @@ export async function fastifyLoginPlugin (fastify: FastifyInstance, options: Fas
   fastify.decorate('loginEvents', settings.events)
   fastify.decorate('loginSessions', loginSessions(settings, fastify.log))
   fastify.decorate('loginThrottle', loginThrottleApi(settings))
+  fastify.decorate('loginUserCache', loginUserCache(settings))
   // stateStore is the store itself, or with `store: false` a private MemoryStore: either way closed with the app.
   const store = settings.lifetime.stateStore
   if (typeof store.close === 'function') {

@@ -6,6 +6,7 @@ import { rememberSettings, type RememberSettings } from './remember/options.js'
 import { lifetimeSettings, type LifetimeSettings } from './session/lifetime.js'
 import { sessionCookie } from './session/options.js'
 import { throttleSettings, type ThrottleSettings } from './throttle/options.js'
+import { userCacheOption, type UserCache } from './user/cache.js'
 import type {
   AnonymousUser,
   FastifyLoginOptions,
@@ -56,6 +57,8 @@ export interface Settings {
   cookieExpiryMs: number
   /** Login throttling (`loginThrottle`); null when turned off. Its counters live in `lifetime.stateStore`. */
   throttle: ThrottleSettings | null
+  /** `loadUser` results kept in this process (`userCache`); null when off. */
+  userCache: UserCache | null
 }
 
 export const DEFAULT_LOGIN_MESSAGE = 'Please log in to access this page.'
@@ -69,7 +72,7 @@ const TOP_LEVEL_KEYS = [
   'sessionCookieName', 'rememberMe', 'sessionProtection', 'keepSessionKeys', 'autoLoadUser', 'origin', 'loginUrl',
   'refreshUrl', 'useSessionForNext', 'nextParam', 'unauthorized', 'needsRefresh', 'loginMessage',
   'loginMessageCategory', 'refreshMessage', 'refreshMessageCategory', 'jwt', 'store', 'idleTimeout',
-  'absoluteTimeout', 'touchInterval', 'freshFor', 'clock', 'authVersion', 'loginThrottle'
+  'absoluteTimeout', 'touchInterval', 'freshFor', 'clock', 'authVersion', 'loginThrottle', 'userCache'
 ] as const
 
 function messageOption (value: unknown, name: string, fallback: string): LoginMessage | false {
@@ -187,6 +190,7 @@ export function buildSettings (options: FastifyLoginOptions): Settings {
     events: createLoginEvents(),
     lifetime,
     cookieExpiryMs: durationOption(typeof options.session === 'object' ? options.session.expiry : undefined, 'session.expiry', 86400) * 1000,
-    throttle: throttleSettings(options.loginThrottle)
+    throttle: throttleSettings(options.loginThrottle),
+    userCache: userCacheOption(options.userCache, lifetime.clock)
   }
 }

@@ -5,6 +5,7 @@ import { emitLoginEvent } from '../internal/events.js'
 import { checkThrottle, clearCheckedAccount, recordFailure } from '../throttle/counter.js'
 import type { LoginUser } from '../types/index.js'
 import { setJwtCookies } from './cookies.js'
+import { forgetUser } from '../user/cache.js'
 import { endFamily } from './families.js'
 import { tokenBody, type FamilyTokens, type StartedFamily, type TokenAnswer } from './family-tokens.js'
 import type { JwtSettings } from './options.js'
@@ -95,6 +96,8 @@ export function registerJwtRoutes (fastify: FastifyInstance, deps: RouteDeps): v
       }
       await clearCheckedAccount(request, core)
       const family = await families.start(user, request, {}, true)
+      // As at reply.login(): the user just authenticated is newer than any cached copy.
+      forgetUser(core, family.refresh.claims.sub)
       if (useCookies) setJwtCookies(reply, jwt, { accessToken: family.access?.token, refreshToken: family.refresh.token })
       const answer = await respondToLogin(request, reply, deps, user, family)
       // After authResponse: when it throws, the client got no tokens and nobody logged in.

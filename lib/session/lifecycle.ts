@@ -12,6 +12,7 @@ import { sessionIdentifier } from './identifier.js'
 import { protectSession } from './protection.js'
 import { endReason, sessionInfo, touchDue } from './record.js'
 import { clearLogin, rotateSession, USER_ID_KEY, type SessionLike } from './state.js'
+import { forgetUser } from '../user/cache.js'
 
 /*
  * A login session from start to end: made by a login or a remember-me
@@ -42,6 +43,8 @@ export function abandonSession (request: FastifyRequest, session: SessionLike, s
 
 /** Tells `sessionEnded` listeners that `slot` ended (`log` for their failures). */
 export function reportEnded (request: FastifyRequest | null, slot: SessionSlot, reason: SessionEndReason, settings: Settings, log: FastifyBaseLogger): void {
+  // Every ended session passes here (logout, revoke, timeout, auth version, protection): the next load is fresh.
+  forgetUser(settings, slot.record.u)
   emitSessionEnded(settings.events, {
     request,
     userId: slot.record.u,

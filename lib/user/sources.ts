@@ -8,6 +8,8 @@ import { acceptSessionUser, openSession } from '../session/lifecycle.js'
 import { sessionOf, storedUserId } from '../session/state.js'
 import type { Settings } from '../settings.js'
 import type { LoginUser } from '../types/index.js'
+import { versionMatches } from '../session/auth-version.js'
+import { loadUserById } from './cache.js'
 
 /*
  * Where a request's user can come from, in Flask-Login's order: the session,
@@ -36,7 +38,11 @@ function fromSession (settings: Settings, loadUser: NonNullable<Settings['loadUs
     if (userId === undefined) return null
     return andThen(openSession(request, session, userId, settings), (opened) => {
       if (opened === null) return null
-      return andThen(loadUser(userId, request) as MaybePromise<Found>, (user) => andThen(acceptSessionUser(request, session, opened, user, settings), (accepted) => {
+      const { record } = opened.slot
+      // What acceptSessionUser lets through; a cached user it would refuse is loaded again first.
+      const acceptable = (user: Found): boolean => user !== null && user !== undefined &&
+        (record.F || settings.isUserActive(user)) && versionMatches(settings.lifetime, record.v, user)
+      return andThen(loadUserById(settings, loadUser, userId, request, acceptable), (user) => andThen(acceptSessionUser(request, session, opened, user, settings), (accepted) => {
         const remember = settings.remember
         if (accepted !== null && remember?.refreshEachRequest === true) {
           const { token } = readRememberCookie(request, remember)
@@ -70,6 +76,8 @@ function fromRememberCookie (settings: Settings, loadUser: NonNullable<Settings[
       emitLoginEvent(settings.events, 'sessionProtected', request, settings.anonymousUser(request), 'remember')
       return null
     }
+    // Never from the user cache: a restore happens once per browser session, and its series is ended
+    // when the user's auth version differs, which a stale cached user must not decide.
     return andThen(loadUser(token.userId, request) as MaybePromise<Found>, (user) => {
       if (!usable(user, settings)) {
         queueRememberClear(request, remember)
