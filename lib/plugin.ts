@@ -19,6 +19,7 @@ import { kGuards, kLoginUrl, kRefreshUrl, kRequestState, kSettings } from './sym
 import type { FastifyLoginOptions, LoginOptions, LoginUser, LogoutOptions } from './types/index.js'
 import { addAutoLoad, autoLoadCanFindUsers } from './user/auto-load.js'
 import { loginUserCache } from './user/cache.js'
+import { logThrownRefusal } from './internal/debug-log.js'
 import { isAuthenticated, loadCurrentUser } from './user/load.js'
 
 /** The plugin body; `index.ts` wraps it with fastify-plugin. */
@@ -92,6 +93,11 @@ export async function fastifyLoginPlugin (fastify: FastifyInstance, options: Fas
   })
 
   if (autoLoadCanFindUsers(settings, options.anonymousUser !== undefined)) addAutoLoad(fastify, settings)
+  // The security log's refusals (debug level); runs only for requests that fail.
+  fastify.addHook('onError', function logLoginRefusal (request, _reply, error, done) {
+    logThrownRefusal(request, error)
+    done()
+  })
 
   const remember = settings.remember
   if (remember !== null) {

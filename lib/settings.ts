@@ -1,6 +1,7 @@
 import type { FastifyRequest } from 'fastify'
 import { durationOption } from './internal/duration.js'
 import { createLoginEvents } from './internal/events.js'
+import { userIdReader } from './internal/debug-log.js'
 import { boolOption, fail, onlyKnownKeys, optionalFunction, optionalString } from './internal/option-checks.js'
 import { rememberSettings, type RememberSettings } from './remember/options.js'
 import { lifetimeSettings, type LifetimeSettings } from './session/lifetime.js'
@@ -155,12 +156,13 @@ export function buildSettings (options: FastifyLoginOptions): Settings {
   const origin = originOption(options.origin)
   const lifetime = lifetimeSettings(options)
   const useSessionForNext = boolOption(options.useSessionForNext, 'useSessionForNext', false)
+  const getUserId = optionalFunction(options.getUserId, 'getUserId') ?? ((user: LoginUser) => String((user as { id?: unknown }).id ?? ''))
   if (useSessionForNext && options.session === false) fail('useSessionForNext needs a session (session is false)')
 
   return {
     loadUser: loadUser as Settings['loadUser'],
     loadUserFromRequest: loadUserFromRequest as Settings['loadUserFromRequest'],
-    getUserId: optionalFunction(options.getUserId, 'getUserId') ?? ((user) => String((user as { id?: unknown }).id ?? '')),
+    getUserId,
     isUserActive: optionalFunction(options.isUserActive, 'isUserActive') ?? ((user) => (user as { isActive?: unknown }).isActive !== false),
     anonymousUser,
     sessionEnabled: options.session !== false,
@@ -187,7 +189,7 @@ export function buildSettings (options: FastifyLoginOptions): Settings {
     loginMessageCategory: optionalString(options.loginMessageCategory, 'loginMessageCategory') ?? 'message',
     refreshMessage: messageOption(options.refreshMessage, 'refreshMessage', DEFAULT_REFRESH_MESSAGE),
     refreshMessageCategory: optionalString(options.refreshMessageCategory, 'refreshMessageCategory') ?? 'message',
-    events: createLoginEvents(),
+    events: createLoginEvents(userIdReader(getUserId)),
     lifetime,
     cookieExpiryMs: durationOption(typeof options.session === 'object' ? options.session.expiry : undefined, 'session.expiry', 86400) * 1000,
     throttle: throttleSettings(options.loginThrottle),

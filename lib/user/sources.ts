@@ -1,6 +1,7 @@
 import type { FastifyRequest } from 'fastify'
 import { andThen, type MaybePromise } from '../internal/hook-adapter.js'
 import { emitLoginEvent } from '../internal/events.js'
+import { logRefusal } from '../internal/debug-log.js'
 import { queueRememberClear, queueRememberSet, readRememberCookie } from '../remember/cookie.js'
 import { restoreLogin } from '../remember/restore.js'
 import { sessionIdentifier } from '../session/identifier.js'
@@ -65,6 +66,7 @@ function fromRememberCookie (settings: Settings, loadUser: NonNullable<Settings[
     if (!present) return null
     if (token === null) {
       queueRememberClear(request, remember)
+      logRefusal(request, 'remember-me cookie invalid', { via: 'remember' })
       return null
     }
     // Strong protection: a token replayed from another address or browser
@@ -81,6 +83,7 @@ function fromRememberCookie (settings: Settings, loadUser: NonNullable<Settings[
     return andThen(loadUser(token.userId, request) as MaybePromise<Found>, (user) => {
       if (!usable(user, settings)) {
         queueRememberClear(request, remember)
+        logRefusal(request, 'user not found or inactive', { via: 'remember', userId: token.userId })
         return null
       }
       return restoreLogin(request, settings, remember, token, user)
