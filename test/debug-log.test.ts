@@ -160,6 +160,21 @@ t.test('debug level: logins, logouts and refusals with their reasons', async (t)
   t.equal(log.filter((line) => line.reason === 'unauthorized').length, 1)
 })
 
+t.test('an anonymous value in an event has no userId, whatever getUserId does with it', async (t) => {
+  for (const getUserId of [(user: { id?: string }) => user.id ?? '', (user: { id?: string }) => { if (user.id === undefined) throw new Error('no id'); return user.id }]) {
+    const log = capture()
+    const { app } = await buildApp({
+      anonymousUser: () => ({ guest: true }) as never,
+      getUserId: getUserId as never
+    }, undefined, { logger: { level: 'debug', stream: log.stream } })
+    t.teardown(() => app.close())
+    t.equal((await app.inject({ url: '/private' })).statusCode, 401)
+    const refused = ours(parsed(log.text())).find((line) => line.reason === 'unauthorized')
+    t.ok(refused)
+    t.notOk(refused !== undefined && 'userId' in refused && refused.userId !== undefined, 'no userId')
+  }
+})
+
 t.test('no secret reaches the log', async (t) => {
   const { text, secrets } = await scenario(t, 'debug')
   t.ok(secrets.size > 10, `${secrets.size} secrets collected`)

@@ -213,6 +213,41 @@ t.test('concurrent requests for one user share one load', async (t) => {
   t.same(loads, ['1', '1'], 'the first load, and one more for the two that joined it')
 })
 
+t.test('a load in flight when the user is dropped is not kept', async (t) => {
+  const held = heldPoint()
+  const users = accounts()
+  const loads: string[] = []
+  let hold = false
+  const { app } = await buildApp({
+    userCache: true,
+    loadUser: async (id) => {
+      loads.push(id)
+      if (hold) {
+        held.reached()
+        await held.wait
+      }
+      return users.get(id) ?? null
+    }
+  }, (app) => {
+    app.post('/as-alice', async (_request, reply) => ({ ok: await reply.login(users.get('1') as Account) }))
+  })
+  t.teardown(() => app.close())
+  const slow = new CookieJar()
+  await send(app, slow, 'POST', '/as-alice')
+  hold = true
+  const loading = send(app, slow, 'GET', '/private')
+  await held.arrived
+  hold = false
+  // The user is dropped (an admin changed her) while the request's load is in flight: that load must not be kept.
+  app.loginUserCache.delete('1')
+  held.release()
+  t.equal((await loading).statusCode, 200)
+  await send(app, slow, 'GET', '/private')
+  t.equal(loads.length, 2, 'the next request loads again')
+  await send(app, slow, 'GET', '/private')
+  t.equal(loads.length, 2, 'and that load is kept')
+})
+
 t.test('a logout, a revoke or a new login drops the user', async (t) => {
   t.test('logout', async (t) => {
     const { app, loads } = await cacheApp(t)

@@ -36,8 +36,8 @@ export function reference (value: string): string {
 }
 
 /** The reference of a username as the throttle counts it (NFKC, lower case, trimmed): a password typed as the name stays out of the log. */
-export function accountReference (username: unknown): string | undefined {
-  return typeof username === 'string' ? reference(username.slice(0, 1024).normalize('NFKC').toLowerCase().trim()) : undefined
+export function accountReference (username: string): string {
+  return reference(username.slice(0, 1024).normalize('NFKC').toLowerCase().trim())
 }
 
 // Refusals already logged from their event, so that the error thrown after it is not logged twice.
@@ -81,7 +81,7 @@ function fieldsOf<K extends LoginEventName> (name: K, payload: LoginEventMap[K],
   if (reason !== undefined) fields.reason = reason
   if ('userId' in payload) fields.userId = payload.userId
   else if ('user' in payload) fields.userId = userIdOf(payload.user)
-  if ('username' in payload) fields.accountRef = accountReference(payload.username)
+  if ('username' in payload) fields.accountRef = accountReference(payload.username as string)
   if (name === 'loginThrottled') {
     const throttled = payload as LoginEventMap['loginThrottled']
     fields.limit = throttled.limit

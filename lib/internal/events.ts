@@ -7,13 +7,12 @@ import { logEvent, type UserIdOf } from './debug-log.js'
 const emitters = new WeakMap<LoginEvents, EventEmitter>()
 // How the debug log names each emitter's users (the plugin's getUserId).
 const userIds = new WeakMap<LoginEvents, UserIdOf>()
-const noUserId: UserIdOf = () => undefined
 
 /**
  * The emitter behind `fastify.loginEvents`. A plain EventEmitter: the type
  * only narrows its loose `(string | symbol, Function)` methods to our events.
  */
-export function createLoginEvents (userIdOf: UserIdOf = noUserId): LoginEvents {
+export function createLoginEvents (userIdOf: UserIdOf): LoginEvents {
   const emitter = new EventEmitter()
   const typed: LoginEvents = emitter
   emitters.set(typed, emitter)
@@ -23,7 +22,7 @@ export function createLoginEvents (userIdOf: UserIdOf = noUserId): LoginEvents {
 
 /** Every event is logged at debug level (debug-log.ts), whether anyone listens or not. */
 function log<K extends LoginEventName> (emitter: LoginEvents, name: K, payload: LoginEventMap[K], logger: FastifyBaseLogger): void {
-  logEvent(name, payload, logger, userIds.get(emitter) ?? noUserId)
+  logEvent(name, payload, logger, userIds.get(emitter) as UserIdOf)
 }
 
 /**

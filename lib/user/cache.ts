@@ -56,11 +56,6 @@ export class UserCache {
     this.#clock = clock
   }
 
-  /** How many users (and loads in flight) are held. */
-  get size (): number {
-    return this.#entries.size
-  }
-
   /**
    * The user `id`, from the cache while its entry is young enough, else from
    * `loader`. A cached user that `acceptable` refuses may be a stale copy (the
