@@ -1,7 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { named } from '../guards/exports.js'
 import { setCurrentUser } from '../user/load.js'
-import { loadUserById } from '../user/cache.js'
 import { versionMatches } from '../session/auth-version.js'
 import type { Settings } from '../settings.js'
 import type { LoginUser } from '../types/index.js'
@@ -40,10 +39,13 @@ export function createJwtGuards (engine: TokenEngine, jwt: JwtSettings, core: Se
   const findToken = tokenFinder(jwt)
   // The plugin's loader goes through the user cache (when on); the app's loadUserFromClaims may read
   // any claim, so its answers are never cached by the id alone. A cached user that the checks below
-  // would refuse is loaded again first (see loadUserById).
-  const loadUser = jwt.loadUserFromClaims ??
-    ((claims: JwtClaims, request: FastifyRequest, family: FamilyRecord | null) => loadUserById(core, core.loadUser as NonNullable<Settings['loadUser']>, claims.sub, request,
-      (user) => user !== null && user !== undefined && core.isUserActive(user) && (family === null || versionMatches(core.lifetime, family.v, user))))
+  // would refuse is loaded again first (see UserCache.load).
+  const coreLoader = core.loadUser as NonNullable<Settings['loadUser']>
+  const cache = core.userCache
+  const loadUser = jwt.loadUserFromClaims ?? (cache === null
+    ? (claims: JwtClaims, request: FastifyRequest) => coreLoader(claims.sub, request)
+    : (claims: JwtClaims, request: FastifyRequest, family: FamilyRecord | null) => cache.load(claims.sub, request, coreLoader,
+        (user) => user !== null && user !== undefined && core.isUserActive(user) && (family === null || versionMatches(core.lifetime, family.v, user))))
 
   /**
    * Verified, not revoked claims of `token` and its family, or the error

@@ -37,8 +37,6 @@ interface Entry {
   fresh?: boolean
 }
 
-const always = (): boolean => true
-
 /**
  * Users by id, least recently used dropped first once `max` are held.
  * Only users are kept: a null answer, a rejection or a throw is not, so an
@@ -62,7 +60,7 @@ export class UserCache {
    * user was reactivated, or has a new password since): it is loaded again,
    * once, and the fresh answer is the one returned.
    */
-  load (id: string, request: FastifyRequest, loader: Loader, acceptable: (user: Found) => boolean = always): MaybePromise<Found> {
+  load (id: string, request: FastifyRequest, loader: Loader, acceptable: (user: Found) => boolean): MaybePromise<Found> {
     const now = this.#clock()
     const entry = this.#entries.get(id)
     if (entry !== undefined && now < entry.until) {
@@ -148,16 +146,6 @@ export function userCacheOption (value: unknown, clock: () => number): UserCache
 /** What the plugin needs of the settings here (a structural type: settings.ts imports this file). */
 interface CacheHolder {
   userCache: UserCache | null
-}
-
-/**
- * `loadUser(id, request)`, through the cache when it is on. `acceptable` is
- * what the caller's checks let through: a cached user they would refuse is
- * loaded again first, so a stale entry can delay a refusal, never cause one.
- */
-export function loadUserById (settings: CacheHolder, loader: Loader, id: string, request: FastifyRequest, acceptable?: (user: Found) => boolean): MaybePromise<Found> {
-  const cache = settings.userCache
-  return cache === null ? loader(id, request) as MaybePromise<Found> : cache.load(id, request, loader, acceptable)
 }
 
 /** A session, token family or token cut-off of `userId` ended: its next load is a fresh one. */

@@ -10,7 +10,6 @@ import { sessionOf, storedUserId } from '../session/state.js'
 import type { Settings } from '../settings.js'
 import type { LoginUser } from '../types/index.js'
 import { versionMatches } from '../session/auth-version.js'
-import { loadUserById } from './cache.js'
 
 /*
  * Where a request's user can come from, in Flask-Login's order: the session,
@@ -41,9 +40,12 @@ function fromSession (settings: Settings, loadUser: NonNullable<Settings['loadUs
       if (opened === null) return null
       const { record } = opened.slot
       // What acceptSessionUser lets through; a cached user it would refuse is loaded again first.
-      const acceptable = (user: Found): boolean => user !== null && user !== undefined &&
-        (record.F || settings.isUserActive(user)) && versionMatches(settings.lifetime, record.v, user)
-      return andThen(loadUserById(settings, loadUser, userId, request, acceptable), (user) => andThen(acceptSessionUser(request, session, opened, user, settings), (accepted) => {
+      const cache = settings.userCache
+      const loaded = cache === null
+        ? loadUser(userId, request) as MaybePromise<Found>
+        : cache.load(userId, request, loadUser, (user) => user !== null && user !== undefined &&
+          (record.F || settings.isUserActive(user)) && versionMatches(settings.lifetime, record.v, user))
+      return andThen(loaded, (user) => andThen(acceptSessionUser(request, session, opened, user, settings), (accepted) => {
         const remember = settings.remember
         if (accepted !== null && remember?.refreshEachRequest === true) {
           const { token } = readRememberCookie(request, remember)
