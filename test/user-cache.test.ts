@@ -1,6 +1,6 @@
 import t, { type Test } from 'tap'
 import type { FastifyInstance } from 'fastify'
-import { MemoryStore, type FastifyLoginOptions, type LoginStore } from '../lib/index.js'
+import { MemoryStore, type FastifyLoginOptions, type LoginStore, type StoreSetOptions, type StoreValue } from '../lib/index.js'
 import { buildApp, CookieJar, eventually, heldPoint, me, rejectsOption, send, type TestUser } from './helpers.js'
 
 /*
@@ -165,7 +165,7 @@ t.test('concurrent requests for one user share one load', async (t) => {
     },
     set: (key, value, options) => store.set(key, value, options),
     delete: (key) => store.delete(key),
-    compareAndSet: (key, expected, next, options) => store.compareAndSet(key, expected, next, options),
+    compareAndSet: (key: string, expected: StoreValue | null, next: any, options?: StoreSetOptions) => store.compareAndSet(key, expected, next, options as StoreSetOptions),
     increment: (key, options) => store.increment(key, options),
     keysOfUser: (userId) => store.keysOfUser(userId),
     deleteUser: (userId) => store.deleteUser(userId)
