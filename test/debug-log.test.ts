@@ -1,6 +1,7 @@
 import t, { type Test } from 'tap'
 import { Writable } from 'node:stream'
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
+import { MemoryStore } from '../lib/index.js'
 import { buildApp, CookieJar, hmacToken, PASSWORD, authenticate, send, setCookie } from './helpers.js'
 
 /*
@@ -69,6 +70,8 @@ async function scenario (t: Test, level: 'debug' | 'info'): Promise<{ lines: Lin
   track(await send(app, jar, 'POST', '/login/1', { remember: true }))
   for (const session of await app.loginSessions.list('1')) secrets.add(session.id)
   t.equal(track(await send(app, jar, 'GET', '/private')).statusCode, 200)
+  // Another browser with this cookie: basic session protection marks the login not fresh.
+  t.equal(track(await send(app, jar, 'GET', '/me', undefined, { 'user-agent': 'another browser' })).statusCode, 200)
   const beforeLogout = jar.header()
   track(await send(app, jar, 'POST', '/logout'))
   // The cookies of before the logout, replayed: the session and the remember-me series are gone.
@@ -135,6 +138,7 @@ t.test('debug level: logins, logouts and refusals with their reasons', async (t)
   }
 
   expect('fastify-login: user logged in', { userId: '1', via: 'session', event: 'userLoggedIn' })
+  expect('fastify-login: session protection acted', { userId: '1', via: 'session', event: 'sessionProtected' })
   expect('fastify-login: user logged out', { userId: '1', via: 'session' })
   expect('fastify-login: session ended', { userId: '1', reason: 'logout' })
   t.match(find('fastify-login: session ended', { reason: 'logout' }), { sessionRef: /^[0-9a-f]{12}$/ })
@@ -173,6 +177,19 @@ t.test('an anonymous value in an event has no userId, whatever getUserId does wi
     t.ok(refused)
     t.notOk(refused !== undefined && 'userId' in refused && refused.userId !== undefined, 'no userId')
   }
+})
+
+t.test('a failing store: the 503 is logged with its reason', async (t) => {
+  const log = capture()
+  const broken = new MemoryStore()
+  t.teardown(() => broken.close())
+  const { app } = await buildApp({ store: broken }, undefined, { logger: { level: 'debug', stream: log.stream } })
+  t.teardown(() => app.close())
+  const jar = new CookieJar()
+  await send(app, jar, 'POST', '/login/1')
+  broken.get = () => { throw new Error('connection refused') }
+  t.equal((await send(app, jar, 'GET', '/private')).statusCode, 503)
+  t.ok(ours(parsed(log.text())).find((line) => line.reason === 'store unavailable' && line.code === 'FST_LOGIN_STORE_UNAVAILABLE' && line.statusCode === 503))
 })
 
 t.test('no secret reaches the log', async (t) => {
