@@ -53,6 +53,13 @@ function userStore () {
       const user = byId.get(id)
       return user === undefined ? null : JSON.parse(JSON.stringify(user))
     },
+    /** The same with a database's round trip: the answer comes 1 ms later (a timer, no CPU). */
+    async loadRemote (id) {
+      stats.loads++
+      await new Promise((resolve) => setTimeout(resolve, 1))
+      const user = byId.get(id)
+      return user === undefined ? null : JSON.parse(JSON.stringify(user))
+    },
     check (body) {
       const user = body !== null && typeof body === 'object' ? byName.get(body.username) : undefined
       return user !== undefined && user.password === body.password ? user : null
@@ -245,6 +252,16 @@ export const scenarios = {
   'login-session-cached': {
     title: 'fastify-login `loginRequired`, the same async loader with `userCache: true`',
     build: () => sessionScenario({ preHandler: 'loginRequired' }, 'session', 401, (_app, store) => ({ loadUser: (id) => store.loadAsync(id), userCache: true }))
+  },
+
+  'login-session-db': {
+    title: 'fastify-login `loginRequired`, a loader with a 1 ms round trip, no user cache',
+    build: () => sessionScenario({ preHandler: 'loginRequired' }, 'session', 401, (_app, store) => ({ loadUser: (id) => store.loadRemote(id) }))
+  },
+
+  'login-session-db-cached': {
+    title: 'fastify-login `loginRequired`, the same 1 ms loader with `userCache: true`',
+    build: () => sessionScenario({ preHandler: 'loginRequired' }, 'session', 401, (_app, store) => ({ loadUser: (id) => store.loadRemote(id), userCache: true }))
   },
 
   'login-public': {
@@ -522,6 +539,8 @@ export const TABLE_ORDER = [
   'login-session-redis-nocache',
   'login-session-async',
   'login-session-cached',
+  'login-session-db',
+  'login-session-db-cached',
   'login-public',
   'login-public-noload',
   'login-remember',
