@@ -42,6 +42,24 @@ function userStore () {
       stats.loads++
       return byId.get(id) ?? null
     },
+    /**
+     * A loader with what a database or a remote user service costs at the
+     * least: an answer on a later turn of the event loop, and a new object
+     * (a JSON round trip, as a driver parses its reply). For the userCache scenarios.
+     */
+    async loadAsync (id) {
+      stats.loads++
+      await new Promise((resolve) => setImmediate(resolve))
+      const user = byId.get(id)
+      return user === undefined ? null : JSON.parse(JSON.stringify(user))
+    },
+    /** The same with a database's round trip: the answer comes 1 ms later (a timer, no CPU). */
+    async loadRemote (id) {
+      stats.loads++
+      await new Promise((resolve) => setTimeout(resolve, 1))
+      const user = byId.get(id)
+      return user === undefined ? null : JSON.parse(JSON.stringify(user))
+    },
     check (body) {
       const user = body !== null && typeof body === 'object' ? byName.get(body.username) : undefined
       return user !== undefined && user.password === body.password ? user : null
@@ -102,7 +120,7 @@ async function sessionLoginApp (store, extra = {}) {
   await app.register(fastifyLogin, {
     session: { key: SESSION_KEY },
     loadUser: (id) => store.load(id),
-    ...(typeof extra === 'function' ? await extra(app) : extra)
+    ...(typeof extra === 'function' ? await extra(app, store) : extra)
   })
   return app
 }
@@ -226,6 +244,26 @@ export const scenarios = {
       (app) => redisOptions(app, 'bench:login-session-redis-nocache:', { localCache: false }))
   },
 
+  'login-session-async': {
+    title: 'fastify-login `loginRequired`, async loader (a tick + a JSON copy), no user cache',
+    build: () => sessionScenario({ preHandler: 'loginRequired' }, 'session', 401, (_app, store) => ({ loadUser: (id) => store.loadAsync(id) }))
+  },
+
+  'login-session-cached': {
+    title: 'fastify-login `loginRequired`, the same async loader with `userCache: true`',
+    build: () => sessionScenario({ preHandler: 'loginRequired' }, 'session', 401, (_app, store) => ({ loadUser: (id) => store.loadAsync(id), userCache: true }))
+  },
+
+  'login-session-db': {
+    title: 'fastify-login `loginRequired`, a loader with a 1 ms round trip, no user cache',
+    build: () => sessionScenario({ preHandler: 'loginRequired' }, 'session', 401, (_app, store) => ({ loadUser: (id) => store.loadRemote(id) }))
+  },
+
+  'login-session-db-cached': {
+    title: 'fastify-login `loginRequired`, the same 1 ms loader with `userCache: true`',
+    build: () => sessionScenario({ preHandler: 'loginRequired' }, 'session', 401, (_app, store) => ({ loadUser: (id) => store.loadRemote(id), userCache: true }))
+  },
+
   'login-public': {
     title: 'fastify-login, route that never uses the user (defaults)',
     build: () => sessionScenario({}, 'session', 200)
@@ -290,6 +328,16 @@ export const scenarios = {
   'login-jwt-cache': {
     title: 'fastify-login `jwtRequired` + verified-token cache, JWT-only app',
     build: (store = userStore()) => jwtScenario(store, { session: false }, { cache: true })
+  },
+
+  'login-jwt-async': {
+    title: 'fastify-login `jwtRequired`, JWT-only app, async loader (a tick + a JSON copy), no user cache',
+    build: (store = userStore()) => jwtScenario(store, { session: false, loadUser: (id) => store.loadAsync(id) }, {})
+  },
+
+  'login-jwt-cached': {
+    title: 'fastify-login `jwtRequired`, the same async loader with `userCache: true`',
+    build: (store = userStore()) => jwtScenario(store, { session: false, loadUser: (id) => store.loadAsync(id), userCache: true }, {})
   },
 
   'login-login': {
@@ -410,8 +458,8 @@ async function tokenScenario (chained) {
 async function jwtScenario (store, core, jwtExtra) {
   const app = newApp()
   await app.register(fastifyLogin, {
-    ...core,
     loadUser: (id) => store.load(id),
+    ...core,
     jwt: { secret: JWT_SECRET, authPath: false, accessTokenExpires: '1d', ...jwtExtra }
   })
   app.get('/data', { preHandler: app.jwtRequired }, async () => BODY)
@@ -489,6 +537,10 @@ export const TABLE_ORDER = [
   'login-session-stateless',
   'login-session-redis',
   'login-session-redis-nocache',
+  'login-session-async',
+  'login-session-cached',
+  'login-session-db',
+  'login-session-db-cached',
   'login-public',
   'login-public-noload',
   'login-remember',
@@ -497,6 +549,8 @@ export const TABLE_ORDER = [
   'login-jwt',
   'login-jwt-session',
   'login-jwt-cache',
+  'login-jwt-async',
+  'login-jwt-cached',
   'login-login',
   'login-login-redis',
   'login-jwt-auth-redis',

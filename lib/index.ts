@@ -3,7 +3,7 @@ import type { FastifyPluginAsync } from 'fastify'
 import type { Guard } from './types/index.js'
 import { fastifyLoginPlugin } from './plugin.js'
 import * as testing from './testing/index.js'
-import type { CurrentUser, FastifyLoginOptions, LoginEvents, LoginOptions, LoginSessionInfo, LoginSessions, LoginThrottle, LoginUser, LogoutOptions, NextUrlOptions } from './types/index.js'
+import type { CurrentUser, FastifyLoginOptions, LoginEvents, LoginOptions, LoginSessionInfo, LoginSessions, LoginThrottle, LoginUser, LoginUserCache, LogoutOptions, NextUrlOptions } from './types/index.js'
 import type { AccessTokenOptions, JwtClaims, JwtGuard, JwtTokens } from './types/index.js'
 import type { SessionData as LoginSessionData } from './types/index.js'
 
@@ -129,7 +129,9 @@ export type {
   SessionOptions,
   SessionData,
   SessionProtection,
-  UnauthorizedHandler
+  UnauthorizedHandler,
+  UserCacheOptions,
+  LoginUserCache
 } from './types/index.js'
 
 declare module '@fastify/secure-session' {
@@ -179,6 +181,8 @@ declare module 'fastify' {
     loginOpenapi: <T>(document: T) => T
     /** Login throttling for the app's own login form: `check()` before the password, `fail()` after a wrong one, `reset()` to unlock. */
     loginThrottle: LoginThrottle
+    /** Drops users from the `userCache` option's cache in this process (does nothing when it is off). */
+    loginUserCache: LoginUserCache
   }
   interface FastifyRequest {
     /** The logged-in user, or the anonymous value; set once the user is loaded. */

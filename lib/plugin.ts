@@ -20,6 +20,8 @@ import { loginThrottleApi } from './throttle/api.js'
 import { kGuards, kLoginUrl, kRefreshUrl, kRequestState, kSettings } from './symbols.js'
 import type { FastifyLoginOptions, LoginOptions, LoginUser, LogoutOptions, NextUrlOptions } from './types/index.js'
 import { addAutoLoad, autoLoadCanFindUsers } from './user/auto-load.js'
+import { loginUserCache } from './user/cache.js'
+import { logThrownRefusal } from './internal/debug-log.js'
 import { isAuthenticated, loadCurrentUser } from './user/load.js'
 
 /** The plugin body; `index.ts` wraps it with fastify-plugin. */
@@ -35,6 +37,7 @@ export async function fastifyLoginPlugin (fastify: FastifyInstance, options: Fas
   fastify.decorate('loginEvents', settings.events)
   fastify.decorate('loginSessions', loginSessions(settings, fastify.log))
   fastify.decorate('loginThrottle', loginThrottleApi(settings))
+  fastify.decorate('loginUserCache', loginUserCache(settings))
   // stateStore is the store itself, or with `store: false` a private MemoryStore: either way closed with the app.
   const store = settings.lifetime.stateStore
   if (typeof store.close === 'function') {
@@ -99,6 +102,11 @@ export async function fastifyLoginPlugin (fastify: FastifyInstance, options: Fas
   })
 
   if (autoLoadCanFindUsers(settings, options.anonymousUser !== undefined)) addAutoLoad(fastify, settings)
+  // The security log's refusals (debug level); runs only for requests that fail.
+  fastify.addHook('onError', function logLoginRefusal (request, _reply, error, done) {
+    logThrownRefusal(request, error)
+    done()
+  })
 
   const remember = settings.remember
   if (remember !== null) {

@@ -1,12 +1,14 @@
 import type { FastifyRequest } from 'fastify'
 import { DURATION_MAX, durationOption } from './internal/duration.js'
 import { createLoginEvents } from './internal/events.js'
+import { userIdReader } from './internal/debug-log.js'
 import { boolOption, fail, onlyKnownKeys, optionalFunction, optionalString } from './internal/option-checks.js'
 import { rememberSettings, type RememberSettings } from './remember/options.js'
 import { lifetimeSettings, type LifetimeSettings } from './session/lifetime.js'
 import { keepSessionKeysOption } from './session/keep-keys.js'
 import { sessionCookie } from './session/options.js'
 import { throttleSettings, type ThrottleSettings } from './throttle/options.js'
+import { userCacheOption, type UserCache } from './user/cache.js'
 import type {
   AnonymousUser,
   FastifyLoginOptions,
@@ -57,6 +59,8 @@ export interface Settings {
   cookieExpiryMs: number
   /** Login throttling (`loginThrottle`); null when turned off. Its counters live in `lifetime.stateStore`. */
   throttle: ThrottleSettings | null
+  /** `loadUser` results kept in this process (`userCache`); null when off. */
+  userCache: UserCache | null
 }
 
 export const DEFAULT_LOGIN_MESSAGE = 'Please log in to access this page.'
@@ -70,7 +74,7 @@ const TOP_LEVEL_KEYS = [
   'sessionCookieName', 'rememberMe', 'sessionProtection', 'keepSessionKeys', 'autoLoadUser', 'origin', 'loginUrl',
   'refreshUrl', 'useSessionForNext', 'nextParam', 'unauthorized', 'needsRefresh', 'loginMessage',
   'loginMessageCategory', 'refreshMessage', 'refreshMessageCategory', 'jwt', 'store', 'idleTimeout',
-  'absoluteTimeout', 'touchInterval', 'freshFor', 'clock', 'authVersion', 'loginThrottle',
+  'absoluteTimeout', 'touchInterval', 'freshFor', 'clock', 'authVersion', 'loginThrottle', 'userCache',
   // Read by the plugin body (internal/registration.ts): it depends on the instance.
   'decorateIsAuthenticated'
 ] as const
@@ -154,12 +158,13 @@ export function buildSettings (options: FastifyLoginOptions): Settings {
   const origin = originOption(options.origin)
   const lifetime = lifetimeSettings(options)
   const useSessionForNext = boolOption(options.useSessionForNext, 'useSessionForNext', false)
+  const getUserId = optionalFunction(options.getUserId, 'getUserId') ?? ((user: LoginUser) => String((user as { id?: unknown }).id ?? ''))
   if (useSessionForNext && options.session === false) fail('useSessionForNext needs a session (session is false)')
 
   return {
     loadUser: loadUser as Settings['loadUser'],
     loadUserFromRequest: loadUserFromRequest as Settings['loadUserFromRequest'],
-    getUserId: optionalFunction(options.getUserId, 'getUserId') ?? ((user) => String((user as { id?: unknown }).id ?? '')),
+    getUserId,
     isUserActive: optionalFunction(options.isUserActive, 'isUserActive') ?? ((user) => (user as { isActive?: unknown }).isActive !== false),
     anonymousUser,
     sessionEnabled: options.session !== false,
@@ -186,9 +191,10 @@ export function buildSettings (options: FastifyLoginOptions): Settings {
     loginMessageCategory: optionalString(options.loginMessageCategory, 'loginMessageCategory') ?? 'message',
     refreshMessage: messageOption(options.refreshMessage, 'refreshMessage', DEFAULT_REFRESH_MESSAGE),
     refreshMessageCategory: optionalString(options.refreshMessageCategory, 'refreshMessageCategory') ?? 'message',
-    events: createLoginEvents(),
+    events: createLoginEvents(userIdReader(getUserId)),
     lifetime,
     cookieExpiryMs: durationOption(typeof options.session === 'object' ? options.session.expiry : undefined, 'session.expiry', 86400, DURATION_MAX.cookie) * 1000,
-    throttle: throttleSettings(options.loginThrottle)
+    throttle: throttleSettings(options.loginThrottle),
+    userCache: userCacheOption(options.userCache, lifetime.clock)
   }
 }

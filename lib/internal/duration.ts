@@ -57,7 +57,9 @@ export const DURATION_MAX = {
   grace: 5 * MINUTE,
   leeway: 5 * MINUTE,
   notBefore: DAY,
-  throttle: DAY
+  throttle: DAY,
+  /** A user changed elsewhere is seen by a process only after its cached copy expires. */
+  userCache: MINUTE
 } as const
 
 const HUMAN_UNITS: Array<[string, number]> = [['day', DAY], ['hour', HOUR], ['minute', MINUTE], ['second', 1]]

@@ -1,19 +1,28 @@
 import { EventEmitter } from 'node:events'
 import type { FastifyBaseLogger, FastifyRequest } from 'fastify'
 import type { LoginEventMap, LoginEventName, LoginEvents, SessionEndedEvent, UserEventName } from '../types/index.js'
+import { logEvent, type UserIdOf } from './debug-log.js'
 
 // The plain emitter behind each typed `fastify.loginEvents` (the same object).
 const emitters = new WeakMap<LoginEvents, EventEmitter>()
+// How the debug log names each emitter's users (the plugin's getUserId).
+const userIds = new WeakMap<LoginEvents, UserIdOf>()
 
 /**
  * The emitter behind `fastify.loginEvents`. A plain EventEmitter: the type
  * only narrows its loose `(string | symbol, Function)` methods to our events.
  */
-export function createLoginEvents (): LoginEvents {
+export function createLoginEvents (userIdOf: UserIdOf): LoginEvents {
   const emitter = new EventEmitter()
   const typed: LoginEvents = emitter
   emitters.set(typed, emitter)
+  userIds.set(typed, userIdOf)
   return typed
+}
+
+/** Every event is logged at debug level (debug-log.ts), whether anyone listens or not. */
+function log<K extends LoginEventName> (emitter: LoginEvents, name: K, payload: LoginEventMap[K], logger: FastifyBaseLogger): void {
+  logEvent(name, payload, logger, userIds.get(emitter) as UserIdOf)
 }
 
 /**
@@ -29,18 +38,23 @@ export function emitLoginEvent<K extends UserEventName> (
   user: LoginEventMap[K]['user'],
   via: LoginEventMap[K]['via']
 ): void {
+  const payload = { request, user, via } as LoginEventMap[K]
+  log(emitter, name, payload, request.log)
   if (emitter.listenerCount(name) === 0) return
-  emitPayload(emitter, name, { request, user, via } as LoginEventMap[K], request.log)
+  emitPayload(emitter, name, payload, request.log)
 }
 
 /** `sessionEnded`, with `log` for listener failures when no request is at hand. */
-export function emitSessionEnded (emitter: LoginEvents, event: Omit<SessionEndedEvent, 'via'>, log: FastifyBaseLogger): void {
+export function emitSessionEnded (emitter: LoginEvents, event: Omit<SessionEndedEvent, 'via'>, logger: FastifyBaseLogger): void {
+  const payload: SessionEndedEvent = { ...event, via: 'session' }
+  log(emitter, 'sessionEnded', payload, event.request?.log ?? logger)
   if (emitter.listenerCount('sessionEnded') === 0) return
-  emitPayload(emitter, 'sessionEnded', { ...event, via: 'session' }, event.request?.log ?? log)
+  emitPayload(emitter, 'sessionEnded', payload, event.request?.log ?? logger)
 }
 
 /** An event whose payload is not a {@link LoginEvent} (theft, throttling). */
 export function emitEvent<K extends Exclude<LoginEventName, UserEventName | 'sessionEnded'>> (emitter: LoginEvents, name: K, payload: LoginEventMap[K]): void {
+  log(emitter, name, payload, payload.request.log)
   if (emitter.listenerCount(name) === 0) return
   emitPayload(emitter, name, payload, payload.request.log)
 }

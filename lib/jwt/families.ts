@@ -7,6 +7,7 @@ import { MAX_USER_AGENT, type SessionClient } from '../session/record.js'
 import type { Settings } from '../settings.js'
 import { storeCall } from '../store/guarded.js'
 import { familyKey, familyPrefix } from '../store/keys.js'
+import { forgetUser } from '../user/cache.js'
 import type { LoginSessionInfo, StoreValue } from '../types/index.js'
 
 /*
@@ -105,6 +106,7 @@ export async function endReusedFamily (request: FastifyRequest, userId: string, 
 export async function endFamily (userId: string, id: string, settings: Settings): Promise<boolean> {
   // An id of any other shape names no family (and never reaches a key).
   if (!FAMILY_ID_PATTERN.test(id)) return false
+  forgetUser(settings, userId)
   const store = settings.lifetime.stateStore
   return await storeCall(() => store.delete(familyKey(userId, id)))
 }
@@ -118,6 +120,7 @@ async function familyKeys (userId: string, settings: Settings): Promise<string[]
 
 /** Ends every family of `userId` (logout everywhere, `revokeAll()`, `revokeAllTokens()`); answers how many were there. */
 export async function endFamilies (userId: string, settings: Settings): Promise<number> {
+  forgetUser(settings, userId)
   const store = settings.lifetime.stateStore
   const ended = await Promise.all((await familyKeys(userId, settings)).map((key) => storeCall(() => store.delete(key))))
   return ended.filter(Boolean).length

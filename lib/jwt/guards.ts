@@ -39,8 +39,15 @@ export interface CheckedToken {
 export function createJwtGuards (engine: TokenEngine, jwt: JwtSettings, core: Settings) {
   const fail = (code: JwtErrorCode): Error => jwtError(code, jwt.scheme, jwt.realm, jwt.messages)
   const findToken = tokenFinder(jwt)
-  const loadUser = jwt.loadUserFromClaims ??
-    ((claims: JwtClaims, request: FastifyRequest) => (core.loadUser as NonNullable<Settings['loadUser']>)(claims.sub, request))
+  // The plugin's loader goes through the user cache (when on); the app's loadUserFromClaims may read
+  // any claim, so its answers are never cached by the id alone. A cached user that the checks below
+  // would refuse is loaded again first (see UserCache.load).
+  const coreLoader = core.loadUser as NonNullable<Settings['loadUser']>
+  const cache = core.userCache
+  const loadUser = jwt.loadUserFromClaims ?? (cache === null
+    ? (claims: JwtClaims, request: FastifyRequest) => coreLoader(claims.sub, request)
+    : (claims: JwtClaims, request: FastifyRequest, family: FamilyRecord | null) => cache.load(claims.sub, request, coreLoader,
+        (user) => user !== null && user !== undefined && core.isUserActive(user) && (family === null || versionMatches(core.lifetime, family.v, user))))
 
   /**
    * Verified, not revoked claims of `token` and its family, or the error
@@ -98,7 +105,7 @@ export function createJwtGuards (engine: TokenEngine, jwt: JwtSettings, core: Se
     const { claims, family } = checked
     if (found.location === 'cookies' && !csrfOk(request, jwt, claims)) throw fail('FST_LOGIN_JWT_CSRF')
     if (mode.fresh && claims.fresh !== true) throw fail('FST_LOGIN_JWT_FRESH_REQUIRED')
-    return andThen(loadUser(claims, request), (user) => {
+    return andThen(loadUser(claims, request, family), (user) => {
       if (user === null || user === undefined || !core.isUserActive(user as LoginUser)) throw fail('FST_LOGIN_JWT_USER_NOT_FOUND')
       // The family was started with credentials that no longer hold (a new password): it ends, every token of it.
       if (family !== null && !versionMatches(core.lifetime, family.v, user as LoginUser)) {

@@ -3,6 +3,7 @@ import type { Settings } from '../settings.js'
 import { storeCall } from '../store/guarded.js'
 import { familyKey, revokedTokenKey, tokenCutoffKey } from '../store/keys.js'
 import type { JwtClaims, StoreValue } from '../types/index.js'
+import { forgetUser } from '../user/cache.js'
 import { isPoisoned } from '../rotation/rotate.js'
 import { FAMILY_ID_PATTERN, isFamilyOf, type FamilyRecord } from './families.js'
 
@@ -49,6 +50,7 @@ export function storeVerdict (claims: JwtClaims, settings: Settings): MaybePromi
 
 /** Revokes token `claims.jti` until the verifier would refuse it anyway: `exp` plus the leeway. */
 export function revokeTokenId (claims: JwtClaims, leeway: number, settings: Settings): MaybePromise<void> {
+  forgetUser(settings, claims.sub)
   const ttlMs = (claims.exp + leeway) * 1000 - Date.now()
   // Already past its expiry and the leeway: refused as expired, nothing to keep.
   if (ttlMs <= 0) return
@@ -63,6 +65,7 @@ export function revokeTokenId (claims: JwtClaims, leeway: number, settings: Sett
  * every token it covers has expired.
  */
 export function setTokenCutoff (userId: string, keepSeconds: number, settings: Settings): MaybePromise<void> {
+  forgetUser(settings, userId)
   const store = settings.lifetime.stateStore
   return storeCall(() => store.set(tokenCutoffKey(userId), { at: Math.floor(Date.now() / 1000) }, { ttlMs: keepSeconds * 1000 }))
 }

@@ -6,6 +6,7 @@ import { checkThrottle, clearCheckedAccount, recordFailure } from '../throttle/c
 import type { LoginUser } from '../types/index.js'
 import { addFormParser, isForm } from './bodies.js'
 import { setJwtCookies } from './cookies.js'
+import { forgetUser } from '../user/cache.js'
 import { endFamily } from './families.js'
 import { tokenBody, type FamilyTokens, type StartedFamily, type TokenAnswer } from './family-tokens.js'
 import { GrantRefusal, MAX_FIELD_LENGTH, passwordGrant, refreshGrant, sendOAuthError } from './grants.js'
@@ -101,6 +102,8 @@ function addTokenRoute (child: FastifyInstance, deps: RouteDeps, path: string): 
     }
     await clearCheckedAccount(request, core)
     const family = await families.start(user, request, {}, true)
+    // As at reply.login(): the user just authenticated is newer than any cached copy.
+    forgetUser(core, family.refresh.claims.sub)
     if (jwt.cookies !== null) setJwtCookies(reply, jwt, { accessToken: family.access?.token, refreshToken: family.refresh.token })
     const answer = await respondToLogin(request, reply, deps, user, family)
     // After authResponse: when it throws, the client got no tokens and nobody logged in.

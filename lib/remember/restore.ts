@@ -1,5 +1,6 @@
 import type { FastifyRequest } from 'fastify'
 import { emitEvent, emitLoginEvent } from '../internal/events.js'
+import { logRefusal } from '../internal/debug-log.js'
 import { andThen, type MaybePromise } from '../internal/hook-adapter.js'
 import { requestState } from '../internal/request-state.js'
 import { rotate, type Rotated } from '../rotation/rotate.js'
@@ -103,6 +104,7 @@ function settleRestore (
   if (outcome.kind === 'gone' || outcome.kind === 'refused') {
     // Logged out, revoked, expired, or made with a password that has changed since.
     queueRememberClear(request, remember)
+    logRefusal(request, `remember-me series ${outcome.kind}`, { via: 'remember', userId })
     return outcome.kind === 'refused' ? andThen(endSeries(userId, token.id, settings), () => null) : null
   }
   if (outcome.kind === 'reused') {

@@ -1,6 +1,7 @@
 import type { FastifyBaseLogger, FastifyRequest } from 'fastify'
 import { andThen, type MaybePromise } from '../internal/hook-adapter.js'
 import { emitLoginEvent, emitSessionEnded } from '../internal/events.js'
+import { logRefusal } from '../internal/debug-log.js'
 import { requestState } from '../internal/request-state.js'
 import type { Settings } from '../settings.js'
 import type { LoginUser, SessionEndReason } from '../types/index.js'
@@ -12,6 +13,7 @@ import { sessionIdentifier } from './identifier.js'
 import { protectSession } from './protection.js'
 import { endReason, sessionInfo, touchDue } from './record.js'
 import { clearLogin, rotateSession, USER_ID_KEY, type SessionLike } from './state.js'
+import { forgetUser } from '../user/cache.js'
 
 /*
  * A login session from start to end: made by a login or a remember-me
@@ -42,6 +44,8 @@ export function abandonSession (request: FastifyRequest, session: SessionLike, s
 
 /** Tells `sessionEnded` listeners that `slot` ended (`log` for their failures). */
 export function reportEnded (request: FastifyRequest | null, slot: SessionSlot, reason: SessionEndReason, settings: Settings, log: FastifyBaseLogger): void {
+  // Every ended session passes here (logout, revoke, timeout, auth version, protection): the next load is fresh.
+  forgetUser(settings, slot.record.u)
   emitSessionEnded(settings.events, {
     request,
     userId: slot.record.u,
@@ -79,7 +83,9 @@ export function endSession (request: FastifyRequest, session: SessionLike, slot:
 export function openSession (request: FastifyRequest, session: SessionLike, userId: string, settings: Settings): MaybePromise<{ slot: SessionSlot, marked: boolean } | null> {
   return andThen(readSlot(session, userId, settings), (slot) => {
     if (slot === null) {
+      // Revoked, logged out elsewhere, or gone with its store: the cookie's login is over.
       clearLogin(session)
+      logRefusal(request, 'session not found', { via: 'session', userId })
       return null
     }
     const ended = endReason(slot.record, settings, settings.lifetime.clock())
@@ -111,6 +117,7 @@ export function acceptSessionUser (
   if (user === null || user === undefined || (!record.F && !settings.isUserActive(user))) {
     // The user is gone or deactivated: forget the login and its remember-me device (no event: nobody ended a session on purpose).
     clearLogin(session)
+    logRefusal(request, 'user not found or inactive', { via: 'session', userId: record.u })
     return andThen(deleteSlot(record.u, slot.id, settings), () => andThen(endSeriesOf(record, settings), () => null))
   }
   if (!versionMatches(settings.lifetime, record.v, user)) return endSession(request, session, slot, 'authVersion', settings)

@@ -18,6 +18,7 @@ import { clearCheckedAccount } from '../throttle/counter.js'
 import type { Settings } from '../settings.js'
 import type { CurrentUser, LoginOptions, LoginUser, LogoutOptions } from '../types/index.js'
 import type { SessionSlot } from '../types/internal.js'
+import { forgetUser } from '../user/cache.js'
 
 /** The id the app's rule gives a user, checked: ids are non-empty strings. */
 export function userIdOf (user: LoginUser, settings: Settings): string {
@@ -82,6 +83,8 @@ export async function login (reply: FastifyReply, settings: Settings, user: Logi
     else queueRememberClear(request, settings.remember)
   }
   await clearCheckedAccount(request, settings)
+  // The app just handed over this user, maybe with a new password: a cached copy may be older.
+  forgetUser(settings, id)
   setCurrentUser(request, user, true)
   emitLoginEvent(settings.events, 'userLoggedIn', request, user, 'session')
   return true
@@ -106,6 +109,7 @@ export async function logout (reply: FastifyReply, settings: Settings, options: 
   const userId = slot?.record.u ?? storedUserId(session)
   const cookieId = cookieSessionId(session)
   const device = cookieDevice(request, settings)
+  if (userId !== undefined) forgetUser(settings, userId)
   if (settings.remember !== null) queueRememberClear(request, settings.remember)
   setCurrentUser(request, settings.anonymousUser(request), false)
   // The cookie is cleared before the store is asked, so that even a store

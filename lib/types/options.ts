@@ -3,6 +3,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { JwtOptions } from './jwt.js'
 import type { LoginStore } from './store.js'
 import type { AnonymousUser, Duration, LoginUser, MaybePromise } from './user.js'
+import type { UserCacheOptions } from './user-cache.js'
 
 /** A message, or a function that returns one for the request (localization). */
 export type LoginMessage = string | ((request: FastifyRequest) => string)
@@ -157,6 +158,12 @@ export interface FastifyLoginOptions {
    * registered after this one. The guards never read it. See the README, "Migrating from @fastify/passport".
    */
   decorateIsAuthenticated?: boolean
+  /**
+   * Reuse `loadUser(id)` results in this process for a few seconds (`true`: 1000 users, `'5s'`), so that
+   * the requests of one page view load the user once. Off by default. The store is still read on every
+   * request; see the README's "User cache" for what may be seen late.
+   */
+  userCache?: UserCacheOptions | boolean
 }
 
 /** The `loginThrottle` option. */

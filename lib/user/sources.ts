@@ -1,6 +1,7 @@
 import type { FastifyRequest } from 'fastify'
 import { andThen, type MaybePromise } from '../internal/hook-adapter.js'
 import { emitLoginEvent } from '../internal/events.js'
+import { logRefusal } from '../internal/debug-log.js'
 import { queueRememberClear, queueRememberSet, readRememberCookie } from '../remember/cookie.js'
 import { restoreLogin } from '../remember/restore.js'
 import { sessionIdentifier } from '../session/identifier.js'
@@ -8,6 +9,7 @@ import { acceptSessionUser, openSession } from '../session/lifecycle.js'
 import { sessionOf, storedUserId } from '../session/state.js'
 import type { Settings } from '../settings.js'
 import type { LoginUser } from '../types/index.js'
+import { versionMatches } from '../session/auth-version.js'
 
 /*
  * Where a request's user can come from, in Flask-Login's order: the session,
@@ -36,7 +38,14 @@ function fromSession (settings: Settings, loadUser: NonNullable<Settings['loadUs
     if (userId === undefined) return null
     return andThen(openSession(request, session, userId, settings), (opened) => {
       if (opened === null) return null
-      return andThen(loadUser(userId, request) as MaybePromise<Found>, (user) => andThen(acceptSessionUser(request, session, opened, user, settings), (accepted) => {
+      const { record } = opened.slot
+      // What acceptSessionUser lets through; a cached user it would refuse is loaded again first.
+      const cache = settings.userCache
+      const loaded = cache === null
+        ? loadUser(userId, request) as MaybePromise<Found>
+        : cache.load(userId, request, loadUser, (user) => user !== null && user !== undefined &&
+          (record.F || settings.isUserActive(user)) && versionMatches(settings.lifetime, record.v, user))
+      return andThen(loaded, (user) => andThen(acceptSessionUser(request, session, opened, user, settings), (accepted) => {
         const remember = settings.remember
         if (accepted !== null && remember?.refreshEachRequest === true) {
           const { token } = readRememberCookie(request, remember)
@@ -59,6 +68,7 @@ function fromRememberCookie (settings: Settings, loadUser: NonNullable<Settings[
     if (!present) return null
     if (token === null) {
       queueRememberClear(request, remember)
+      logRefusal(request, 'remember-me cookie invalid', { via: 'remember' })
       return null
     }
     // Strong protection: a token replayed from another address or browser
@@ -70,9 +80,12 @@ function fromRememberCookie (settings: Settings, loadUser: NonNullable<Settings[
       emitLoginEvent(settings.events, 'sessionProtected', request, settings.anonymousUser(request), 'remember')
       return null
     }
+    // Never from the user cache: a restore happens once per browser session, and its series is ended
+    // when the user's auth version differs, which a stale cached user must not decide.
     return andThen(loadUser(token.userId, request) as MaybePromise<Found>, (user) => {
       if (!usable(user, settings)) {
         queueRememberClear(request, remember)
+        logRefusal(request, 'user not found or inactive', { via: 'remember', userId: token.userId })
         return null
       }
       return restoreLogin(request, settings, remember, token, user)
