@@ -22,13 +22,30 @@ type Decide = (request: FastifyRequest, reply: FastifyReply, settings: Settings)
  * async loader returns one.
  */
 function guard (decide: Decide, settings: Settings): Guard {
+  const decideAndMark = (request: FastifyRequest, reply: FastifyReply): MaybePromise<FastifyReply | undefined> => {
+    const sent = decide(request, reply, settings)
+    // decide() answers undefined (pass) synchronously; a promise is a refusal in progress.
+    if (sent === undefined) privatePage(reply)
+    return sent
+  }
   const check = (request: FastifyRequest, reply: FastifyReply): MaybePromise<FastifyReply | undefined> => {
     const loading = ensureUserLoaded(request, settings)
-    return loading === undefined ? decide(request, reply, settings) : loading.then(() => decide(request, reply, settings))
+    return loading === undefined ? decideAndMark(request, reply) : loading.then(() => decideAndMark(request, reply))
   }
   return function sessionGuard (request: FastifyRequest, reply: FastifyReply, done?: HookDone) {
     return runHook(check, request, reply, done)
   } as Guard
+}
+
+/*
+ * A page a guard let through shows one user's data: no cache may keep it, or
+ * after logout the back button (or the next user of a shared computer) sees
+ * it again from the browser's cache (ASVS V8.2.1). The route's own
+ * Cache-Control wins: one set before the guard is kept, and the handler may
+ * set another.
+ */
+function privatePage (reply: FastifyReply): void {
+  if (!reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store')
 }
 
 const login: Decide = (request, reply, settings) =>
