@@ -255,3 +255,23 @@ t.test('without @fastify/swagger nothing breaks', async (t) => {
   await app.ready()
   t.equal((await app.inject({ url: '/token' })).statusCode, 401)
 })
+
+t.test('jwt.routes security naming the plugin\'s schemes: the document builds, and the app\'s security is the one shown', async (t) => {
+  const { app, doc } = await documented(t, {
+    jwt: {
+      routes: {
+        auth: { schema: { security: [OAUTH] } },
+        refresh: { schema: { security: [BEARER] } },
+        logout: { schema: { security: [{ bearerAuth: ['logout'] }] } },
+        revoke: { schema: { security: [{ oauth2Password: [] }, {}] } }
+      }
+    }
+  })
+  const security = (path: string): unknown => doc.paths[path]?.post?.security
+  t.same(security('/auth'), [OAUTH])
+  t.same(security('/auth/refresh'), [BEARER], 'the refresh endpoint (which has a guard marker of its own)')
+  t.same(security('/auth/logout'), [{ bearerAuth: ['logout'] }])
+  t.same(security('/auth/revoke'), [OAUTH, {}])
+  t.notOk(JSON.stringify(doc).includes('x-fastify-login'), 'no marker is left')
+  t.equal((await app.inject({ url: '/documentation/json' })).statusCode, 200, 'swagger-ui serves it')
+})
