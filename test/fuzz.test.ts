@@ -205,6 +205,41 @@ t.test('token endpoint bodies: no 5xx, tokens only for a valid user name and pas
   t.ok(issued > 20, `valid bodies get tokens (${issued} times)`)
 })
 
+t.test('OAuth 2.0 password-grant forms: no 5xx, tokens only for one grant_type=password with a valid user name and password', async (t) => {
+  const names = [...directory.values()].map((u) => u.name)
+  const param = fc.tuple(
+    fc.constantFrom('grant_type', 'username', 'password', 'scope', 'client_id', 'refresh_token', 'username[]', 'Password', ''),
+    fc.oneof(fc.constantFrom('password', 'refresh_token', PASSWORD, 'wrong', '', ...names), fc.string({ maxLength: 6 }))
+  )
+  // Parameters encoded as a client would, or as raw text (so `&`, `=`, `+` and bad escapes reach the parser as they are).
+  const part = fc.oneof(
+    { arbitrary: param.map(([name, value]) => `${encodeURIComponent(name)}=${encodeURIComponent(value)}`), weight: 4 },
+    param.map(([name, value]) => `${name}=${value}`),
+    fc.constantFrom('&', '=', '%ZZ', '+', '%26', '%3D', 'grant_type=password')
+  )
+  const request = fc.record({
+    // Often around a well-formed grant for a user of the directory, so that tokens are given out often enough to check.
+    body: fc.tuple(fc.array(part, { maxLength: 3 }), fc.option(fc.constantFrom(...names), { freq: 3 }), fc.array(part, { maxLength: 3 }))
+      .map(([before, name, after]) => [...before, ...(name === null ? [] : [`grant_type=password&username=${encodeURIComponent(name)}&password=${encodeURIComponent(PASSWORD)}`]), ...after].join('&')),
+    contentType: fc.constantFrom('application/x-www-form-urlencoded', 'application/x-www-form-urlencoded; charset=utf-8', 'Application/X-WWW-Form-Urlencoded', 'application/x-www-form-urlencoded;charset=utf-16')
+  })
+  let issued = 0
+  await fc.assert(fc.asyncProperty(request, async ({ body, contentType }) => {
+    const res = await app.inject({ method: 'POST', url: '/auth', payload: body, headers: { 'content-type': contentType } })
+    noServerError(res)
+    if (res.statusCode !== 200) return
+    issued++
+    const params = new URLSearchParams(body)
+    const once = (name: string): string | undefined => params.getAll(name).length === 1 ? params.get(name) as string : undefined
+    const unique = new Set(params.keys()).size === [...params.keys()].length
+    const owner = [...directory.values()].find((u) => u.name === once('username') && u.isActive !== false)
+    if (!unique || once('grant_type') !== 'password' || once('password') !== PASSWORD || owner === undefined || payloadOf(res.json<Body>().access_token).sub !== owner.id) {
+      throw new Error(`tokens for ${JSON.stringify(body)} (${contentType})`)
+    }
+  }), runs(1000))
+  t.ok(issued > 5, `valid forms get tokens (${issued} times)`)
+})
+
 t.test('next on the login route: no 5xx, the redirect stays on this origin', async (t) => {
   let kept = 0
   // Every way nextUrl() reads it: encoded or raw query string, JSON or form body.

@@ -159,3 +159,33 @@ t.test('swagger shows the tags, summary and extra responses given for the endpoi
   t.equal(paths['/auth/logout']?.post?.deprecated, true)
   t.same(paths['/auth/revoke']?.post?.security, [{ custom: [] }], 'the app\'s security wins')
 })
+
+t.test('a refused refresh grant ends the request even while an async onSend of the app is still running', async (t) => {
+  const calls: string[] = []
+  const clock = testClock()
+  const { app } = await familyApp(t, new MemoryStore({ clock: clock.now }), clock, {
+    routes: {
+      refresh: {
+        preHandler: async (request) => { calls.push(`pre ${String(request.jwtClaims?.sub)}`) },
+        // An onSend that yields (as compression or a logger may): the response is not finished when our guard returns.
+        onSend: async (_request, _reply, payload) => {
+          await new Promise((resolve) => setImmediate(resolve))
+          return payload
+        },
+        onError: async () => { calls.push('onError') }
+      }
+    }
+  })
+  const tokens = await getTokens(app)
+  const other = await getTokens(app, 'bob')
+  const form = { 'content-type': 'application/x-www-form-urlencoded' }
+  const garbage = await app.inject({ method: 'POST', url: '/auth/refresh', headers: form, payload: 'grant_type=refresh_token&refresh_token=garbage' })
+  t.equal(garbage.statusCode, 400)
+  t.equal(garbage.json().error, 'invalid_grant')
+  const both = await app.inject({ method: 'POST', url: '/auth/refresh', headers: { ...form, ...bearer(other.refresh_token) }, payload: `grant_type=refresh_token&refresh_token=${tokens.refresh_token}` })
+  t.equal(both.json().error, 'invalid_request')
+  t.same(calls, [], 'neither the app\'s preHandler nor the endpoint ran after the refusal')
+  const ok = await app.inject({ method: 'POST', url: '/auth/refresh', headers: form, payload: `grant_type=refresh_token&refresh_token=${tokens.refresh_token}` })
+  t.equal(ok.statusCode, 200)
+  t.same(calls, ['pre 1'], 'a granted refresh reaches the app\'s preHandler')
+})

@@ -228,3 +228,27 @@ t.test('a refresh token of no family is an invalid_grant; a store that fails kee
   state.down = false
   t.equal((await form(a, '/auth/refresh', `grant_type=refresh_token&refresh_token=${tokens.refresh_token}`)).statusCode, 200, 'the token was not spent')
 })
+
+t.test('form grants answer in the body only: a cross-site form cannot plant its tokens as cookies (login CSRF)', async (t) => {
+  // A page of another site can post a form (no CORS preflight) and the browser keeps the cookies of the answer:
+  // the victim would be logged in to the attacker's account. A JSON request cannot be sent that way.
+  const a = await app(t, undefined, { locations: ['headers', 'cookies'], cookies: { secure: false } })
+  const login = await form(a, '/auth', passwordForm())
+  t.equal(login.statusCode, 200, login.body)
+  t.equal(login.headers['set-cookie'], undefined, 'password grant: no cookies')
+  t.type(login.json<Tokens>().access_token, 'string', 'the tokens are in the body')
+
+  const attackers = await getTokens(a, 'bob')
+  const refreshed = await form(a, '/auth/refresh', `grant_type=refresh_token&refresh_token=${attackers.refresh_token}`)
+  t.equal(refreshed.statusCode, 200, refreshed.body)
+  t.equal(refreshed.headers['set-cookie'], undefined, 'refresh grant with the token in the body only: no cookies')
+
+  // The browser's own refresh cookie, sent with the same token in the body: that login is the browser's already,
+  // and its cookies must follow the rotation (else they would hold a spent token).
+  const json = await a.inject({ method: 'POST', url: '/auth', payload: { username: 'alice', password: PASSWORD } })
+  t.ok(json.cookies.some((c) => c.name === 'refresh_token_cookie'), 'a JSON login still sets the cookies')
+  const own = json.json<Tokens>().refresh_token
+  const rotated = await form(a, '/auth/refresh', `grant_type=refresh_token&refresh_token=${own}`, { cookie: `refresh_token_cookie=${own}` })
+  t.equal(rotated.statusCode, 200, rotated.body)
+  t.equal(rotated.cookies.find((c) => c.name === 'refresh_token_cookie')?.value, rotated.json<Tokens>().refresh_token, 'the cookie gets the successor')
+})

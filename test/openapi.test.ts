@@ -255,3 +255,45 @@ t.test('without @fastify/swagger nothing breaks', async (t) => {
   await app.ready()
   t.equal((await app.inject({ url: '/token' })).statusCode, 401)
 })
+
+t.test('jwt.routes security naming the plugin\'s schemes: the document builds, and the app\'s security is the one shown', async (t) => {
+  const { app, doc } = await documented(t, {
+    jwt: {
+      routes: {
+        auth: { schema: { security: [OAUTH] } },
+        refresh: { schema: { security: [BEARER] } },
+        logout: { schema: { security: [{ bearerAuth: ['logout'] }] } },
+        revoke: { schema: { security: [{ oauth2Password: [] }, {}] } }
+      }
+    }
+  })
+  const security = (path: string): unknown => doc.paths[path]?.post?.security
+  t.same(security('/auth'), [OAUTH])
+  t.same(security('/auth/refresh'), [BEARER], 'the refresh endpoint (which has a guard marker of its own)')
+  t.same(security('/auth/logout'), [{ bearerAuth: ['logout'] }])
+  t.same(security('/auth/revoke'), [OAUTH, {}])
+  t.notOk(JSON.stringify(doc).includes('x-fastify-login'), 'no marker is left')
+  t.equal((await app.inject({ url: '/documentation/json' })).statusCode, 200, 'swagger-ui serves it')
+})
+
+t.test('@fastify/swagger at the root, the plugin in a prefixed scope: the root document is completed too', async (t) => {
+  const app = Fastify()
+  t.teardown(() => app.close())
+  const own = { type: 'http', scheme: 'bearer', description: 'the app\'s' }
+  await app.register(fastifySwagger, { openapi: { ...swaggerOptions.openapi, components: { securitySchemes: { bearerAuth: own } } } } as never)
+  await app.register(fastifySwaggerUi, { routePrefix: '/documentation' })
+  await app.register(async (api) => {
+    await api.register(fastifyLogin, options())
+    api.get('/me', { preHandler: api.jwtRequired }, ok)
+    api.get('/own', { schema: { security: [{ bearerAuth: [] }] } }, ok)
+  }, { prefix: '/api' })
+  await app.ready()
+  const doc = app.swagger() as unknown as Doc
+  t.same(doc.paths['/api/me']?.get?.security, [BEARER, OAUTH], 'a guarded route of the scope')
+  t.same(doc.paths['/api/own']?.get?.security, [BEARER], 'a route\'s own security, naming a scheme of the app, is not lost')
+  t.same(doc.components.securitySchemes?.bearerAuth, own)
+  t.same(doc.components.securitySchemes?.oauth2Password?.flows, { password: { tokenUrl: '/api/auth', refreshUrl: '/api/auth/refresh', scopes: {} } })
+  t.notOk(JSON.stringify(doc).includes('x-fastify-login'), 'no marker is left')
+  const served = await app.inject({ url: '/documentation/json' })
+  t.same(served.json(), JSON.parse(JSON.stringify(doc)), 'swagger-ui at the root serves the same')
+})

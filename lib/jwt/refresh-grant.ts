@@ -20,22 +20,28 @@ interface RefreshGrantDeps {
  * for the server to guess, and an ambiguous request is a bad one.
  */
 export function refreshGrantGuard (deps: RefreshGrantDeps): preHandlerHookHandler {
-  async function formRefresh (request: FastifyRequest, reply: FastifyReply): Promise<void> {
+  /*
+   * A refusal returns the reply: Fastify waits for a returned reply to finish
+   * before it would run another hook. Resolving with nothing while an async
+   * onSend still holds the response back would let the app's later
+   * preHandlers and the endpoint itself run for a refused request.
+   */
+  async function formRefresh (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> {
     // A grant: the route's preValidation refused bad forms, and its body schema (the same rules) whatever an app's preValidation changed after.
     const grant = refreshGrant(request.body) as { token: string }
     const other = deps.findToken(request, 'refresh')
     // A header of another scheme (Basic client authentication) carries no token of ours.
     if (other !== null && other !== 'FST_LOGIN_JWT_WRONG_SCHEME' && (typeof other === 'string' || other.token !== grant.token)) {
-      sendOAuthError(reply, new GrantRefusal('invalid_request', 'Send the refresh token once: in the body or in the Authorization header, not both'))
-      return
+      return sendOAuthError(reply, new GrantRefusal('invalid_request', 'Send the refresh token once: in the body or in the Authorization header, not both'))
     }
     try {
       await deps.presentedRefresh(request, grant.token)
     } catch (err) {
       const refusal = invalidGrant(err)
       if (refusal === undefined) throw err
-      sendOAuthError(reply, refusal)
+      return sendOAuthError(reply, refusal)
     }
+    return undefined
   }
 
   return function refreshGuard (request: FastifyRequest, reply: FastifyReply, done: (err?: Error) => void) {

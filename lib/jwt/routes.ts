@@ -48,6 +48,22 @@ async function respondToLogin (request: FastifyRequest, reply: FastifyReply, dep
   }
 }
 
+/*
+ * Login CSRF: a page of another site can post a form to the token endpoints
+ * (a form needs no CORS preflight), and the browser keeps the cookies of the
+ * answer, so the attacker's tokens would log the victim in to the
+ * attacker's account. A form grant therefore answers in the body only, as
+ * RFC 6749 does; JSON, which a cross-site page cannot send, still sets the
+ * cookies. The one exception is a refresh grant that also carried the same
+ * token in the refresh cookie (the guard refused a different one): that
+ * login is the browser's already, and its cookies must follow the rotation,
+ * or they would hold a spent refresh token.
+ */
+function setsCookies (request: FastifyRequest, jwt: JwtSettings, form: boolean, presented?: string): jwt is JwtSettings & { cookies: NonNullable<JwtSettings['cookies']> } {
+  if (jwt.cookies === null) return false
+  return !form || (presented !== undefined && request.cookies?.[jwt.cookies.refresh] === presented)
+}
+
 const JSON_TYPE = /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i
 
 function credential (value: unknown): boolean {
@@ -104,7 +120,7 @@ function addTokenRoute (child: FastifyInstance, deps: RouteDeps, path: string): 
     const family = await families.start(user, request, {}, true)
     // As at reply.login(): the user just authenticated is newer than any cached copy.
     forgetUser(core, family.refresh.claims.sub)
-    if (jwt.cookies !== null) setJwtCookies(reply, jwt, { accessToken: family.access?.token, refreshToken: family.refresh.token })
+    if (setsCookies(request, jwt, form)) setJwtCookies(reply, jwt, { accessToken: family.access?.token, refreshToken: family.refresh.token })
     const answer = await respondToLogin(request, reply, deps, user, family)
     // After authResponse: when it throws, the client got no tokens and nobody logged in.
     emitLoginEvent(core.events, 'userLoggedIn', request, user, 'jwt')
@@ -128,14 +144,16 @@ function addRefreshRoute (child: FastifyInstance, deps: RouteDeps, path: string)
     config: { autoLoadUser: false }
   }, jwt.routes.refresh), async function refreshEndpoint (request, reply) {
     const user = request.currentUser as LoginUser
+    const form = isForm(request.headers['content-type'])
     const outcome = await families.refresh(request, request.jwtClaims as JwtClaims, user)
     if (outcome.kind === 'refused') {
       const err = deps.fail(outcome.code)
-      if (isForm(request.headers['content-type'])) return sendOAuthError(reply, new GrantRefusal('invalid_grant', err.message))
+      if (form) return sendOAuthError(reply, new GrantRefusal('invalid_grant', err.message))
       throw err
     }
     const { answer } = outcome
-    if (jwt.cookies !== null) setJwtCookies(reply, jwt, { accessToken: answer.access_token, refreshToken: answer.refresh_token })
+    const presented = form ? (request.body as Record<string, string>).refresh_token : undefined
+    if (setsCookies(request, jwt, form, presented)) setJwtCookies(reply, jwt, { accessToken: answer.access_token, refreshToken: answer.refresh_token })
     const body = await respond(request, reply, deps, user, answer)
     // Its own event: a refresh is no login (no password), and userLoggedIn listeners would count it as one.
     // A graced retry gave out nothing new: no second event.

@@ -48,12 +48,29 @@ export function applySecurity (document: unknown, security: OpenapiSecurity): un
 
 type SwaggerFunction = (options?: { yaml?: boolean }) => unknown
 
-/** Wraps `fastify.swagger()` once the app is ready, if @fastify/swagger is registered in this scope. */
+/**
+ * The scope that defines the `swagger` decorator, which `fastify` sees:
+ * Fastify scopes inherit their parents' decorators through the prototype chain.
+ */
+function swaggerOwner (fastify: FastifyInstance): { swagger: SwaggerFunction } {
+  let scope: object = fastify
+  while (!Object.hasOwn(scope, 'swagger')) scope = Object.getPrototypeOf(scope) as object
+  return scope as { swagger: SwaggerFunction }
+}
+
+/**
+ * Wraps `swagger()` once the app is ready, if @fastify/swagger is visible
+ * in this scope, where the decorator is defined: with @fastify/swagger at
+ * the root and the plugin in a prefixed scope, the root's document (the one
+ * @fastify/swagger-ui at the root serves) holds our marked routes too, and
+ * wrapping only our scope's copy would leave it with the markers and
+ * without the `security` that routes gave themselves.
+ */
 export function wrapSwagger (fastify: FastifyInstance, security: OpenapiSecurity): void {
   fastify.addHook('onReady', function openapiSecuritySchemes (done) {
-    const target = fastify as unknown as { swagger?: SwaggerFunction }
-    const original = target.swagger
+    const original = (fastify as unknown as { swagger?: unknown }).swagger
     if (typeof original === 'function') {
+      const target = swaggerOwner(fastify)
       target.swagger = function swagger (this: unknown, options) {
         const document = applySecurity(original.call(this), security)
         // JSON is YAML (1.2): the document with our additions, without a YAML library here.

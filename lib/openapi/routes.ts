@@ -43,14 +43,15 @@ function namesOurs (security: unknown, schemes: ReadonlySet<string>): boolean {
 export function markGuardedRoutes (fastify: FastifyInstance, schemes: ReadonlySet<string>): void {
   fastify.addHook('onRoute', function openapiGuards (route) {
     const schema = route.schema as Record<string, unknown> | undefined
-    if (schema?.[MARKER] !== undefined) return
     // New schema objects: an app may share one schema between routes with different guards.
+    // Before the marker check: the plugin's refresh endpoint comes marked, and its `security` (jwt.routes) may name ours too.
     if (schema?.security !== undefined) {
       if (!namesOurs(schema.security, schemes)) return
       const { security, ...rest } = schema
       route.schema = { ...rest, [OWN_MARKER]: security } as RouteOptions['schema']
       return
     }
+    if (schema?.[MARKER] !== undefined) return
     const expression = guardsOfRoute(route)
     if (expression !== undefined) route.schema = { ...schema, [MARKER]: expression } as RouteOptions['schema']
   })
