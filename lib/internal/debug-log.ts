@@ -1,4 +1,4 @@
-import { hash } from 'node:crypto'
+import { createHmac, hash, randomBytes } from 'node:crypto'
 import type { FastifyBaseLogger, FastifyError, FastifyRequest } from 'fastify'
 import type { LoginEventMap, LoginEventName, SessionEndedEvent } from '../types/index.js'
 
@@ -10,8 +10,8 @@ import type { LoginEventMap, LoginEventName, SessionEndedEvent } from '../types/
  * (the onError hook below). A line holds user ids, reasons and error codes,
  * never a credential: no token, cookie, password or session id. Where a
  * line needs to name a session or an account it carries a reference (a
- * SHA-256 prefix), which cannot be turned back into the value but can be
- * computed from it to find the lines about it.
+ * hash prefix) instead. A session's is the SHA-256 of its public id, which
+ * can be computed to find its lines; an account's is keyed (see below).
  */
 
 /** The id of an event's user, or undefined for an anonymous value (or an id rule that throws for it). */
@@ -35,9 +35,16 @@ export function reference (value: string): string {
   return hash('sha256', value, 'hex').slice(0, 12)
 }
 
-/** The reference of a username as the throttle counts it (NFKC, lower case, trimmed): a password typed as the name stays out of the log. */
+// What is typed as a username is sometimes the password. A plain hash of it (48 bits of an unsalted SHA-256)
+// would let anyone who reads the log test password guesses offline, fast; an HMAC under a key that lives only
+// in this process's memory cannot be tested without the key. The price: an account's reference is the same on
+// every line of one process run, not across processes or restarts, and cannot be computed from a username.
+const ACCOUNT_KEY = randomBytes(32)
+
+/** The reference of a username as the throttle counts it (NFKC, lower case, trimmed): keyed, so a password typed as the name stays out of the log. */
 export function accountReference (username: string): string {
-  return reference(username.slice(0, 1024).normalize('NFKC').toLowerCase().trim())
+  const account = username.slice(0, 1024).normalize('NFKC').toLowerCase().trim()
+  return createHmac('sha256', ACCOUNT_KEY).update(account).digest('hex').slice(0, 12)
 }
 
 // Refusals already logged from their event, so that the error thrown after it is not logged twice.
