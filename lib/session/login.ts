@@ -67,6 +67,10 @@ export async function login (reply: FastifyReply, settings: Settings, user: Logi
   const active = settings.isUserActive(user)
   if (!force && !active) return false
 
+  // The app just handed over this user, maybe with a new password already saved: from now on a cached copy may be
+  // older than what a load would read, so it is dropped before the login's store writes, not only after them (else
+  // the user's other sessions would be judged on the old copy, and let through, while those writes are in flight).
+  forgetUser(settings, id)
   const session = sessionOf(request, settings)
   await dropPreviousLogin(request, session, settings)
   // A forced login of an inactive user is marked, so that later loads keep it (they refuse inactive users otherwise).
@@ -83,7 +87,7 @@ export async function login (reply: FastifyReply, settings: Settings, user: Logi
     else queueRememberClear(request, settings.remember)
   }
   await clearCheckedAccount(request, settings)
-  // The app just handed over this user, maybe with a new password: a cached copy may be older.
+  // And again: a load made during the login may have kept a copy older than the user handed over.
   forgetUser(settings, id)
   setCurrentUser(request, user, true)
   emitLoginEvent(settings.events, 'userLoggedIn', request, user, 'session')

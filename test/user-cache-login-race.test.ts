@@ -1,0 +1,70 @@
+import t from 'tap'
+import { MemoryStore, type LoginStore } from '../lib/index.js'
+import { buildApp, CookieJar, heldPoint, send, type TestUser } from './helpers.js'
+
+/*
+ * The user cache and a login that hands over a changed user (a password
+ * form that logs the user in again, Django's update_session_auth_hash): the
+ * new password is in the database before reply.login() is called, so from
+ * that moment a fresh load ends the other sessions. While the login is still
+ * writing its session to the store, a cached copy with the old password must
+ * not keep those sessions going.
+ */
+
+interface Account extends TestUser {
+  password: string
+}
+
+t.test('during a login with a new password, an old session is not let through by a cached copy', async (t) => {
+  for (const userCache of [false, true]) {
+    const users = new Map<string, Account>([['1', { id: '1', name: 'alice', password: 'a1' }]])
+    const inner = new MemoryStore()
+    t.teardown(() => inner.close())
+    const held = heldPoint()
+    let hold = false
+    // The store as the login's writes see it: while `hold` is on, the next write waits for release().
+    const later = async <T>(write: () => T): Promise<T> => {
+      if (hold) {
+        hold = false
+        held.reached()
+        await held.wait
+      }
+      return write()
+    }
+    const store: LoginStore = {
+      get: (key) => inner.get(key),
+      set: (key, value, options) => later(() => inner.set(key, value, options)),
+      delete: (key) => inner.delete(key),
+      compareAndSet: (key, expected, next, options) => later(() => inner.compareAndSet(key, expected, next, options)),
+      increment: (key, options) => inner.increment(key, options),
+      keysOfUser: (userId) => inner.keysOfUser(userId),
+      deleteUser: (userId) => inner.deleteUser(userId)
+    }
+    const { app } = await buildApp({
+      store,
+      userCache,
+      authVersion: (user) => (user as Account).password,
+      loadUser: (id) => {
+        const user = users.get(id)
+        return user === undefined ? null : { ...user }
+      }
+    }, (app) => {
+      app.post('/relogin', async (_request, reply) => ({ ok: await reply.login({ ...users.get('1') as Account }) }))
+    })
+    t.teardown(() => app.close())
+
+    const phone = new CookieJar()
+    t.equal((await send(app, phone, 'POST', '/relogin')).statusCode, 200)
+    t.equal((await send(app, phone, 'GET', '/private')).statusCode, 200, 'the phone is logged in (and, with the cache, alice is cached)')
+    // The password form on the laptop: the new password is saved, then the user is logged in again.
+    ;(users.get('1') as Account).password = 'a2'
+    hold = true
+    const renewing = send(app, new CookieJar(), 'POST', '/relogin')
+    await held.arrived
+    const during = await send(app, phone, 'GET', '/private')
+    held.release()
+    t.equal((await renewing).statusCode, 200)
+    t.equal(during.statusCode, 401, `userCache: ${userCache}: the phone's old-password session is refused while the login is under way`)
+    t.equal((await send(app, phone, 'GET', '/private')).statusCode, 401, `userCache: ${userCache}: and after it`)
+  }
+})
