@@ -7,6 +7,7 @@ import type { LoginUser } from '../types/index.js'
 import { addFormParser, isForm } from './bodies.js'
 import { setJwtCookies } from './cookies.js'
 import { forgetUser } from '../user/cache.js'
+import { userIdOf } from '../session/login.js'
 import { endFamily } from './families.js'
 import { tokenBody, type FamilyTokens, type StartedFamily, type TokenAnswer } from './family-tokens.js'
 import { GrantRefusal, MAX_FIELD_LENGTH, passwordGrant, refreshGrant, sendOAuthError } from './grants.js'
@@ -116,9 +117,12 @@ function addTokenRoute (child: FastifyInstance, deps: RouteDeps, path: string): 
       if (form) return sendOAuthError(reply, new GrantRefusal('invalid_grant', err.message))
       throw err
     }
+    // As at reply.login(): the user just authenticated (maybe with a new password) is newer than any cached copy,
+    // dropped before the writes below so that the user's older token families are judged on a fresh load meanwhile.
+    forgetUser(core, userIdOf(user, core))
     await clearCheckedAccount(request, core)
     const family = await families.start(user, request, {}, true)
-    // As at reply.login(): the user just authenticated is newer than any cached copy.
+    // And again: a load made during those writes may have kept an older copy.
     forgetUser(core, family.refresh.claims.sub)
     if (setsCookies(request, jwt, form)) setJwtCookies(reply, jwt, { accessToken: family.access?.token, refreshToken: family.refresh.token })
     const answer = await respondToLogin(request, reply, deps, user, family)

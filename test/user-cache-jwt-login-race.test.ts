@@ -1,0 +1,81 @@
+import t from 'tap'
+import Fastify from 'fastify'
+import fastifyLogin, { MemoryStore, type LoginStore } from '../lib/index.js'
+import { assertRefused, assertUser, callMe, heldPoint, type TestUser } from './helpers.js'
+
+/*
+ * The user cache and a token login with a new password (POST /auth): once
+ * the password checked, the cached copy is older than the user, so while the
+ * login is still writing its token family, an older family must not be let
+ * through on that copy (a fresh load ends it: another auth version).
+ */
+
+const SECRET = 'user-cache-jwt-login-race-secret-0123456789'
+
+interface Account extends TestUser {
+  password: string
+}
+
+t.test('during a token login with a new password, an older family is not let through by a cached copy', async (t) => {
+  for (const userCache of [false, true]) {
+    const users = new Map<string, Account>([['1', { id: '1', name: 'alice', password: 'a1' }]])
+    const inner = new MemoryStore()
+    t.teardown(() => inner.close())
+    const held = heldPoint()
+    let hold = false
+    // While `hold` is on, the next store write waits for release().
+    const later = async <T>(write: () => T): Promise<T> => {
+      if (hold) {
+        hold = false
+        held.reached()
+        await held.wait
+      }
+      return write()
+    }
+    const store: LoginStore = {
+      get: (key) => inner.get(key),
+      set: (key, value, options) => later(() => inner.set(key, value, options)),
+      delete: (key) => inner.delete(key),
+      compareAndSet: (key, expected, next, options) => later(() => inner.compareAndSet(key, expected, next, options)),
+      increment: (key, options) => inner.increment(key, options),
+      keysOfUser: (userId) => inner.keysOfUser(userId),
+      deleteUser: (userId) => inner.deleteUser(userId)
+    }
+    const app = Fastify()
+    t.teardown(() => app.close())
+    await app.register(fastifyLogin, {
+      session: false,
+      store,
+      userCache,
+      loginThrottle: false,
+      authVersion: (user) => (user as Account).password,
+      loadUser: (id) => {
+        const user = users.get(id)
+        return user === undefined ? null : { ...user }
+      },
+      jwt: {
+        secret: SECRET,
+        authenticate: (username, password) => {
+          const user = [...users.values()].find((u) => u.name === username)
+          return user !== undefined && user.password === password ? { ...user } : null
+        }
+      }
+    })
+    app.get('/api/me', { preHandler: app.jwtRequired }, async (request) => ({ name: (request.currentUser as TestUser).name }))
+    await app.ready()
+
+    const first = await app.inject({ method: 'POST', url: '/auth', payload: { username: 'alice', password: 'a1' } })
+    const before = first.json<{ access_token: string }>()
+    assertUser(t, await callMe(app, before.access_token))
+    // Her password changes (saved by the app), then she logs in with the new one.
+    ;(users.get('1') as Account).password = 'a2'
+    hold = true
+    const renewing = app.inject({ method: 'POST', url: '/auth', payload: { username: 'alice', password: 'a2' } })
+    await held.arrived
+    const during = await callMe(app, before.access_token)
+    held.release()
+    t.equal((await renewing).statusCode, 200)
+    t.equal(during.statusCode, 401, `userCache: ${userCache}: the old family is refused while the token login is writing`)
+    assertRefused(t, await callMe(app, before.access_token), 'FST_LOGIN_JWT_REVOKED', `userCache: ${userCache}: and after it`)
+  }
+})
