@@ -1,6 +1,6 @@
 import t from 'tap'
 import Fastify from 'fastify'
-import fastifyLogin, { MemoryStore, type LoginStore } from '../lib/index.js'
+import fastifyLogin, { MemoryStore, type LoginStore, type StoreSetOptions, type StoreValue } from '../lib/index.js'
 import { assertRefused, assertUser, callMe, heldPoint, type TestUser } from './helpers.js'
 
 /*
@@ -36,7 +36,8 @@ t.test('during a token login with a new password, an older family is not let thr
       get: (key) => inner.get(key),
       set: (key, value, options) => later(() => inner.set(key, value, options)),
       delete: (key) => inner.delete(key),
-      compareAndSet: (key, expected, next, options) => later(() => inner.compareAndSet(key, expected, next, options)),
+      compareAndSet: (key: string, expected: StoreValue | null, next: any, options?: StoreSetOptions) =>
+        later(() => inner.compareAndSet(key, expected, next, options as StoreSetOptions)),
       increment: (key, options) => inner.increment(key, options),
       keysOfUser: (userId) => inner.keysOfUser(userId),
       deleteUser: (userId) => inner.deleteUser(userId)

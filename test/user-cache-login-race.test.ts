@@ -1,5 +1,5 @@
 import t from 'tap'
-import { MemoryStore, type LoginStore } from '../lib/index.js'
+import { MemoryStore, type LoginStore, type StoreSetOptions, type StoreValue } from '../lib/index.js'
 import { buildApp, CookieJar, heldPoint, send, type TestUser } from './helpers.js'
 
 /*
@@ -35,7 +35,8 @@ t.test('during a login with a new password, an old session is not let through by
       get: (key) => inner.get(key),
       set: (key, value, options) => later(() => inner.set(key, value, options)),
       delete: (key) => inner.delete(key),
-      compareAndSet: (key, expected, next, options) => later(() => inner.compareAndSet(key, expected, next, options)),
+      compareAndSet: (key: string, expected: StoreValue | null, next: any, options?: StoreSetOptions) =>
+        later(() => inner.compareAndSet(key, expected, next, options as StoreSetOptions)),
       increment: (key, options) => inner.increment(key, options),
       keysOfUser: (userId) => inner.keysOfUser(userId),
       deleteUser: (userId) => inner.deleteUser(userId)
