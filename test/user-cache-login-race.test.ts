@@ -69,3 +69,26 @@ t.test('during a login with a new password, an old session is not let through by
     t.equal((await send(app, phone, 'GET', '/private')).statusCode, 401, `userCache: ${userCache}: and after it`)
   }
 })
+
+t.test('a login refused because the user is inactive drops the cached copy too', async (t) => {
+  for (const userCache of [false, true]) {
+    const users = new Map<string, Account>([['1', { id: '1', name: 'alice', password: 'a1' }]])
+    const { app } = await buildApp({
+      userCache,
+      loadUser: (id) => {
+        const user = users.get(id)
+        return user === undefined ? null : { ...user }
+      }
+    }, (app) => {
+      app.post('/relogin', async (_request, reply) => ({ ok: await reply.login({ ...users.get('1') as Account }) }))
+    })
+    t.teardown(() => app.close())
+    const phone = new CookieJar()
+    await send(app, phone, 'POST', '/relogin')
+    t.equal((await send(app, phone, 'GET', '/private')).statusCode, 200)
+    // Deactivated; a login attempt hands the plugin the user as she is now, and is refused.
+    ;(users.get('1') as Account).isActive = false
+    t.same((await send(app, new CookieJar(), 'POST', '/relogin')).json(), { ok: false })
+    t.equal((await send(app, phone, 'GET', '/private')).statusCode, 401, `userCache: ${userCache}: her session ends at its next request`)
+  }
+})

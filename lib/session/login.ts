@@ -64,13 +64,14 @@ export async function login (reply: FastifyReply, settings: Settings, user: Logi
     : 0
   const id = userIdOf(user, settings)
   const version = versionOf(settings.lifetime, user)
+  // The app just handed over this user as it is now (maybe with a new password already saved, maybe deactivated):
+  // a cached copy may be older than what a load would read, so it is dropped at once, also for a login refused just
+  // below, and before the login's store writes, not only after them (else the user's other sessions would be judged
+  // on the old copy, and let through, while those writes are in flight).
+  forgetUser(settings, id)
   const active = settings.isUserActive(user)
   if (!force && !active) return false
 
-  // The app just handed over this user, maybe with a new password already saved: from now on a cached copy may be
-  // older than what a load would read, so it is dropped before the login's store writes, not only after them (else
-  // the user's other sessions would be judged on the old copy, and let through, while those writes are in flight).
-  forgetUser(settings, id)
   const session = sessionOf(request, settings)
   await dropPreviousLogin(request, session, settings)
   // A forced login of an inactive user is marked, so that later loads keep it (they refuse inactive users otherwise).
