@@ -80,3 +80,34 @@ t.test('during a token login with a new password, an older family is not let thr
     assertRefused(t, await callMe(app, before.access_token), 'FST_LOGIN_JWT_REVOKED', `userCache: ${userCache}: and after it`)
   }
 })
+
+t.test('a token login refused because the user is inactive drops the cached copy too', async (t) => {
+  for (const userCache of [false, true]) {
+    const users = new Map<string, Account>([['1', { id: '1', name: 'alice', password: 'a1' }]])
+    const app = Fastify()
+    t.teardown(() => app.close())
+    await app.register(fastifyLogin, {
+      session: false,
+      userCache,
+      loadUser: (id) => {
+        const user = users.get(id)
+        return user === undefined ? null : { ...user }
+      },
+      jwt: {
+        secret: SECRET,
+        authenticate: (username, password) => {
+          const user = [...users.values()].find((u) => u.name === username)
+          return user !== undefined && user.password === password ? { ...user } : null
+        }
+      }
+    })
+    app.get('/api/me', { preHandler: app.jwtRequired }, async (request) => ({ name: (request.currentUser as TestUser).name }))
+    await app.ready()
+    const { access_token: token } = (await app.inject({ method: 'POST', url: '/auth', payload: { username: 'alice', password: 'a1' } })).json<{ access_token: string }>()
+    assertUser(t, await callMe(app, token))
+    // Deactivated; her next token login is refused, having handed the plugin the user as she is now.
+    ;(users.get('1') as Account).isActive = false
+    t.equal((await app.inject({ method: 'POST', url: '/auth', payload: { username: 'alice', password: 'a1' } })).statusCode, 401)
+    assertRefused(t, await callMe(app, token), 'FST_LOGIN_JWT_USER_NOT_FOUND', `userCache: ${userCache}: her token is refused at once`)
+  }
+})

@@ -7,7 +7,6 @@ import type { LoginUser } from '../types/index.js'
 import { addFormParser, isForm } from './bodies.js'
 import { setJwtCookies } from './cookies.js'
 import { forgetUser } from '../user/cache.js'
-import { userIdOf } from '../session/login.js'
 import { endFamily } from './families.js'
 import { tokenBody, type FamilyTokens, type StartedFamily, type TokenAnswer } from './family-tokens.js'
 import { GrantRefusal, MAX_FIELD_LENGTH, passwordGrant, refreshGrant, sendOAuthError } from './grants.js'
@@ -109,6 +108,10 @@ function addTokenRoute (child: FastifyInstance, deps: RouteDeps, path: string): 
     // Before the password is tested: a throttled attempt learns nothing, not even whether it was right.
     await checkThrottle(request, username, core, 'jwt')
     const user = await authenticate(username, password, request)
+    // As at reply.login(): authenticate() answered the user as it is now (maybe with a new password, maybe
+    // deactivated), so any cached copy goes at once, before the refusal or the writes below: meanwhile the user's
+    // other token families are judged on a fresh load, not let through on an older copy.
+    if (user !== null && user !== undefined) forgetUser(core, core.getUserId(user))
     // One answer for unknown users, wrong passwords and inactive accounts.
     if (user === null || user === undefined || !core.isUserActive(user)) {
       await recordFailure(request, username, core, 'jwt')
@@ -117,9 +120,6 @@ function addTokenRoute (child: FastifyInstance, deps: RouteDeps, path: string): 
       if (form) return sendOAuthError(reply, new GrantRefusal('invalid_grant', err.message))
       throw err
     }
-    // As at reply.login(): the user just authenticated (maybe with a new password) is newer than any cached copy,
-    // dropped before the writes below so that the user's older token families are judged on a fresh load meanwhile.
-    forgetUser(core, userIdOf(user, core))
     await clearCheckedAccount(request, core)
     const family = await families.start(user, request, {}, true)
     // And again: a load made during those writes may have kept an older copy.
