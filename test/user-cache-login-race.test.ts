@@ -92,3 +92,31 @@ t.test('a login refused because the user is inactive drops the cached copy too',
     t.equal((await send(app, phone, 'GET', '/private')).statusCode, 401, `userCache: ${userCache}: her session ends at its next request`)
   }
 })
+
+t.test('a remember-me restore that finds the user inactive drops the cached copy', async (t) => {
+  for (const userCache of [false, true]) {
+    const users = new Map<string, Account>([['1', { id: '1', name: 'alice', password: 'a1' }]])
+    const { app } = await buildApp({
+      userCache,
+      loadUser: (id) => {
+        const user = users.get(id)
+        return user === undefined ? null : { ...user }
+      }
+    }, (app) => {
+      app.post('/relogin', async (request, reply) => ({ ok: await reply.login({ ...users.get('1') as Account }, request.body as { remember?: boolean }) }))
+    })
+    t.teardown(() => app.close())
+    const phone = new CookieJar()
+    await send(app, phone, 'POST', '/relogin', {})
+    t.equal((await send(app, phone, 'GET', '/private')).statusCode, 200)
+    const res = await app.inject({ method: 'POST', url: '/relogin', payload: { remember: true } })
+    const laptop = new CookieJar()
+    for (const cookie of res.cookies) if (cookie.name === '__Host-remember_token') laptop.cookies.set(cookie.name, cookie.value)
+    t.equal(laptop.cookies.size, 1, 'the laptop keeps only its remember-me cookie')
+    t.equal((await send(app, phone, 'GET', '/private')).statusCode, 200, 'the phone again (with the cache, alice is cached again)')
+    ;(users.get('1') as Account).isActive = false
+    // The laptop's restore loads her afresh and finds her deactivated.
+    t.equal((await send(app, laptop, 'GET', '/private')).statusCode, 401)
+    t.equal((await send(app, phone, 'GET', '/private')).statusCode, 401, `userCache: ${userCache}: the phone's session ends at its next request`)
+  }
+})

@@ -10,6 +10,7 @@ import { sessionOf, storedUserId } from '../session/state.js'
 import type { Settings } from '../settings.js'
 import type { LoginUser } from '../types/index.js'
 import { versionMatches } from '../session/auth-version.js'
+import { forgetUser } from './cache.js'
 
 /*
  * Where a request's user can come from, in Flask-Login's order: the session,
@@ -83,6 +84,9 @@ function fromRememberCookie (settings: Settings, loadUser: NonNullable<Settings[
     // Never from the user cache: a restore happens once per browser session, and its series is ended
     // when the user's auth version differs, which a stale cached user must not decide.
     return andThen(loadUser(token.userId, request) as MaybePromise<Found>, (user) => {
+      // This load is the user as she is now (maybe deactivated, maybe with a new password): a cached copy is
+      // older, and must not keep her other sessions going until it expires.
+      forgetUser(settings, token.userId)
       if (!usable(user, settings)) {
         queueRememberClear(request, remember)
         logRefusal(request, 'user not found or inactive', { via: 'remember', userId: token.userId })
