@@ -365,6 +365,35 @@ export function asyncStore (inner: LoginStore): LoginStore {
   }
 }
 
+/**
+ * `inner`, with one write held on demand: after `holdNextWrite()`, the next
+ * `set` or `compareAndSet` calls `held.reached()` and waits for
+ * `held.release()`; every other operation goes straight through.
+ */
+export function writeHeldStore (inner: LoginStore): { store: LoginStore, held: HeldPoint, holdNextWrite: () => void } {
+  const held = heldPoint()
+  let hold = false
+  const later = async <T>(write: () => MaybePromise<T>): Promise<T> => {
+    if (hold) {
+      hold = false
+      held.reached()
+      await held.wait
+    }
+    return await write()
+  }
+  const store: LoginStore = {
+    get: (key) => inner.get(key),
+    set: (key, value, options) => later(() => inner.set(key, value, options)),
+    delete: (key) => inner.delete(key),
+    compareAndSet: (key: string, expected: StoreValue | null, next: any, options?: StoreSetOptions) =>
+      later(() => inner.compareAndSet(key, expected, next, options as StoreSetOptions)),
+    increment: (key, options) => inner.increment(key, options),
+    keysOfUser: (userId) => inner.keysOfUser(userId),
+    deleteUser: (userId) => inner.deleteUser(userId)
+  }
+  return { store, held, holdNextWrite: () => { hold = true } }
+}
+
 /** Polls `check` (no fixed sleeps) until it is true or `ms` pass; answers whether it became true. */
 export async function eventually (ms: number, check: () => Promise<boolean>): Promise<boolean> {
   const deadline = Date.now() + ms

@@ -1,7 +1,7 @@
-import t from 'tap'
-import Fastify from 'fastify'
-import fastifyLogin, { MemoryStore, type LoginStore, type StoreSetOptions, type StoreValue } from '../lib/index.js'
-import { assertRefused, assertUser, callMe, heldPoint, type TestUser } from './helpers.js'
+import t, { type Test } from 'tap'
+import Fastify, { type FastifyInstance } from 'fastify'
+import fastifyLogin, { MemoryStore, type FastifyLoginOptions } from '../lib/index.js'
+import { assertRefused, assertUser, callMe, writeHeldStore, type TestUser } from './helpers.js'
 
 /*
  * The user cache and a token login with a new password (POST /auth): once
@@ -16,61 +16,45 @@ interface Account extends TestUser {
   password: string
 }
 
+/** A JWT-only app over `users` (logins by name and password), with `GET /api/me` behind jwtRequired. */
+async function accountApp (t: Test, users: Map<string, Account>, options: Partial<FastifyLoginOptions>): Promise<FastifyInstance> {
+  const app = Fastify()
+  t.teardown(() => app.close())
+  await app.register(fastifyLogin, {
+    session: false,
+    ...options,
+    loadUser: (id) => {
+      const user = users.get(id)
+      return user === undefined ? null : { ...user }
+    },
+    jwt: {
+      secret: SECRET,
+      authenticate: (username, password) => {
+        const user = [...users.values()].find((u) => u.name === username)
+        return user !== undefined && user.password === password ? { ...user } : null
+      }
+    }
+  })
+  app.get('/api/me', { preHandler: app.jwtRequired }, async (request) => ({ name: (request.currentUser as TestUser).name }))
+  await app.ready()
+  return app
+}
+
 t.test('during a token login with a new password, an older family is not let through by a cached copy', async (t) => {
   for (const userCache of [false, true]) {
     const users = new Map<string, Account>([['1', { id: '1', name: 'alice', password: 'a1' }]])
     const inner = new MemoryStore()
     t.teardown(() => inner.close())
-    const held = heldPoint()
-    let hold = false
-    // While `hold` is on, the next store write waits for release().
-    const later = async <T>(write: () => T): Promise<T> => {
-      if (hold) {
-        hold = false
-        held.reached()
-        await held.wait
-      }
-      return write()
-    }
-    const store: LoginStore = {
-      get: (key) => inner.get(key),
-      set: (key, value, options) => later(() => inner.set(key, value, options)),
-      delete: (key) => inner.delete(key),
-      compareAndSet: (key: string, expected: StoreValue | null, next: any, options?: StoreSetOptions) =>
-        later(() => inner.compareAndSet(key, expected, next, options as StoreSetOptions)),
-      increment: (key, options) => inner.increment(key, options),
-      keysOfUser: (userId) => inner.keysOfUser(userId),
-      deleteUser: (userId) => inner.deleteUser(userId)
-    }
-    const app = Fastify()
-    t.teardown(() => app.close())
-    await app.register(fastifyLogin, {
-      session: false,
-      store,
-      userCache,
-      loginThrottle: false,
-      authVersion: (user) => (user as Account).password,
-      loadUser: (id) => {
-        const user = users.get(id)
-        return user === undefined ? null : { ...user }
-      },
-      jwt: {
-        secret: SECRET,
-        authenticate: (username, password) => {
-          const user = [...users.values()].find((u) => u.name === username)
-          return user !== undefined && user.password === password ? { ...user } : null
-        }
-      }
-    })
-    app.get('/api/me', { preHandler: app.jwtRequired }, async (request) => ({ name: (request.currentUser as TestUser).name }))
-    await app.ready()
+    // The login's store writes: holdNextWrite() holds the next one until held.release().
+    const { store, held, holdNextWrite } = writeHeldStore(inner)
+    const app = await accountApp(t, users, { store, userCache, loginThrottle: false, authVersion: (user) => (user as Account).password })
 
     const first = await app.inject({ method: 'POST', url: '/auth', payload: { username: 'alice', password: 'a1' } })
     const before = first.json<{ access_token: string }>()
     assertUser(t, await callMe(app, before.access_token))
     // Her password changes (saved by the app), then she logs in with the new one.
     ;(users.get('1') as Account).password = 'a2'
-    hold = true
+    holdNextWrite()
     const renewing = app.inject({ method: 'POST', url: '/auth', payload: { username: 'alice', password: 'a2' } })
     await held.arrived
     const during = await callMe(app, before.access_token)
@@ -84,25 +68,7 @@ t.test('during a token login with a new password, an older family is not let thr
 t.test('a token login refused because the user is inactive drops the cached copy too', async (t) => {
   for (const userCache of [false, true]) {
     const users = new Map<string, Account>([['1', { id: '1', name: 'alice', password: 'a1' }]])
-    const app = Fastify()
-    t.teardown(() => app.close())
-    await app.register(fastifyLogin, {
-      session: false,
-      userCache,
-      loadUser: (id) => {
-        const user = users.get(id)
-        return user === undefined ? null : { ...user }
-      },
-      jwt: {
-        secret: SECRET,
-        authenticate: (username, password) => {
-          const user = [...users.values()].find((u) => u.name === username)
-          return user !== undefined && user.password === password ? { ...user } : null
-        }
-      }
-    })
-    app.get('/api/me', { preHandler: app.jwtRequired }, async (request) => ({ name: (request.currentUser as TestUser).name }))
-    await app.ready()
+    const app = await accountApp(t, users, { userCache })
     const { access_token: token } = (await app.inject({ method: 'POST', url: '/auth', payload: { username: 'alice', password: 'a1' } })).json<{ access_token: string }>()
     assertUser(t, await callMe(app, token))
     // Deactivated; her next token login is refused, having handed the plugin the user as she is now.

@@ -1,6 +1,6 @@
 import t from 'tap'
-import { MemoryStore, type LoginStore, type StoreSetOptions, type StoreValue } from '../lib/index.js'
-import { buildApp, CookieJar, heldPoint, send, type TestUser } from './helpers.js'
+import { MemoryStore } from '../lib/index.js'
+import { buildApp, CookieJar, send, writeHeldStore, type TestUser } from './helpers.js'
 
 /*
  * The user cache and a login that hands over a changed user (a password
@@ -20,27 +20,8 @@ t.test('during a login with a new password, an old session is not let through by
     const users = new Map<string, Account>([['1', { id: '1', name: 'alice', password: 'a1' }]])
     const inner = new MemoryStore()
     t.teardown(() => inner.close())
-    const held = heldPoint()
-    let hold = false
-    // The store as the login's writes see it: while `hold` is on, the next write waits for release().
-    const later = async <T>(write: () => T): Promise<T> => {
-      if (hold) {
-        hold = false
-        held.reached()
-        await held.wait
-      }
-      return write()
-    }
-    const store: LoginStore = {
-      get: (key) => inner.get(key),
-      set: (key, value, options) => later(() => inner.set(key, value, options)),
-      delete: (key) => inner.delete(key),
-      compareAndSet: (key: string, expected: StoreValue | null, next: any, options?: StoreSetOptions) =>
-        later(() => inner.compareAndSet(key, expected, next, options as StoreSetOptions)),
-      increment: (key, options) => inner.increment(key, options),
-      keysOfUser: (userId) => inner.keysOfUser(userId),
-      deleteUser: (userId) => inner.deleteUser(userId)
-    }
+    // The login's store writes: holdNextWrite() holds the next one until held.release().
+    const { store, held, holdNextWrite } = writeHeldStore(inner)
     const { app } = await buildApp({
       store,
       userCache,
@@ -59,7 +40,7 @@ t.test('during a login with a new password, an old session is not let through by
     t.equal((await send(app, phone, 'GET', '/private')).statusCode, 200, 'the phone is logged in (and, with the cache, alice is cached)')
     // The password form on the laptop: the new password is saved, then the user is logged in again.
     ;(users.get('1') as Account).password = 'a2'
-    hold = true
+    holdNextWrite()
     const renewing = send(app, new CookieJar(), 'POST', '/relogin')
     await held.arrived
     const during = await send(app, phone, 'GET', '/private')
