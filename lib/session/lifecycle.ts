@@ -99,6 +99,16 @@ export function openSession (request: FastifyRequest, session: SessionLike, user
   })
 }
 
+/** A user the session login holds: present, active (or logged in with `force`). */
+function userHeld (record: LoginRecord, user: LoginUser | null | undefined, settings: Settings): user is LoginUser {
+  return user !== null && user !== undefined && (record.F || settings.isUserActive(user))
+}
+
+/** Whether acceptSessionUser keeps the session for `user`: what a cached user must pass to be used (user/cache.ts). */
+export function keepsSession (record: LoginRecord, user: LoginUser | null | undefined, settings: Settings): boolean {
+  return userHeld(record, user, settings) && versionMatches(settings.lifetime, record.v, user)
+}
+
 /**
  * The session's user is loaded: a user gone or deactivated (unless the login
  * was forced) drops the login; an auth version that no longer matches ends
@@ -114,7 +124,7 @@ export function acceptSessionUser (
 ): MaybePromise<LoginUser | null> {
   const { slot, marked } = opened
   const { record } = slot
-  if (user === null || user === undefined || (!record.F && !settings.isUserActive(user))) {
+  if (!userHeld(record, user, settings)) {
     // The user is gone or deactivated: forget the login and its remember-me device (no event: nobody ended a session on purpose).
     clearLogin(session)
     logRefusal(request, 'user not found or inactive', { via: 'session', userId: record.u })

@@ -5,11 +5,10 @@ import { logRefusal } from '../internal/debug-log.js'
 import { queueRememberClear, queueRememberSet, readRememberCookie } from '../remember/cookie.js'
 import { restoreLogin } from '../remember/restore.js'
 import { sessionIdentifier } from '../session/identifier.js'
-import { acceptSessionUser, openSession } from '../session/lifecycle.js'
+import { acceptSessionUser, keepsSession, openSession } from '../session/lifecycle.js'
 import { sessionOf, storedUserId } from '../session/state.js'
 import type { Settings } from '../settings.js'
 import type { LoginUser } from '../types/index.js'
-import { versionMatches } from '../session/auth-version.js'
 import { forgetUser } from './cache.js'
 
 /*
@@ -44,8 +43,7 @@ function fromSession (settings: Settings, loadUser: NonNullable<Settings['loadUs
       const cache = settings.userCache
       const loaded = cache === null
         ? loadUser(userId, request) as MaybePromise<Found>
-        : cache.load(userId, request, loadUser, (user) => user !== null && user !== undefined &&
-          (record.F || settings.isUserActive(user)) && versionMatches(settings.lifetime, record.v, user))
+        : cache.load(userId, request, loadUser, (user) => keepsSession(record, user, settings))
       return andThen(loaded, (user) => andThen(acceptSessionUser(request, session, opened, user, settings), (accepted) => {
         const remember = settings.remember
         if (accepted !== null && remember?.refreshEachRequest === true) {
